@@ -1,0 +1,13 @@
+using ActorGateway.Smtp.Session;
+
+namespace ActorGateway.Smtp.Hooks;
+
+/// <summary>Who is this client, and may it authenticate.</summary>
+public interface ISmtpAuthenticator
+{
+    /// <summary>Called once a connection is accepted; a non-null reply (e.g. 554) refuses the client.</summary>
+    ValueTask<Protocol.SmtpReply?> OnConnectAsync(SmtpSessionContext session, CancellationToken ct) => ValueTask.FromResult<Protocol.SmtpReply?>(null);
+
+    /// <summary>Checks a login; true means the session is authenticated as <paramref name="user"/>.</summary>
+    ValueTask<bool> AuthenticateAsync(SmtpSessionContext session, string user, string password, CancellationToken ct);
+}
