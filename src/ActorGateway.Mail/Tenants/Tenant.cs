@@ -1,0 +1,20 @@
+using System.Net;
+
+namespace ActorGateway.Mail.Tenants;
+
+/// <summary>A customer of the gateway: who it is on the wire, and which sender domains it owns.</summary>
+public sealed record Tenant(
+    string Id,
+    IReadOnlyList<IPNetwork> Networks,
+    IReadOnlyDictionary<string, string> Users, // login -> password hash (see PasswordHash)
+    IReadOnlyList<string> Domains,
+    RateLimitSettings RateLimit)
+{
+    /// <summary>True when <paramref name="domain"/> is one of the tenant's domains or a subdomain of one.</summary>
+    public bool OwnsDomain(string domain) =>
+        Domains.Any(d => domain.Equals(d, StringComparison.OrdinalIgnoreCase)
+                         || domain.EndsWith("." + d, StringComparison.OrdinalIgnoreCase));
+}
+
+/// <summary>Per-tenant rate limit: off unless enabled (the default limit is 100 mails per minute).</summary>
+public sealed record RateLimitSettings(bool Enabled = false, int PerMinute = 100);

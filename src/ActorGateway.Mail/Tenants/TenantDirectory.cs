@@ -1,0 +1,44 @@
+using System.Net;
+
+namespace ActorGateway.Mail.Tenants;
+
+/// <summary>Finds the tenant of a client: by SMTP AUTH login first, else by source network.</summary>
+public sealed class TenantDirectory
+{
+    readonly IReadOnlyList<Tenant> _tenants;
+    readonly Dictionary<string, (Tenant Tenant, string Hash)> _users = new(StringComparer.Ordinal);
+
+    public TenantDirectory(IReadOnlyList<Tenant> tenants)
+    {
+        _tenants = tenants;
+        foreach (var t in tenants)
+            foreach (var (user, hash) in t.Users)
+            {
+                if (!PasswordHash.IsValidFormat(hash))
+                    throw new ArgumentException($"tenant '{t.Id}': the password hash of user '{user}' is not a pbkdf2-sha256 hash");
+                if (!_users.TryAdd(user, (t, hash)))
+                    throw new ArgumentException($"SMTP user '{user}' belongs to more than one tenant");
+            }
+    }
+
+    public IReadOnlyList<Tenant> All => _tenants;
+
+    public Tenant? Find(string id) => _tenants.FirstOrDefault(t => t.Id == id);
+
+    /// <summary>The tenant whose user this is, if the password matches.</summary>
+    public Tenant? Authenticate(string user, string password) =>
+        _users.TryGetValue(user, out var entry) && PasswordHash.Verify(password, entry.Hash) ? entry.Tenant : null;
+
+    public Tenant? FindByUser(string user) => _users.TryGetValue(user, out var e) ? e.Tenant : null;
+
+    /// <summary>The tenant with the most specific network containing the address.</summary>
+    public Tenant? FindByAddress(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        Tenant? best = null; var bestPrefix = -1;
+        foreach (var t in _tenants)
+            foreach (var n in t.Networks)
+                if (n.PrefixLength > bestPrefix && n.Contains(address)) { best = t; bestPrefix = n.PrefixLength; }
+        return best;
+    }
+}
