@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text;
+using MimeKit;
+using MimeKit.Utils;
+
+namespace ActorGateway.Mail.Bounce;
+
+/// <summary>A recipient the NDR reports on (RFC 3464 2.3).</summary>
+public sealed record FailedRecipient(string Address, string? OriginalRecipient, string Status, string Diagnostic, string? RemoteMta, DateTimeOffset LastAttempt);
+
+/// <summary>The message an NDR is about: its envelope and its bytes.</summary>
+public sealed record BouncedMessage(string QueueId, string Sender, string? EnvelopeId, bool ReturnHeadersOnly, DateTimeOffset ArrivalDate, ReadOnlyMemory<byte> Body);
+
+/// <summary>
+/// Builds non-delivery reports per RFC 3464: multipart/report with a human-readable part,
+/// a message/delivery-status part, and the original message (or only its headers, RET=HDRS).
+/// </summary>
+public static class NdrBuilder
+{
+    public static MimeMessage Build(BouncedMessage original, IReadOnlyList<FailedRecipient> failed, string reportingMta, string reason)
+    {
+        if (original.Sender.Length == 0) throw new ArgumentException("an NDR is never sent to the null sender");
+        var ndr = new MimeMessage();
+        ndr.From.Add(new MailboxAddress("Mail Delivery System", $"MAILER-DAEMON@{reportingMta}"));
+        ndr.To.Add(MailboxAddress.Parse(original.Sender));
+        ndr.Subject = "Undelivered Mail Returned to Sender";
+        ndr.Date = DateTimeOffset.UtcNow;
+        ndr.MessageId = $"{original.QueueId}.ndr@{reportingMta}";
+        ndr.Headers.Add("Auto-Submitted", "auto-replied"); // RFC 3834: no auto-replies to this
+
+        var text = new StringBuilder()
+            .AppendLine($"This is the mail system at host {reportingMta}.")
+            .AppendLine()
+            .AppendLine("Your message could not be delivered to one or more recipients.")
+            .AppendLine(reason)
+            .AppendLine();
+        foreach (var f in failed) text.AppendLine($"<{f.Address}>: {f.Diagnostic}");
+
+        var status = new MessageDeliveryStatus();
+        var perMessage = new HeaderList
+        {
+            { "Reporting-MTA", $"dns; {reportingMta}" },
+            { "X-ActorGateway-Queue-ID", original.QueueId },
+            { "Arrival-Date", DateUtils.FormatDate(original.ArrivalDate) },
+        };
+        if (original.EnvelopeId is { } envid) perMessage.Insert(1, new Header("Original-Envelope-Id", envid));
+        status.StatusGroups.Add(perMessage);
+        foreach (var f in failed)
+        {
+            var group = new HeaderList();
+            if (f.OriginalRecipient is { } orcpt) group.Add("Original-Recipient", orcpt);
+            group.Add("Final-Recipient", $"rfc822; {f.Address}");
+            group.Add("Action", "failed");
+            group.Add("Status", f.Status);
+            if (f.RemoteMta is { } remote) group.Add("Remote-MTA", $"dns; {remote}");
+            group.Add("Diagnostic-Code", f.Diagnostic);
+            group.Add("Last-Attempt-Date", DateUtils.FormatDate(f.LastAttempt));
+            status.StatusGroups.Add(group);
+        }
+
+        var report = new MultipartReport("delivery-status")
+        {
+            new TextPart("plain") { Text = text.ToString() },
+            status,
+        };
+        using var stream = new MemoryStream(original.Body.ToArray(), writable: false);
+        var parser = new MimeParser(stream, MimeFormat.Entity);
+        if (original.ReturnHeadersOnly)
+        {
+            var headers = parser.ParseHeaders();
+            var rfc822Headers = new MimePart("text", "rfc822-headers");
+            var bytes = new MemoryStream();
+            headers.WriteTo(bytes);
+            bytes.Position = 0;
+            rfc822Headers.Content = new MimeContent(bytes);
+            report.Add(rfc822Headers);
+        }
+        else
+        {
+            report.Add(new MessagePart { Message = parser.ParseMessage() });
+        }
+        ndr.Body = report;
+        return ndr;
+    }
+
+    /// <summary>The NDR's bytes with CRLF line ends, ready for the queue.</summary>
+    public static byte[] ToBytes(MimeMessage ndr)
+    {
+        var options = FormatOptions.Default.Clone();
+        options.NewLineFormat = NewLineFormat.Dos;
+        using var ms = new MemoryStream();
+        ndr.WriteTo(options, ms);
+        return ms.ToArray();
+    }
+}

@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Sockets;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+
+namespace ActorGateway.Mail.Delivery;
+
+/// <summary>
+/// One SMTP connection to a receiving server, reused for several messages to the same
+/// destination. Sends each message's exact bytes with MailKit and reports every recipient's
+/// outcome instead of failing the whole message on the first refused recipient.
+/// </summary>
+public sealed class OutboundConnection : IAsyncDisposable
+{
+    readonly RecordingSmtpClient _client;
+    public NextHop Hop { get; }
+    public IPAddress Address { get; }
+    public string? Tls => _client.IsEncrypted ? $"{_client.SslProtocol} {_client.SslCipherSuite}" : null;
+    public string? SourceAddress { get; }
+    public bool IsUsable => _client.IsConnected;
+
+    OutboundConnection(RecordingSmtpClient client, NextHop hop, IPAddress address, string? source)
+    { _client = client; Hop = hop; Address = address; SourceAddress = source; }
+
+    /// <summary>
+    /// Connects to the first hop/address that answers, from <paramref name="source"/> if given.
+    /// Opportunistic STARTTLS: used when offered, certificates not checked (RFC 7435).
+    /// </summary>
+    public static async Task<(OutboundConnection? Connection, string Error)> ConnectAsync(
+        IReadOnlyList<NextHop> hops, IPAddress? source, string heloName, TimeSpan timeout, CancellationToken ct)
+    {
+        var errors = new List<string>();
+        foreach (var hop in hops)
+            foreach (var address in hop.Addresses)
+            {
+                if (source is not null && source.AddressFamily != address.AddressFamily) continue;
+                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                try
+                {
+                    if (source is not null) socket.Bind(new IPEndPoint(source, 0));
+                    using var connectCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    connectCts.CancelAfter(timeout);
+                    await socket.ConnectAsync(new IPEndPoint(address, hop.Port), connectCts.Token);
+                    var client = new RecordingSmtpClient
+                    {
+                        Timeout = (int)timeout.TotalMilliseconds, LocalDomain = heloName,
+                        ServerCertificateValidationCallback = (_, _, _, _) => true,
+                        CheckCertificateRevocation = false,
+                    };
+                    await client.ConnectAsync(socket, hop.Host, hop.Port, SecureSocketOptions.StartTlsWhenAvailable, ct);
+                    return (new OutboundConnection(client, hop, address, source?.ToString()), "");
+                }
+                catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or SmtpProtocolException or SmtpCommandException or SslHandshakeException)
+                {
+                    socket.Dispose();
+                    errors.Add($"{hop.Host}[{address}]:{hop.Port}: {e.Message}");
+                }
+            }
+        return (null, errors.Count == 0 ? "no usable address" : string.Join("; ", errors));
+    }
+
+    public async Task<DeliveryOutcome> SendAsync(DeliveryJob job, CancellationToken ct)
+    {
+        var remote = $"{Hop.Host}[{Address}]";
+        MimeMessage message;
+        using (var stream = new MemoryStream(job.Message.ToArray(), writable: false))
+            message = await MimeMessage.LoadAsync(stream, ct);
+
+        _client.Begin(job);
+        try
+        {
+            var sender = job.Sender.Length == 0 ? new MailboxAddress("", "") : new MailboxAddress("", job.Sender);
+            var recipients = job.Recipients.Select(r => new MailboxAddress("", r)).ToList();
+            var reply = await _client.SendAsync(FormatOptions.Default, message, sender, recipients, ct);
+            var outcomes = job.Recipients.Select(r => _client.Refused.TryGetValue(r, out var refused)
+                ? Classify(r, refused.StatusCode, refused.Response, remote)
+                : new RecipientOutcome(r, RecipientStatus.Delivered, "2.0.0", "smtp; 250 " + reply, remote)).ToArray();
+            return new DeliveryOutcome(outcomes, remote, Tls, SourceAddress);
+        }
+        catch (NoRecipientsAcceptedException)
+        {
+            var outcomes = job.Recipients.Select(r => _client.Refused.TryGetValue(r, out var refused)
+                ? Classify(r, refused.StatusCode, refused.Response, remote)
+                : new RecipientOutcome(r, RecipientStatus.Deferred, "4.0.0", "smtp; no reply to RCPT", remote)).ToArray();
+            await ResetAsync(ct);
+            return new DeliveryOutcome(outcomes, remote, Tls, SourceAddress);
+        }
+        catch (SmtpCommandException e)
+        {
+            // MAIL FROM or DATA refused: the same answer for every recipient still open.
+            var outcomes = job.Recipients.Select(r => _client.Refused.TryGetValue(r, out var refused)
+                ? Classify(r, refused.StatusCode, refused.Response, remote)
+                : Classify(r, (int)e.StatusCode, e.Message, remote)).ToArray();
+            await ResetAsync(ct);
+            return new DeliveryOutcome(outcomes, remote, Tls, SourceAddress);
+        }
+    }
+
+    async Task ResetAsync(CancellationToken ct)
+    {
+        try { if (_client.IsConnected) await _client.NoOpAsync(ct); } catch { /* the next use reconnects */ }
+    }
+
+    static RecipientOutcome Classify(string recipient, int code, string text, string remote)
+    {
+        var enhanced = ExtractEnhancedCode(text) ?? (code >= 500 ? "5.0.0" : "4.0.0");
+        var status = code is >= 200 and < 300 ? RecipientStatus.Delivered : code >= 500 ? RecipientStatus.Failed : RecipientStatus.Deferred;
+        return new RecipientOutcome(recipient, status, enhanced, $"smtp; {code} {text}", remote);
+    }
+
+    static string? ExtractEnhancedCode(string text)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(text, @"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b");
+        return m.Success ? m.Value.Trim() : null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { if (_client.IsConnected) await _client.DisconnectAsync(true); } catch { }
+        _client.Dispose();
+    }
+
+    sealed class NoRecipientsAcceptedException : Exception;
+
+    /// <summary>MailKit's client, told to record refused recipients instead of throwing.</summary>
+    sealed class RecordingSmtpClient : SmtpClient
+    {
+        public Dictionary<string, (int StatusCode, string Response)> Refused { get; } = new(StringComparer.OrdinalIgnoreCase);
+        DeliveryJob? _job;
+
+        public void Begin(DeliveryJob job) { _job = job; Refused.Clear(); }
+
+        protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response) =>
+            Refused[mailbox.Address] = ((int)response.StatusCode, response.Response);
+
+        protected override void OnNoRecipientsAccepted(MimeMessage message) => throw new NoRecipientsAcceptedException();
+
+        protected override string? GetEnvelopeId(MimeMessage message) => _job?.EnvelopeId;
+    }
+}

@@ -1,0 +1,123 @@
+using System.Net;
+using ActorGateway.Mail.Delivery;
+using ActorGateway.Mail.Tenants;
+using ActorGateway.Smtp.Hosting;
+using Akka.Configuration;
+
+namespace ActorGateway.Node.Configuration;
+
+/// <summary>
+/// Loads the HOCON: the defaults shipped in <c>hocon/</c> (akka.conf, gateway.conf), then each
+/// <c>--config FILE</c> in order, later files overriding earlier ones.
+/// </summary>
+public static class GatewayConfig
+{
+    public static Config Load(IEnumerable<string> files)
+    {
+        var defaults = Path.Combine(AppContext.BaseDirectory, "hocon");
+        var config = ConfigurationFactory.Empty;
+        foreach (var file in new[] { Path.Combine(defaults, "akka.conf"), Path.Combine(defaults, "gateway.conf") }.Concat(files))
+        {
+            if (!File.Exists(file)) throw new FileNotFoundException($"configuration file {file} not found", file);
+            config = ConfigurationFactory.ParseString(File.ReadAllText(file)).WithFallback(config);
+        }
+        return config;
+    }
+
+    public static GatewaySettings Read(Config config)
+    {
+        var g = config.GetConfig("gateway") ?? throw new InvalidOperationException("no gateway section in the configuration");
+        var serverName = g.GetString("smtp.server-name", "");
+        if (serverName.Length == 0) serverName = Dns.GetHostName();
+        var dataDir = Path.GetFullPath(g.GetString("data-dir", "data"));
+
+        var provider = g.GetString("storage.provider", "sqlite").ToLowerInvariant() switch
+        {
+            "sqlite" => StorageProvider.Sqlite,
+            "postgresql" or "postgres" => StorageProvider.PostgreSql,
+            var other => throw new InvalidOperationException($"gateway.storage.provider '{other}' is not sqlite or postgresql"),
+        };
+        var connection = g.GetString("storage.connection-string", "");
+        if (connection.Length == 0 && g.GetString("storage.connection-string-env", "") is { Length: > 0 } env)
+            connection = Environment.GetEnvironmentVariable(env) ?? "";
+        if (connection.Length == 0)
+        {
+            if (provider == StorageProvider.PostgreSql) throw new InvalidOperationException("gateway.storage: postgresql needs a connection string");
+            connection = $"Data Source={Path.Combine(dataDir, "gateway.db")}";
+        }
+
+        var smtp = g.GetConfig("smtp");
+        var smtpOptions = new SmtpServerOptions
+        {
+            ServerName = serverName,
+            MaxMessageSize = smtp.GetLong("max-message-size", 26214400),
+            MaxRecipients = smtp.GetInt("max-recipients", 100),
+            MaxCommandLineLength = smtp.GetInt("max-command-line-length", 512),
+            MaxTextLineLength = smtp.GetInt("max-text-line-length", 1000),
+            TextLineTolerance = smtp.GetInt("text-line-tolerance", 0),
+            MaxJunkCommands = smtp.GetInt("max-junk-commands", 100),
+            MaxBadCommands = smtp.GetInt("max-bad-commands", 20),
+            CommandTimeout = smtp.GetTimeSpan("command-timeout", TimeSpan.FromMinutes(5)),
+            DataTimeout = smtp.GetTimeSpan("data-timeout", TimeSpan.FromMinutes(3)),
+            MaxConnections = smtp.GetInt("max-connections", 1000),
+            MaxConnectionsPerClient = smtp.GetInt("max-connections-per-client", 50),
+            Endpoints = smtp.GetValue("endpoints").GetArray().Select(v => ReadEndpoint(new Config(new Akka.Configuration.Hocon.HoconRoot(v)))).ToArray(),
+        };
+
+        var d = g.GetConfig("delivery");
+        var routes = Items(d, "routes").ToDictionary(kv => kv.Key.ToLowerInvariant(), kv => kv.Value.GetString());
+        var delivery = new DeliverySettings(
+            d.GetInt("port", 25), routes,
+            d.GetString("helo-name", "") is { Length: > 0 } helo ? helo : serverName,
+            d.GetTimeSpan("connect-timeout", TimeSpan.FromSeconds(30)),
+            d.GetTimeSpan("command-timeout", TimeSpan.FromMinutes(2)),
+            d.GetTimeSpan("idle-connection-timeout", TimeSpan.FromSeconds(30)),
+            new RetrySchedule(d.GetValue("retry-delays").GetArray().Select(v => v.GetTimeSpan()).ToArray(), d.GetTimeSpan("max-lifetime", TimeSpan.FromDays(5))),
+            d.GetString("source-address", "") is { Length: > 0 } src ? src : null);
+        if (delivery.Retry.Delays.Count == 0) throw new InvalidOperationException("gateway.delivery.retry-delays must not be empty");
+
+        var tenants = Items(g, "tenants").Select(kv => ReadTenant(kv.Key, g.GetConfig($"tenants.{kv.Key}"))).ToArray();
+
+        return new GatewaySettings(dataDir, serverName, g.GetBoolean("cluster.self-join", true), provider, connection, smtpOptions,
+            g.GetStringList("dns.servers", []).ToArray(), g.GetTimeSpan("dns.timeout", TimeSpan.FromSeconds(3)), delivery,
+            g.GetTimeSpan("queue.sweep-interval", TimeSpan.FromSeconds(30)), tenants);
+    }
+
+    static SmtpEndpointOptions ReadEndpoint(Config e) => new()
+    {
+        Name = e.GetString("name", "smtp"),
+        Address = e.GetString("address", "127.0.0.1"),
+        Port = e.GetInt("port", 2525),
+        ImplicitTls = e.GetBoolean("implicit-tls", false),
+        CertificatePath = NullIfEmpty(e.GetString("certificate", "")),
+        KeyPath = NullIfEmpty(e.GetString("key", "")),
+        CertificatePasswordEnv = NullIfEmpty(e.GetString("certificate-password-env", "")),
+        AuthRequired = e.GetBoolean("auth-required", false),
+        AllowAuthWithoutTls = e.GetBoolean("allow-auth-without-tls", false),
+    };
+
+    static Tenant ReadTenant(string id, Config t)
+    {
+        var users = Items(t, "users").ToDictionary(kv => kv.Key, kv => kv.Value.GetString(), StringComparer.Ordinal);
+        if (t.GetString("password-file", "") is { Length: > 0 } file)
+            foreach (var line in File.ReadAllLines(file).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')))
+            {
+                var colon = line.IndexOf(':');
+                if (colon <= 0) throw new InvalidOperationException($"tenant '{id}': bad line in {file}");
+                users[line[..colon]] = line[(colon + 1)..];
+            }
+        var networks = t.GetStringList("networks", []).Select(n => IPNetwork.TryParse(n, out var net) ? net
+            : throw new InvalidOperationException($"tenant '{id}': '{n}' is not a network in CIDR notation")).ToArray();
+        var domains = t.GetStringList("domains", []).Select(s => s.ToLowerInvariant()).ToArray();
+        var rate = new RateLimitSettings(t.GetBoolean("rate-limit.enabled", false), t.GetInt("rate-limit.per-minute", 100));
+        return new Tenant(id, networks, users, domains, rate);
+    }
+
+    static IEnumerable<KeyValuePair<string, Akka.Configuration.Hocon.HoconValue>> Items(Config c, string path)
+    {
+        if (!c.HasPath(path)) return [];
+        return c.GetValue(path).GetObject()?.Items ?? new Dictionary<string, Akka.Configuration.Hocon.HoconValue>();
+    }
+
+    static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
+}

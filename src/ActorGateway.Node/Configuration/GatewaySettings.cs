@@ -1,0 +1,31 @@
+using ActorGateway.Mail.Delivery;
+using ActorGateway.Mail.Tenants;
+using ActorGateway.Smtp.Hosting;
+
+namespace ActorGateway.Node.Configuration;
+
+public enum StorageProvider { Sqlite, PostgreSql }
+
+/// <summary>Everything under <c>gateway</c> in the HOCON, read once at start-up.</summary>
+public sealed record GatewaySettings(
+    string DataDirectory,
+    string ServerName,
+    bool SelfJoin,
+    StorageProvider Storage,
+    string ConnectionString,
+    SmtpServerOptions Smtp,
+    IReadOnlyList<string> DnsServers,
+    TimeSpan DnsTimeout,
+    DeliverySettings Delivery,
+    TimeSpan SweepInterval,
+    IReadOnlyList<Tenant> Tenants);
+
+public sealed record DeliverySettings(
+    int Port,
+    IReadOnlyDictionary<string, string> Routes,
+    string HeloName,
+    TimeSpan ConnectTimeout,
+    TimeSpan CommandTimeout,
+    TimeSpan IdleConnectionTimeout,
+    RetrySchedule Retry,
+    string? SourceAddress);

@@ -1,0 +1,91 @@
+using System.Net;
+using ActorGateway.Mail.Checks;
+using ActorGateway.Mail.Delivery;
+using ActorGateway.Mail.Dns;
+using ActorGateway.Mail.Tenants;
+using ActorGateway.Node.Configuration;
+using ActorGateway.Node.Delivery;
+using ActorGateway.Node.Ingress;
+using ActorGateway.Node.Pipeline;
+using ActorGateway.Node.Queue;
+using ActorGateway.Node.Storage;
+using ActorGateway.Smtp.Hosting;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.Singleton;
+using Akka.Configuration;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ActorGateway.Node;
+
+/// <summary>
+/// Builds one gateway node: SMTP endpoints on Kestrel and the actor system (cluster, message
+/// entities, queue sweeper, delivery) in one generic host, from the HOCON configuration.
+/// </summary>
+public static class GatewayNode
+{
+    public static WebApplication Build(Config config)
+    {
+        var settings = GatewayConfig.Read(config);
+        StorageSetup.Prepare(settings);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+        var dns = DnsResolver.Create(settings.DnsServers, settings.DnsTimeout);
+        var tenants = new TenantDirectory(settings.Tenants);
+        IActorRef? region = null;
+        IActorRef Region() => region ?? throw new InvalidOperationException("the actor system is not started yet");
+
+        builder.Services.AddAkka("actorgateway", (akka, sp) =>
+        {
+            akka.AddHocon(StorageSetup.PersistenceConfig(settings).WithFallback(config), HoconAddMode.Prepend);
+            akka.ConfigureLoggers(l => { l.ClearLoggers(); l.AddLoggerFactory(); });
+            akka.WithActors((system, registry) =>
+            {
+                var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("ActorGateway.Node");
+                var cluster = Cluster.Get(system);
+                if (config.GetStringList("akka.cluster.seed-nodes", []).Count == 0 && settings.SelfJoin)
+                    cluster.Join(cluster.SelfAddress);
+
+                var resolver = new NextHopResolver(dns, settings.Delivery.Routes, settings.Delivery.Port);
+                var source = settings.Delivery.SourceAddress is { } s ? IPAddress.Parse(s) : null;
+                var delivery = system.ActorOf(DeliveryAgent.Props(new DeliveryContext(resolver, source, settings.Delivery.HeloName,
+                    settings.Delivery.ConnectTimeout, settings.Delivery.CommandTimeout, settings.Delivery.IdleConnectionTimeout)), "delivery");
+
+                var services = new MessageServices(delivery, Region, settings.Delivery.Retry, settings.ServerName,
+                    settings.Delivery.ConnectTimeout + settings.Delivery.CommandTimeout * 3);
+                region = ClusterSharding.Get(system).Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
+                    ClusterShardingSettings.Create(system), new MessageExtractor(100));
+                registry.Register<MessageExtractor>(region);
+
+                system.ActorOf(ClusterSingletonManager.Props(QueueSweeper.Props(region, settings.SweepInterval),
+                    PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
+
+                cluster.RegisterOnMemberUp(() => log.LogInformation("ActorGateway node {Address} ready: cluster member up, roles {Roles}",
+                    cluster.SelfAddress, string.Join(",", cluster.SelfRoles)));
+            });
+        });
+
+        SmtpServer? smtp = null;
+        builder.WebHost.ConfigureKestrel((_, kestrel) =>
+        {
+            var loggers = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>();
+            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), Region, settings.ServerName, loggers.CreateLogger("ActorGateway.Ingress"));
+            smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
+            kestrel.ListenSmtp(smtp);
+        });
+
+        var app = builder.Build();
+        app.Lifetime.ApplicationStopping.Register(() => smtp?.BeginShutdown());
+        return app;
+    }
+}

@@ -1,0 +1,103 @@
+using ActorGateway.Mail.Checks;
+using ActorGateway.Mail.Queue;
+using ActorGateway.Mail.Tenants;
+using ActorGateway.Node.Pipeline;
+using ActorGateway.Smtp.Hooks;
+using ActorGateway.Smtp.Protocol;
+using ActorGateway.Smtp.Session;
+using Akka.Actor;
+using Microsoft.Extensions.Logging;
+
+namespace ActorGateway.Node.Ingress;
+
+/// <summary>
+/// Postfix's smtpd restrictions for the gateway: who the client is (tenant by AUTH login or
+/// source network), whether it may send from this sender, and handing the message to its
+/// pipeline entity, whose journal write is what the 250 promises.
+/// </summary>
+public sealed class GatewaySmtpHooks(
+    TenantDirectory tenants, SenderDomainCheck senderCheck, Func<IActorRef> region, string serverName, ILogger log)
+    : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore
+{
+    public static readonly SmtpReply UnknownClient = new(554, "5.7.1", "Relay access denied: client is not a known tenant");
+    public static readonly SmtpReply NullSenderRefused = new(550, "5.7.1", "The null sender is not accepted from clients");
+    public static readonly SmtpReply SenderDomainMustResolve = new(550, "5.1.8", "Sender Domain must resolve");
+    public static readonly SmtpReply SenderDomainLookupFailed = new(451, "4.4.3", "Sender domain could not be resolved, try again later");
+    static readonly TimeSpan StoreTimeout = TimeSpan.FromSeconds(30);
+
+    public SmtpHooks Hooks => new(this, this, this);
+
+    public ValueTask<bool> AuthenticateAsync(SmtpSessionContext session, string user, string password, CancellationToken ct)
+    {
+        var tenant = tenants.Authenticate(user, password);
+        if (tenant is not null) session.Properties = tenant;
+        return ValueTask.FromResult(tenant is not null);
+    }
+
+    public async ValueTask<SmtpReply> CanSendFromAsync(SmtpSessionContext session, MailFromCommand mail, CancellationToken ct)
+    {
+        var tenant = TenantOf(session);
+        if (tenant is null)
+        {
+            log.LogWarning("{Session} refused: client {Client} is no tenant", session.SessionId, session.RemoteAddress);
+            return UnknownClient;
+        }
+        if (mail.Sender.IsNull) return NullSenderRefused;
+        if (!tenant.OwnsDomain(mail.Sender.Domain))
+        {
+            log.LogWarning("{Session} tenant={Tenant} refused sender <{Sender}>: domain not owned", session.SessionId, tenant.Id, mail.Sender.Address);
+            return new SmtpReply(550, "5.7.1", $"Sender domain {mail.Sender.Domain} is not permitted for this client");
+        }
+        switch (await senderCheck.CheckAsync(mail.Sender.Domain, ct))
+        {
+            case SenderDomainVerdict.DoesNotResolve:
+                log.LogInformation("{Session} tenant={Tenant} refused sender <{Sender}>: domain does not resolve", session.SessionId, tenant.Id, mail.Sender.Address);
+                return SenderDomainMustResolve;
+            case SenderDomainVerdict.TemporaryFailure:
+                log.LogWarning("{Session} tenant={Tenant} deferred sender <{Sender}>: DNS lookup failed", session.SessionId, tenant.Id, mail.Sender.Address);
+                return SenderDomainLookupFailed;
+        }
+        return SmtpReply.SenderOk;
+    }
+
+    public ValueTask<SmtpReply> CanDeliverToAsync(SmtpSessionContext session, MailFromCommand mail, RcptToCommand rcpt, CancellationToken ct) =>
+        // An outbound gateway delivers anywhere, but only for tenants (checked at MAIL).
+        ValueTask.FromResult(TenantOf(session) is null ? UnknownClient : SmtpReply.RecipientOk);
+
+    public async ValueTask<SmtpReply> SaveAsync(SmtpSessionContext session, SmtpTransaction transaction, MessageBody body, CancellationToken ct)
+    {
+        var tenant = TenantOf(session)!;
+        var queueId = QueueId.New();
+        var trace = System.Text.Encoding.UTF8.GetBytes(TraceHeader.Build(session, transaction, serverName, queueId));
+        var bytes = new byte[trace.Length + body.Length];
+        trace.CopyTo(bytes, 0);
+        var at = trace.Length;
+        foreach (var chunk in body.Chunks()) { chunk.Span.CopyTo(bytes.AsSpan(at)); at += chunk.Length; }
+
+        var envelope = new MessageEnvelope(tenant.Id, transaction.Sender,
+            transaction.Recipients.Select(r => new QueuedRecipient(r.Address, (int)r.Notify, r.OriginalRecipient)).ToArray(),
+            transaction.EnvelopeId, transaction.Return == DsnReturn.Headers, transaction.SmtpUtf8, transaction.ReceivedAt,
+            session.RemoteAddress.ToString(), IsBounce: false);
+        try
+        {
+            var reply = await region().Ask<object>(new AcceptMessage(queueId, envelope, bytes), StoreTimeout, ct);
+            if (reply is MessageStored)
+                return new SmtpReply(250, "2.0.0", $"Ok: queued as {queueId}");
+            log.LogError("{Session} {QueueId} not stored: {Reply}", session.SessionId, queueId, reply);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            log.LogError("{Session} {QueueId} not stored in time: {Error}", session.SessionId, queueId, e.Message);
+        }
+        return SmtpReply.LocalError;
+    }
+
+    /// <summary>The tenant of the session: its AUTH login if any, else its source network.</summary>
+    Tenant? TenantOf(SmtpSessionContext session)
+    {
+        if (session.Properties is Tenant t) return t;
+        var tenant = session.AuthenticatedUser is { } user ? tenants.FindByUser(user) : tenants.FindByAddress(session.RemoteAddress);
+        session.Properties = tenant;
+        return tenant;
+    }
+}

@@ -1,0 +1,258 @@
+using ActorGateway.Mail.Bounce;
+using ActorGateway.Mail.Delivery;
+using ActorGateway.Node.Delivery;
+using ActorGateway.Smtp.Protocol;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+
+namespace ActorGateway.Node.Pipeline;
+
+/// <summary>What a message entity needs from its node.</summary>
+public sealed record MessageServices(IActorRef Delivery, Func<IActorRef> Region, RetrySchedule Retry, string ReportingMta, TimeSpan AttemptTimeout);
+
+/// <summary>
+/// One message, from acceptance to its last recipient (Postfix's cleanup + qmgr for one
+/// queue file). A sharded, persistent entity: its journal is the queue entry, so whichever
+/// node runs it after a restart or failover continues where the last recorded step ended.
+/// Delivery is at-least-once: an attempt is recorded only after the receiving servers
+/// answered, and a recorded delivery is never repeated.
+/// </summary>
+public sealed class MessageActor : ReceivePersistentActor, IWithTimers
+{
+    sealed class AttemptDue { public static readonly AttemptDue Instance = new(); }
+    sealed record AttemptFinished(int Attempt, IReadOnlyList<DeliverResult> Results);
+    sealed record BounceAccepted(int Attempt, string BounceId);
+    sealed record BounceFailed(int Attempt, string Reason);
+
+    readonly string _queueId;
+    readonly MessageServices _services;
+    readonly ILoggingAdapter _log = Context.GetLogger();
+
+    MessageEnvelope? _envelope;
+    byte[] _body = [];
+    readonly Dictionary<string, QueuedRecipient> _pending = new(StringComparer.OrdinalIgnoreCase);
+    readonly SortedDictionary<int, List<FailedRecipient>> _bouncesToQueue = new();
+    readonly HashSet<int> _bouncesInFlight = [];
+    int _attempts;
+    DateTimeOffset? _nextAttempt;
+    bool _completed, _attemptRunning;
+    IActorRef? _acceptReplyTo;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+    public override string PersistenceId => "msg-" + _queueId;
+
+    public static Props Props(string queueId, MessageServices services) => Akka.Actor.Props.Create(() => new MessageActor(queueId, services));
+
+    public MessageActor(string queueId, MessageServices services)
+    {
+        _queueId = queueId;
+        _services = services;
+
+        Recover<MessageAccepted>(Apply);
+        Recover<AttemptRecorded>(Apply);
+        Recover<BounceQueued>(Apply);
+        Recover<MessageCompleted>(Apply);
+        Recover<RecoveryCompleted>(_ =>
+        {
+            if (_completed) Passivate();
+            else if (_envelope is not null) ScheduleNextAttempt();
+        });
+
+        Command<AcceptMessage>(Accept);
+        Command<WakeMessage>(_ =>
+        {
+            if (_envelope is null || _completed) { Sender.Tell(new MessageIsDone(_queueId)); Passivate(); }
+            else ScheduleNextAttempt();
+        });
+        Command<AttemptDue>(_ => StartAttempt());
+        Command<AttemptFinished>(RecordAttempt);
+        Command<BounceAccepted>(b => Persist(new BounceQueued(b.Attempt, b.BounceId), e =>
+        {
+            Apply(e);
+            _log.Info("{0}: NDR queued as {1}", _queueId, b.BounceId);
+            CompleteIfDone();
+        }));
+        Command<BounceFailed>(b =>
+        {
+            _bouncesInFlight.Remove(b.Attempt);
+            _log.Warning("{0}: could not queue the NDR ({1}); retrying in 30s", _queueId, b.Reason);
+            Timers.StartSingleTimer("bounce", AttemptDue.Instance, TimeSpan.FromSeconds(30));
+        });
+    }
+
+    // ---- acceptance: the 250 is sent only after this event is in the journal ----
+
+    void Accept(AcceptMessage command)
+    {
+        if (_envelope is not null) { Sender.Tell(new MessageStored(_queueId)); return; } // a retried hand-over
+        _acceptReplyTo = Sender;
+        var accepted = new MessageAccepted(_queueId, command.Envelope, command.Body);
+        Persist(new Tagged(accepted, [QueueTags.Queued]), _ =>
+        {
+            Apply(accepted);
+            _acceptReplyTo?.Tell(new MessageStored(_queueId));
+            _acceptReplyTo = null;
+            _log.Info("{0}: accepted tenant={1} from=<{2}> rcpts={3} size={4}{5}", _queueId, accepted.Envelope.Tenant,
+                accepted.Envelope.Sender, accepted.Envelope.Recipients.Count, accepted.Body.Length, accepted.Envelope.IsBounce ? " (NDR)" : "");
+            StartAttempt();
+        });
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "{0}: journal write failed", _queueId);
+        _acceptReplyTo?.Tell(new MessageNotStored(_queueId, cause.Message));
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "{0}: journal rejected an event", _queueId);
+        _acceptReplyTo?.Tell(new MessageNotStored(_queueId, cause.Message));
+        _acceptReplyTo = null;
+        base.OnPersistRejected(cause, @event, sequenceNr);
+    }
+
+    // ---- delivery attempts ----
+
+    void ScheduleNextAttempt()
+    {
+        if (_attemptRunning || _completed) return;
+        var wait = (_nextAttempt ?? DateTimeOffset.UtcNow) - DateTimeOffset.UtcNow;
+        Timers.StartSingleTimer("attempt", AttemptDue.Instance, wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+    }
+
+    void StartAttempt()
+    {
+        if (_attemptRunning || _completed || _envelope is null) return;
+        if (_pending.Count == 0) { QueueBounces(); CompleteIfDone(); return; }
+        QueueBounces();
+
+        var attempt = _attempts + 1;
+        var now = DateTimeOffset.UtcNow;
+        if (_services.Retry.IsExpired(_envelope.ReceivedAt, now))
+        {
+            var expired = _pending.Keys.Select(r => new DeliverResult(Domain(r), DeliveryOutcome.All([r], RecipientStatus.Failed, "5.4.7",
+                $"x-gateway; delivery time expired after {_services.Retry.MaxLifetime.TotalDays:0.#} days"))).ToArray();
+            RecordAttempt(new AttemptFinished(attempt, expired));
+            return;
+        }
+
+        _attemptRunning = true;
+        var asks = _pending.Keys.GroupBy(Domain, StringComparer.OrdinalIgnoreCase).Select(group =>
+        {
+            var recipients = group.ToArray();
+            var job = new DeliveryJob(_queueId, _envelope.Sender, recipients, _body, _envelope.EnvelopeId);
+            return _services.Delivery.Ask<DeliverResult>(new DeliverRequest(group.Key, job), _services.AttemptTimeout)
+                .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result
+                    : new DeliverResult(group.Key, DeliveryOutcome.All(recipients, RecipientStatus.Deferred, "4.4.1", "x-gateway; delivery attempt timed out")));
+        }).ToArray();
+        Task.WhenAll(asks).PipeTo(Self, success: results => new AttemptFinished(attempt, results));
+    }
+
+    void RecordAttempt(AttemptFinished finished)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var results = finished.Results.SelectMany(r => r.Outcome.Recipients)
+            .Select(o => new RecipientResult(o.Recipient, o.Status, o.StatusCode, o.Diagnostic, o.RemoteMta)).ToArray();
+        var deferred = results.Any(r => r.Status == RecipientStatus.Deferred);
+        DateTimeOffset? next = deferred ? now + _services.Retry.DelayAfter(finished.Attempt) : null;
+        var first = finished.Results.FirstOrDefault()?.Outcome;
+        var recorded = new AttemptRecorded(finished.Attempt, now, results, first?.RemoteMta, first?.Tls, next);
+        Persist(new Tagged(recorded, [QueueTags.Attempted]), _ =>
+        {
+            Apply(recorded);
+            _attemptRunning = false;
+            foreach (var r in results)
+                _log.Info($"{_queueId}: tenant={_envelope!.Tenant} to=<{r.Recipient}> status={r.Status.ToString().ToLowerInvariant()} " +
+                          $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={recorded.Tls ?? "none"} attempt={recorded.Attempt}" +
+                          (r.Status == RecipientStatus.Deferred ? $" next={next:O}" : ""));
+            QueueBounces();
+            if (_pending.Count > 0) ScheduleNextAttempt();
+            else CompleteIfDone();
+        });
+    }
+
+    // ---- NDRs: built here, queued as messages of their own with the null sender ----
+
+    void QueueBounces()
+    {
+        foreach (var (attempt, failed) in _bouncesToQueue)
+        {
+            if (!_bouncesInFlight.Add(attempt)) continue;
+            var bounceId = $"{_queueId}-B{attempt}";
+            var ndr = NdrBuilder.Build(
+                new BouncedMessage(_queueId, _envelope!.Sender, _envelope.EnvelopeId, _envelope.ReturnHeadersOnly, _envelope.ReceivedAt, _body),
+                failed, _services.ReportingMta,
+                failed.Any(f => f.Status == "5.4.7") ? "It could not be delivered in time." : "The receiving mail servers refused it permanently.");
+            var bytes = NdrBuilder.ToBytes(ndr);
+            var envelope = new MessageEnvelope(_envelope.Tenant, "", [new QueuedRecipient(_envelope.Sender, (int)DsnNotify.Never, null)], null,
+                false, false, DateTimeOffset.UtcNow, "local", IsBounce: true);
+            _services.Region().Ask<object>(new AcceptMessage(bounceId, envelope, bytes), TimeSpan.FromSeconds(30))
+                .PipeTo(Self, success: r => r is MessageStored ? new BounceAccepted(attempt, bounceId) : new BounceFailed(attempt, r.ToString() ?? ""),
+                    failure: e => new BounceFailed(attempt, e.Message));
+        }
+    }
+
+    void CompleteIfDone()
+    {
+        if (_completed || _attemptRunning || _pending.Count > 0 || _bouncesToQueue.Count > 0) return;
+        var done = new MessageCompleted(DateTimeOffset.UtcNow);
+        Persist(new Tagged(done, [QueueTags.Done]), _ =>
+        {
+            Apply(done);
+            _log.Info("{0}: removed (all recipients done)", _queueId);
+            Passivate();
+        });
+    }
+
+    void Passivate()
+    {
+        Timers.CancelAll();
+        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+    }
+
+    // ---- state from events (the same code for live events and recovery) ----
+
+    void Apply(MessageAccepted e)
+    {
+        _envelope = e.Envelope;
+        _body = e.Body;
+        foreach (var r in e.Envelope.Recipients) _pending[r.Address] = r;
+    }
+
+    void Apply(AttemptRecorded e)
+    {
+        _attempts = e.Attempt;
+        _nextAttempt = e.NextAttemptAt;
+        var failed = new List<FailedRecipient>();
+        foreach (var r in e.Results)
+        {
+            if (r.Status == RecipientStatus.Deferred || !_pending.Remove(r.Recipient, out var recipient)) continue;
+            if (r.Status == RecipientStatus.Failed && WantsFailureNotice(recipient))
+                failed.Add(new FailedRecipient(r.Recipient, recipient.OriginalRecipient, r.StatusCode, r.Diagnostic, r.RemoteMta, e.At));
+        }
+        if (failed.Count > 0) _bouncesToQueue[e.Attempt] = failed;
+    }
+
+    void Apply(BounceQueued e)
+    {
+        _bouncesToQueue.Remove(e.Attempt);
+        _bouncesInFlight.Remove(e.Attempt);
+    }
+
+    void Apply(MessageCompleted e) => _completed = true;
+
+    /// <summary>NDRs go to real senders only, never about an NDR, and as NOTIFY allows (RFC 3461 4.1).</summary>
+    bool WantsFailureNotice(QueuedRecipient r)
+    {
+        if (_envelope!.IsBounce || _envelope.Sender.Length == 0) return false;
+        var notify = (DsnNotify)r.Notify;
+        return notify == DsnNotify.Unspecified || notify.HasFlag(DsnNotify.Failure);
+    }
+
+    static string Domain(string address) => address[(address.LastIndexOf('@') + 1)..];
+}

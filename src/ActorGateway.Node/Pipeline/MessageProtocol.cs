@@ -1,0 +1,49 @@
+using ActorGateway.Mail.Delivery;
+using ActorGateway.Node.Serialization;
+
+namespace ActorGateway.Node.Pipeline;
+
+/// <summary>Every command to a message entity names its queue id (the sharding key).</summary>
+public interface IMessageCommand : IGatewayMessage { string QueueId { get; } }
+
+/// <summary>One recipient of a queued message with its DSN parameters.</summary>
+public sealed record QueuedRecipient(string Address, int Notify, string? OriginalRecipient);
+
+/// <summary>The envelope and bytes of a message handed to the queue.</summary>
+public sealed record MessageEnvelope(
+    string Tenant, string Sender, IReadOnlyList<QueuedRecipient> Recipients, string? EnvelopeId,
+    bool ReturnHeadersOnly, bool SmtpUtf8, DateTimeOffset ReceivedAt, string ClientAddress, bool IsBounce);
+
+// ---- commands ----
+public sealed record AcceptMessage(string QueueId, MessageEnvelope Envelope, byte[] Body) : IMessageCommand;
+/// <summary>From the queue sweeper: the message is pending; start or continue its delivery.</summary>
+public sealed record WakeMessage(string QueueId) : IMessageCommand;
+
+// ---- replies ----
+public sealed record MessageStored(string QueueId) : IGatewayMessage;
+public sealed record MessageNotStored(string QueueId, string Reason) : IGatewayMessage;
+/// <summary>To the queue sweeper: this id has left the queue, stop waking it.</summary>
+public sealed record MessageIsDone(string QueueId) : IGatewayMessage;
+
+// ---- events (the journal of one message) ----
+public sealed record MessageAccepted(string QueueId, MessageEnvelope Envelope, byte[] Body) : IGatewayMessage;
+
+public sealed record RecipientResult(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta);
+
+public sealed record AttemptRecorded(int Attempt, DateTimeOffset At, IReadOnlyList<RecipientResult> Results,
+    string? RemoteMta, string? Tls, DateTimeOffset? NextAttemptAt) : IGatewayMessage;
+
+/// <summary>The NDR for the failed recipients of an attempt is in the queue.</summary>
+public sealed record BounceQueued(int Attempt, string BounceQueueId) : IGatewayMessage;
+
+public sealed record MessageCompleted(DateTimeOffset At) : IGatewayMessage;
+
+public static class QueueTags
+{
+    /// <summary>Tag of every MessageAccepted: the queue's index of what exists.</summary>
+    public const string Queued = "queued";
+    /// <summary>Tag of every AttemptRecorded: when each message is due again.</summary>
+    public const string Attempted = "attempted";
+    /// <summary>Tag of every MessageCompleted: what has left the queue.</summary>
+    public const string Done = "done";
+}

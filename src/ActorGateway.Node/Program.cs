@@ -1,0 +1,32 @@
+using ActorGateway.Mail.Tenants;
+using ActorGateway.Node;
+using ActorGateway.Node.Configuration;
+
+// ActorGateway.Node [--config FILE]...   run a gateway node (later files override earlier ones)
+// ActorGateway.Node hash-password        read a password from standard input, print its hash
+if (args is ["hash-password"])
+{
+    var password = Console.In.ReadLine() ?? "";
+    Console.WriteLine(PasswordHash.Create(password));
+    return 0;
+}
+
+var files = new List<string>();
+for (var i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--config" && i + 1 < args.Length) files.Add(args[++i]);
+    else { Console.Error.WriteLine($"unknown argument '{args[i]}'\nusage: ActorGateway.Node [--config FILE]... | hash-password"); return 2; }
+}
+
+try
+{
+    var config = GatewayConfig.Load(files);
+    var app = GatewayNode.Build(config);
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception e) when (e is InvalidOperationException or FileNotFoundException or FormatException or ArgumentException)
+{
+    Console.Error.WriteLine($"ActorGateway: cannot start: {e.Message}");
+    return 1;
+}
