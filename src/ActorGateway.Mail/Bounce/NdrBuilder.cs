@@ -36,27 +36,29 @@ public static class NdrBuilder
             .AppendLine();
         foreach (var f in failed) text.AppendLine($"<{f.Address}>: {f.Diagnostic}");
 
-        var status = new MessageDeliveryStatus();
-        var perMessage = new HeaderList
-        {
-            { "Reporting-MTA", $"dns; {reportingMta}" },
-            { "X-ActorGateway-Queue-ID", original.QueueId },
-            { "Arrival-Date", DateUtils.FormatDate(original.ArrivalDate) },
-        };
-        if (original.EnvelopeId is { } envid) perMessage.Insert(1, new Header("Original-Envelope-Id", envid));
-        status.StatusGroups.Add(perMessage);
+        // RFC 3464 2.1: per-message fields, then one group per recipient, separated by blank lines.
+        var groups = new List<List<(string, string)>>();
+        var perMessage = new List<(string, string)> { ("Reporting-MTA", $"dns; {reportingMta}") };
+        if (original.EnvelopeId is { } envid) perMessage.Add(("Original-Envelope-Id", envid));
+        perMessage.Add(("X-ActorGateway-Queue-ID", original.QueueId));
+        perMessage.Add(("Arrival-Date", DateUtils.FormatDate(original.ArrivalDate)));
+        groups.Add(perMessage);
         foreach (var f in failed)
         {
-            var group = new HeaderList();
-            if (f.OriginalRecipient is { } orcpt) group.Add("Original-Recipient", orcpt);
-            group.Add("Final-Recipient", $"rfc822; {f.Address}");
-            group.Add("Action", "failed");
-            group.Add("Status", f.Status);
-            if (f.RemoteMta is { } remote) group.Add("Remote-MTA", $"dns; {remote}");
-            group.Add("Diagnostic-Code", f.Diagnostic);
-            group.Add("Last-Attempt-Date", DateUtils.FormatDate(f.LastAttempt));
-            status.StatusGroups.Add(group);
+            var group = new List<(string, string)>();
+            if (f.OriginalRecipient is { } orcpt) group.Add(("Original-Recipient", orcpt));
+            group.Add(("Final-Recipient", $"rfc822; {f.Address}"));
+            group.Add(("Action", "failed"));
+            group.Add(("Status", f.Status));
+            if (f.RemoteMta is { } remote) group.Add(("Remote-MTA", $"dns; {remote}"));
+            group.Add(("Diagnostic-Code", f.Diagnostic));
+            group.Add(("Last-Attempt-Date", DateUtils.FormatDate(f.LastAttempt)));
+            groups.Add(group);
         }
+        var status = new MimePart("message", "delivery-status")
+        {
+            Content = new MimeContent(new MemoryStream(Encoding.UTF8.GetBytes(FormatGroups(groups)))),
+        };
 
         var report = new MultipartReport("delivery-status")
         {
@@ -82,6 +84,13 @@ public static class NdrBuilder
         ndr.Body = report;
         return ndr;
     }
+
+    // MimeKit's MessageDeliveryStatus ends with a blank line that parsers read as an empty
+    // group; written by hand, the body ends with the last field.
+    static string FormatGroups(List<List<(string Name, string Value)>> groups) =>
+        string.Join("\r\n", groups.Select(g => string.Concat(g.Select(f => $"{f.Name}: {Unfold(f.Value)}\r\n"))));
+
+    static string Unfold(string value) => value.Replace("\r", " ").Replace("\n", " ");
 
     /// <summary>The NDR's bytes with CRLF line ends, ready for the queue.</summary>
     public static byte[] ToBytes(MimeMessage ndr)

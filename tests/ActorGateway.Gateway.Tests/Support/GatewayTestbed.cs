@@ -1,0 +1,94 @@
+using ActorGateway.Mail.Tenants;
+using ActorGateway.Testing;
+
+namespace ActorGateway.Gateway.Tests.Support;
+
+/// <summary>
+/// One gateway node as a real process, with a real DNS server (dnsmasq) publishing the test
+/// domains and a real receiving MTA (aiosmtpd) behind every MX. Tenants:
+/// "local" = clients from 127.0.0.1 sending as sender.example / arecord.example;
+/// "authed" = SMTP AUTH user "app" (password "s3cret") sending as authed.example.
+/// </summary>
+public sealed class GatewayTestbed : IAsyncDisposable
+{
+    public const string AuthUser = "app", AuthPassword = "s3cret";
+
+    public Dnsmasq Dns { get; private set; } = null!;
+    public TestMailReceiver Receiver { get; private set; } = null!;
+    public GatewayProcess Gateway { get; private set; } = null!;
+    public TestCertificate Certificate { get; } = new();
+    public TempDirectory Dir { get; } = new();
+    public int SmtpPort { get; private set; }
+    public int DeliveryPort { get; private set; }
+    public string DataDir => Dir.File("data");
+    string ConfigFile => Dir.File("test.conf");
+
+    /// <summary>
+    /// Starts DNS, the receiver (unless <paramref name="startReceiver"/> is false: then nothing
+    /// listens on the MX port until <see cref="StartReceiverAsync"/>), and the gateway.
+    /// </summary>
+    public static async Task<GatewayTestbed> StartAsync(bool startReceiver = true, string? dnsServerOverride = null, string extraHocon = "")
+    {
+        var bed = new GatewayTestbed();
+        bed.Dns = await Dnsmasq.StartAsync([
+            "mx-host=sender.example,mail.sender.example,10", "host-record=mail.sender.example,127.0.0.1",
+            "mx-host=authed.example,mail.authed.example,10", "host-record=mail.authed.example,127.0.0.1",
+            "host-record=arecord.example,127.0.0.1",
+            "mx-host=rcpt.example,mx.rcpt.example,10", "host-record=mx.rcpt.example,127.0.0.1",
+            "mx-host=other.example,mx.other.example,10", "host-record=mx.other.example,127.0.0.1",
+            "mx-host=nullmx.example,.,0",
+        ]);
+        bed.SmtpPort = FreePort.Next();
+        bed.DeliveryPort = FreePort.Next();
+        if (startReceiver) await bed.StartReceiverAsync();
+        await File.WriteAllTextAsync(bed.ConfigFile, $$"""
+            gateway {
+              data-dir = "{{bed.DataDir}}"
+              smtp {
+                server-name = "gw.test"
+                command-timeout = 30s
+                endpoints = [ { name = smtp, address = "127.0.0.1", port = {{bed.SmtpPort}},
+                                certificate = "{{bed.Certificate.CertificatePath}}", key = "{{bed.Certificate.KeyPath}}" } ]
+              }
+              dns { servers = ["{{dnsServerOverride ?? bed.Dns.Endpoint}}"], timeout = 1s }
+              delivery {
+                port = {{bed.DeliveryPort}}
+                retry-delays = [1s, 2s, 2s]
+                connect-timeout = 5s
+                idle-connection-timeout = 2s
+              }
+              queue.sweep-interval = 1s
+              tenants {
+                local { networks = ["127.0.0.1/32"], domains = ["sender.example", "arecord.example", "nothing.example", "nullmx.example"] }
+                authed {
+                  users { "{{AuthUser}}" = "{{PasswordHash.Create(AuthPassword, 1000)}}" }
+                  domains = ["authed.example"]
+                }
+              }
+            }
+            {{extraHocon}}
+            """);
+        bed.Gateway = new GatewayProcess(bed.ConfigFile);
+        await bed.Gateway.StartAsync(bed.SmtpPort);
+        return bed;
+    }
+
+    public async Task StartReceiverAsync() => Receiver = await TestMailReceiver.StartAsync(port: DeliveryPort);
+
+    /// <summary>A new process on the same configuration and data directory (after a kill).</summary>
+    public async Task RestartGatewayAsync()
+    {
+        await Gateway.DisposeAsync();
+        Gateway = new GatewayProcess(ConfigFile);
+        await Gateway.StartAsync(SmtpPort);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Gateway is not null) await Gateway.DisposeAsync();
+        if (Receiver is not null) await Receiver.DisposeAsync();
+        if (Dns is not null) await Dns.DisposeAsync();
+        Certificate.Dispose();
+        Dir.Dispose();
+    }
+}

@@ -1,0 +1,21 @@
+using ActorGateway.Testing;
+
+namespace ActorGateway.Gateway.Tests.Support;
+
+/// <summary>swaks, the SMTP client the tests drive the gateway with, and its transcript.</summary>
+public static class Swaks
+{
+    public static async Task<ExternalProcess> SendAsync(int port, string from, string to, params string[] extra)
+    {
+        var args = new List<string> { "--server", $"127.0.0.1:{port}", "--from", from, "--to", to, "--timeout", "30", "--helo", "client.test" };
+        args.AddRange(extra);
+        return await ExternalProcess.RunAsync(ExternalProcess.Require("swaks", "swaks"), args, TimeSpan.FromSeconds(90));
+    }
+
+    /// <summary>The server's replies ("<-" and "<**" lines) without the prefix.</summary>
+    public static IEnumerable<string> Replies(this ExternalProcess swaks) =>
+        swaks.StandardOutput.Split('\n').Where(l => l.StartsWith("<-") || l.StartsWith("<**")).Select(l => l[(l.IndexOf(' ') + 1)..].Trim());
+
+    public static string QueueId(this ExternalProcess swaks) =>
+        swaks.Replies().Select(r => System.Text.RegularExpressions.Regex.Match(r, "queued as (\\S+)")).First(m => m.Success).Groups[1].Value;
+}

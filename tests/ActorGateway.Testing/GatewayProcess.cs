@@ -1,0 +1,60 @@
+using System.Diagnostics;
+
+namespace ActorGateway.Testing;
+
+/// <summary>
+/// A real gateway node process (the built ActorGateway.Node) with the test's HOCON file,
+/// started and waited for until it is ready; can be killed with SIGKILL and restarted.
+/// </summary>
+public sealed class GatewayProcess : IAsyncDisposable
+{
+    readonly string[] _configFiles;
+    ExternalProcess? _process;
+
+    public GatewayProcess(params string[] configFiles) { _configFiles = configFiles; }
+
+    public string Output => _process?.StandardOutput + _process?.StandardError;
+
+    public static string NodeAssembly
+    {
+        get
+        {
+            // tests/<project>/bin/<cfg>/net10.0 -> src/ActorGateway.Node/bin/<cfg>/net10.0
+            var here = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
+            var tfm = Path.GetFileName(here);
+            var cfg = Path.GetFileName(Path.GetDirectoryName(here)!);
+            var root = Path.GetFullPath(Path.Combine(here, "..", "..", "..", "..", ".."));
+            var dll = Path.Combine(root, "src", "ActorGateway.Node", "bin", cfg, tfm, "ActorGateway.Node.dll");
+            if (!File.Exists(dll)) throw new FileNotFoundException($"build the solution first: {dll} is missing");
+            return dll;
+        }
+    }
+
+    public async Task StartAsync(int smtpPort, TimeSpan? timeout = null)
+    {
+        var args = new List<string> { NodeAssembly };
+        foreach (var f in _configFiles) { args.Add("--config"); args.Add(f); }
+        _process = ExternalProcess.Start("dotnet", args);
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (!_process.StandardOutput.Contains(" ready: cluster member up"))
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"the gateway exited at start:\n{Output}");
+            if (DateTime.UtcNow > until) throw new TimeoutException($"the gateway did not become ready:\n{Output}");
+            await Task.Delay(100);
+        }
+        await FreePort.WaitUntilListeningAsync("127.0.0.1", smtpPort, TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, as when a machine loses power.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is null) return;
+        Process.GetProcessById(_process.Id).Kill();
+        await _process.WaitForExitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null) await _process.DisposeAsync();
+    }
+}
