@@ -21,6 +21,7 @@ public sealed class SmtpServer
     readonly ConnectionLimiter _limiter;
     readonly Dictionary<SmtpEndpointOptions, X509Certificate2?> _certificates;
     readonly ConcurrentDictionary<SmtpSession, byte> _sessions = new();
+    readonly Timer _deadlines;
     volatile bool _stopping;
 
     public SmtpServer(SmtpServerOptions options, SmtpHooks hooks, ILoggerFactory loggerFactory)
@@ -33,6 +34,16 @@ public sealed class SmtpServer
         foreach (var e in options.Endpoints)
             if (e.ImplicitTls && _certificates[e] is null)
                 throw new InvalidOperationException($"SMTP endpoint '{e.Name}' uses implicit TLS but has no certificate");
+        _deadlines = new Timer(_ => CheckDeadlines(), null, DeadlineSweep, DeadlineSweep);
+    }
+
+    // Timeouts are enforced to within this interval.
+    static readonly TimeSpan DeadlineSweep = TimeSpan.FromMilliseconds(250);
+
+    void CheckDeadlines()
+    {
+        var now = Environment.TickCount64;
+        foreach (var session in _sessions.Keys) session.CheckDeadline(now);
     }
 
     public SmtpServerOptions Options => _options;

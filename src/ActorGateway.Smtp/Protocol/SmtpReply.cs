@@ -19,18 +19,23 @@ public sealed record SmtpReply(int Code, string? Status, IReadOnlyList<string> L
 
     public override string ToString() => Status is null ? $"{Code} {Text}" : $"{Code} {Status} {Text}";
 
-    /// <summary>Writes the reply in wire form, multi-line replies with "CODE-" continuations.</summary>
-    public void WriteTo(IBufferWriter<byte> writer)
+    byte[]? _wire;
+
+    /// <summary>The reply in wire form, multi-line replies with "CODE-" continuations; encoded once.</summary>
+    public ReadOnlySpan<byte> Wire => _wire ??= Encode();
+
+    public void WriteTo(IBufferWriter<byte> writer) => writer.Write(Wire);
+
+    byte[] Encode()
     {
+        var sb = new StringBuilder();
         for (var i = 0; i < Lines.Count; i++)
         {
-            var sep = i == Lines.Count - 1 ? ' ' : '-';
-            var line = Status is null
-                ? $"{Code}{sep}{Lines[i]}\r\n"
-                : $"{Code}{sep}{Status} {Lines[i]}\r\n";
-            var span = writer.GetSpan(Encoding.UTF8.GetMaxByteCount(line.Length));
-            writer.Advance(Encoding.UTF8.GetBytes(line, span));
+            sb.Append(Code).Append(i == Lines.Count - 1 ? ' ' : '-');
+            if (Status is not null) sb.Append(Status).Append(' ');
+            sb.Append(Lines[i]).Append("\r\n");
         }
+        return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
     static string[] SplitLines(string text) => text.Split('\n', StringSplitOptions.TrimEntries);

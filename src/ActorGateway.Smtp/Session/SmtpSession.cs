@@ -27,7 +27,7 @@ sealed class SmtpSession : IAsyncDisposable
     readonly ILogger _log;
     readonly IDuplexPipe _transport;
     readonly SmtpInput _input;
-    readonly Timer _timer;
+    long _deadline = long.MaxValue; // Environment.TickCount64 by which the pending read must complete
     readonly byte[] _line;
     PipeWriter _writer;
     SslStream? _ssl;
@@ -51,12 +51,22 @@ sealed class SmtpSession : IAsyncDisposable
         _hooks = hooks; _certificate = certificate; _log = log;
         _writer = transport.Output;
         _input = new SmtpInput(transport.Input, () => FlushAsync());
-        _line = new byte[Math.Max(options.MaxAuthLineLength, options.MaxCommandLineLength)];
-        _timer = new Timer(_ => { _timedOut = true; _input.CancelPendingRead(); });
+        _line = ArrayPool<byte>.Shared.Rent(Math.Max(options.MaxAuthLineLength, options.MaxCommandLineLength));
     }
 
     bool AuthOffered => _endpoint.AllowAuthWithoutTls || Context.Tls is not null;
     bool StartTlsOffered => _certificate is not null && Context.Tls is null;
+
+    /// <summary>
+    /// Called about once a second by the server for every session: a read past its deadline is
+    /// cancelled. One sweep for all sessions is cheaper than a timer change on every read.
+    /// </summary>
+    public void CheckDeadline(long now)
+    {
+        if (now <= Volatile.Read(ref _deadline)) return;
+        _timedOut = true;
+        _input.CancelPendingRead();
+    }
 
     /// <summary>Graceful shutdown: a session waiting for a command outside a transaction gets 421 now.</summary>
     public void RequestStop()
@@ -67,7 +77,8 @@ sealed class SmtpSession : IAsyncDisposable
 
     public async Task RunAsync()
     {
-        _log.LogInformation("{Session} connect from {Client} on {Endpoint}", Context.SessionId, Context.RemoteEndPoint, Context.EndpointName);
+        if (_log.IsEnabled(LogLevel.Information))
+            _log.LogInformation("{Session} connect from {Client} on {Endpoint}", Context.SessionId, Context.RemoteEndPoint, Context.EndpointName);
         try
         {
             if (_endpoint.ImplicitTls && !await StartTlsAsync()) return;
@@ -102,7 +113,8 @@ sealed class SmtpSession : IAsyncDisposable
         finally
         {
             try { await FlushAsync(); } catch { /* the peer is gone */ }
-            _log.LogInformation("{Session} disconnect from {Client}: {Messages} message(s) accepted", Context.SessionId, Context.RemoteEndPoint, _messages);
+            if (_log.IsEnabled(LogLevel.Information))
+                _log.LogInformation("{Session} disconnect from {Client}: {Messages} message(s) accepted", Context.SessionId, Context.RemoteEndPoint, _messages);
         }
     }
 
@@ -352,7 +364,8 @@ sealed class SmtpSession : IAsyncDisposable
             _log.LogError(ex, "{Session} storing the message failed", Context.SessionId);
             reply = SmtpReply.LocalError;
         }
-        _log.LogInformation("{Session} message from <{Sender}> to {Recipients} recipient(s), {Size} octets, tls={Tls}, user={User}: {Reply}",
+        if (_log.IsEnabled(LogLevel.Information))
+            _log.LogInformation("{Session} message from <{Sender}> to {Recipients} recipient(s), {Size} octets, tls={Tls}, user={User}: {Reply}",
             Context.SessionId, transaction.Sender, transaction.Recipients.Count, _body.Length,
             Context.Tls?.Protocol ?? "none", Context.AuthenticatedUser ?? "-", reply);
         if (reply.IsPositive) { _messages++; _junkCommands = 0; }
@@ -568,11 +581,10 @@ sealed class SmtpSession : IAsyncDisposable
     async ValueTask<ReadOutcome> FillAsync(long deadline, bool interruptible)
     {
         if (interruptible && _stopping) return ReadOutcome.ShuttingDown;
-        var remaining = deadline - Environment.TickCount64;
-        if (remaining <= 0) return ReadOutcome.TimedOut;
+        if (deadline <= Environment.TickCount64) return ReadOutcome.TimedOut;
         _timedOut = false;
         _interruptible = interruptible;
-        _timer.Change(TimeSpan.FromMilliseconds(remaining), Timeout.InfiniteTimeSpan);
+        Volatile.Write(ref _deadline, deadline);
         try
         {
             {
@@ -588,7 +600,7 @@ sealed class SmtpSession : IAsyncDisposable
         finally
         {
             _interruptible = false;
-            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            Volatile.Write(ref _deadline, long.MaxValue);
         }
     }
 
@@ -596,8 +608,8 @@ sealed class SmtpSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _timer.DisposeAsync();
         _input.Release();
+        ArrayPool<byte>.Shared.Return(_line);
         _body.Dispose();
         if (_ssl is not null)
         {

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# End-to-end relay benchmark, ActorGateway next to Postfix in the same run:
+#   smtp-source -> ActorGateway (durable SQLite queue) -> smtp-sink
+#   smtp-source -> Postfix (private relay, default fsync durability) -> smtp-sink
+# Prints accept rate (smtp-source finished) and end-to-end rate (all messages at the sink),
+# median of RUNS runs, their ratio, and peak memory.
+#   usage: tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+MESSAGES=${1:-2000}; SESSIONS=${2:-20}; RUNS=${3:-3}; EXTRA=${4:-}; SIZE=2000
+export PATH=$PATH:/usr/sbin:/usr/lib/postfix/sbin
+for p in smtp-source smtp-sink postfix dnsmasq; do command -v $p >/dev/null || { echo "$p missing: run tests/run-all.sh once (it installs the packages)" >&2; exit 1; }; done
+
+WORK=$(mktemp -d); PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$WORK/postfix/pgid" ] && kill -- -"$(cat "$WORK/postfix/pgid")" 2>/dev/null || true
+  sleep 0.5; rm -rf "$WORK"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 400); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not listening" >&2; return 1; }
+now() { date +%s.%N; }
+
+echo "building the gateway (Release)..." >&2
+dotnet build -c Release -v q --nologo src/ActorGateway.Node >/dev/null
+NODE_DLL=$ROOT/src/ActorGateway.Node/bin/Release/net10.0/ActorGateway.Node.dll
+
+# DNS for the gateway's sender-domain check.
+DNS_PORT=$(free_port)
+dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
+  --mx-host=sender.example,mail.sender.example,10 --host-record=mail.sender.example,127.0.0.1 --address=/#/ --user=root \
+  --pid-file="$WORK/dnsmasq.pid" 2>/dev/null &
+PIDS+=($!)
+
+# start_sink PORT -> starts a counting smtp-sink, its counter in $WORK/sink-PORT.out
+start_sink() {
+  smtp-sink -u nobody -c 127.0.0.1:"$1" 1000 > "$WORK/sink-$1.out" 2>/dev/null &
+  SINK_PID=$!; PIDS+=($SINK_PID); wait_port "$1"
+}
+sink_count() { tr '\r' '\n' < "$WORK/sink-$1.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2; }
+
+# run_load SMTP_PORT SINK_PORT -> "accept_rate e2e_rate"
+run_load() {
+  local t0 t1 t2 n
+  t0=$(now)
+  smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -f bench@sender.example -t rcpt@rcpt.example 127.0.0.1:"$1" >/dev/null
+  t1=$(now)
+  for _ in $(seq 1 3000); do
+    n=$(sink_count "$2"); n=${n:-0}
+    [ "$n" -ge "$MESSAGES" ] && break
+    sleep 0.1
+  done
+  t2=$(now)
+  [ "${n:-0}" -ge "$MESSAGES" ] || { echo "only $n of $MESSAGES messages reached the sink" >&2; exit 1; }
+  python3 -c "print(round($MESSAGES/($t1-$t0)), round($MESSAGES/($t2-$t0)))"
+}
+
+# peak resident memory (MiB) of a process group, sampled until the file $WORK/stop-PGID exists
+sample_memory() {
+  local pg=$1 peak=0 cur
+  while [ ! -f "$WORK/stop-$pg" ]; do
+    cur=$(ps -o rss= -g "$pg" 2>/dev/null | awk '{s+=$1} END {print s+0}')
+    [ "$cur" -gt "$peak" ] && peak=$cur
+    sleep 0.2
+  done
+  echo $((peak / 1024)) > "$WORK/peak-$pg"
+}
+
+gateway_run() {
+  local sink smtp dir pid
+  sink=$(free_port); smtp=$(free_port); dir="$WORK/gw-$RANDOM"; mkdir -p "$dir"
+  start_sink "$sink"
+  cat > "$dir/bench.conf" <<EOF
+gateway {
+  data-dir = "$dir/data"
+  smtp { server-name = "gw.bench", max-connections-per-client = 1000, endpoints = [ { name = smtp, address = "127.0.0.1", port = $smtp } ] }
+  dns.servers = ["127.0.0.1:$DNS_PORT"]
+  delivery.routes { "rcpt.example" = "127.0.0.1:$sink" }
+  tenants.local.domains = ["sender.example"]
+}
+EOF
+  [ -n "$EXTRA" ] && cat "$EXTRA" >> "$dir/bench.conf"
+  setsid dotnet "$NODE_DLL" --config "$dir/bench.conf" > "$dir/node.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do grep -q ' ready: cluster member up' "$dir/node.log" && break; sleep 0.1; done
+  wait_port "$smtp"
+  sample_memory "$pid" & local sampler=$!
+  local r; r=$(run_load "$smtp" "$sink")
+  touch "$WORK/stop-$pid"; wait $sampler
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  kill "$SINK_PID" 2>/dev/null || true
+  echo "$r $(cat "$WORK/peak-$pid")"
+}
+
+postfix_run() {
+  local sink smtp dir pgid
+  sink=$(free_port); smtp=$(free_port); dir="$WORK/postfix"; rm -rf "$dir"; mkdir -p "$dir/etc" "$dir/data" "$dir/queue"
+  start_sink "$sink"
+  chown postfix "$dir/data"
+  cat > "$dir/etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $dir/queue
+data_directory = $dir/data
+myhostname = postfix.bench
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+relayhost = [127.0.0.1]:$sink
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtp_dns_support_level = disabled
+smtp_host_lookup = native
+smtpd_peername_lookup = no
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+maillog_file = $dir/maillog
+default_process_limit = 100
+EOF
+  # The packaged master.cf without chroot, with smtpd on our port.
+  awk -v port="$smtp" 'BEGIN{OFS="  "}
+    /^#/ || /^[ \t]/ || NF < 8 { print; next }
+    $1 == "smtp" && $2 == "inet" { $1 = "127.0.0.1:" port }
+    { $5 = "n"; print }' /usr/share/postfix/master.cf.dist > "$dir/etc/master.cf"
+  postfix -c "$dir/etc" check >/dev/null 2>&1 || true
+  setsid master -c "$dir/etc" -d > "$dir/master.log" 2>&1 &
+  pgid=$!; echo "$pgid" > "$dir/pgid"
+  wait_port "$smtp"
+  sample_memory "$pgid" & local sampler=$!
+  local r; r=$(run_load "$smtp" "$sink")
+  touch "$WORK/stop-$pgid"; wait $sampler
+  kill -- -"$pgid" 2>/dev/null || true; sleep 1; rm -f "$dir/pgid"
+  kill "$SINK_PID" 2>/dev/null || true
+  echo "$r $(cat "$WORK/peak-$pgid")"
+}
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+declare -A ACC E2E MEM
+for target in gateway postfix; do ACC[$target]=""; E2E[$target]=""; MEM[$target]=""; done
+for i in $(seq 1 "$RUNS"); do
+  for target in gateway postfix; do
+    read -r a e m < <(${target}_run)
+    echo "  run $i $target: accept $a msg/s, end-to-end $e msg/s, peak $m MiB" >&2
+    ACC[$target]="${ACC[$target]} $a"; E2E[$target]="${E2E[$target]} $e"; MEM[$target]="${MEM[$target]} $m"
+  done
+done
+ga=$(echo ${ACC[gateway]} | median); ge=$(echo ${E2E[gateway]} | median); gm=$(echo ${MEM[gateway]} | median)
+pa=$(echo ${ACC[postfix]} | median); pe=$(echo ${E2E[postfix]} | median); pm=$(echo ${MEM[postfix]} | median)
+echo
+echo "| measure ($MESSAGES msgs, $SESSIONS sessions, $SIZE-octet messages, median of $RUNS) | ActorGateway | Postfix | ratio |"
+echo "|---|---:|---:|---:|"
+python3 -c "print(f'| accept msg/s | $ga | $pa | {$ga/$pa:.2f} |'); print(f'| end-to-end msg/s | $ge | $pe | {$ge/$pe:.2f} |'); print(f'| peak memory MiB | $gm | $pm | {$gm/$pm:.2f} |')"
