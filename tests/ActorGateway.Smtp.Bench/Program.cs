@@ -13,10 +13,7 @@ var options = new SmtpServerOptions
 };
 await using var host = await SmtpServerHost.StartAsync(options, new SmtpHooks(Discard.Instance, Discard.Instance, Discard.Instance));
 Console.WriteLine($"listening on {host.EndPoints[0]}");
-var stop = new TaskCompletionSource();
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
-await stop.Task;
+await host.WaitForShutdownAsync();
 
 /// <summary>Accepts everything and keeps nothing, so only the protocol layer is measured.</summary>
 sealed class Discard : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore

@@ -45,6 +45,19 @@ public sealed class GatewayProcess : IAsyncDisposable
         await FreePort.WaitUntilListeningAsync("127.0.0.1", smtpPort, TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>Waits until the node's log matches every pattern (regular expressions).</summary>
+    public async Task WaitForLogAsync(params string[] patterns)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var missing = patterns.Where(p => !System.Text.RegularExpressions.Regex.IsMatch(Output, p)).ToArray();
+            if (missing.Length == 0) return;
+            if (DateTime.UtcNow > until) throw new TimeoutException("the gateway did not log: " + string.Join(", ", missing));
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, as when a machine loses power.</summary>
     public async Task KillAsync()
     {

@@ -48,6 +48,9 @@ public sealed class SmtpServerHost : IAsyncDisposable
 
     public Task StopAsync() => _app.StopAsync();
 
+    /// <summary>Completes when the host is told to stop (SIGTERM, Ctrl-C) and has stopped.</summary>
+    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();

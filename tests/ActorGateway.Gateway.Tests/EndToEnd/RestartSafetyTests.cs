@@ -27,21 +27,11 @@ public sealed class RestartSafetyTests
         // Once a delivery is recorded (the message is removed from the queue), no restart sends it
         // again. Between the receiver's 250 and that record, a kill means one more delivery:
         // at-least-once, like every MTA.
-        await WaitForLogAsync(bed, ids.Select(id => $"{id}: removed"));
+        await bed.Gateway.WaitForLogAsync(ids.Select(id => $"{id}: removed").ToArray());
         await bed.Gateway.KillAsync();
         await bed.RestartGatewayAsync();
         await Task.Delay(TimeSpan.FromSeconds(4));
         Assert.Equal(5, bed.Receiver.Messages().Count);
-    }
-
-    static async Task WaitForLogAsync(GatewayTestbed bed, IEnumerable<string> lines)
-    {
-        var until = DateTime.UtcNow.AddSeconds(30);
-        while (!lines.All(bed.Gateway.Output.Contains))
-        {
-            if (DateTime.UtcNow > until) throw new TimeoutException("the gateway did not log: " + string.Join(", ", lines.Where(l => !bed.Gateway.Output.Contains(l))));
-            await Task.Delay(100);
-        }
     }
 
     [Fact]

@@ -27,9 +27,10 @@ public sealed class GatewayTestbed : IAsyncDisposable
     /// Starts DNS, the receiver (unless <paramref name="startReceiver"/> is false: then nothing
     /// listens on the MX port until <see cref="StartReceiverAsync"/>), and the gateway.
     /// </summary>
-    public static async Task<GatewayTestbed> StartAsync(bool startReceiver = true, string? dnsServerOverride = null, string extraHocon = "")
+    public static async Task<GatewayTestbed> StartAsync(bool startReceiver = true, string? dnsServerOverride = null, string extraHocon = "",
+        bool receiverTls = false)
     {
-        var bed = new GatewayTestbed();
+        var bed = new GatewayTestbed { _receiverTls = receiverTls };
         bed.Dns = await Dnsmasq.StartAsync([
             "mx-host=sender.example,mail.sender.example,10", "host-record=mail.sender.example,127.0.0.1",
             "mx-host=authed.example,mail.authed.example,10", "host-record=mail.authed.example,127.0.0.1",
@@ -73,7 +74,10 @@ public sealed class GatewayTestbed : IAsyncDisposable
         return bed;
     }
 
-    public async Task StartReceiverAsync() => Receiver = await TestMailReceiver.StartAsync(port: DeliveryPort);
+    bool _receiverTls;
+
+    public async Task StartReceiverAsync() =>
+        Receiver = await TestMailReceiver.StartAsync(port: DeliveryPort, tls: _receiverTls ? Certificate : null);
 
     /// <summary>A new process on the same configuration and data directory (after a kill).</summary>
     public async Task RestartGatewayAsync()
