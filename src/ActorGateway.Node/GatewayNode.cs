@@ -47,7 +47,7 @@ public static class GatewayNode
 
         builder.Services.AddAkka("actorgateway", (akka, sp) =>
         {
-            akka.AddHocon(StorageSetup.PersistenceConfig(settings).WithFallback(config), HoconAddMode.Prepend);
+            akka.AddHocon(StorageSetup.WithPersistence(config, settings), HoconAddMode.Prepend);
             akka.ConfigureLoggers(l => { l.ClearLoggers(); l.AddLoggerFactory(); });
             akka.WithActors((system, registry) =>
             {

@@ -12,7 +12,7 @@ MESSAGES=${1:-2000}; SESSIONS=${2:-20}; RUNS=${3:-3}; EXTRA=${4:-}; SIZE=2000
 export PATH=$PATH:/usr/sbin:/usr/lib/postfix/sbin
 for p in smtp-source smtp-sink postfix dnsmasq; do command -v $p >/dev/null || { echo "$p missing: run tests/run-all.sh once (it installs the packages)" >&2; exit 1; }; done
 
-WORK=$(mktemp -d); PIDS=()
+WORK=$(mktemp -d); chmod 755 "$WORK"; PIDS=()  # Postfix daemons run as user postfix
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -f "$WORK/postfix/pgid" ] && kill -- -"$(cat "$WORK/postfix/pgid")" 2>/dev/null || true
@@ -57,11 +57,13 @@ run_load() {
   python3 -c "print(round($MESSAGES/($t1-$t0)), round($MESSAGES/($t2-$t0)))"
 }
 
-# peak resident memory (MiB) of a process group, sampled until the file $WORK/stop-PGID exists
+# peak proportional set size (MiB; shared pages split between the processes that map them,
+# so Postfix's many processes are not overcounted) of a process group, sampled until the
+# file $WORK/stop-PGID exists
 sample_memory() {
   local pg=$1 peak=0 cur
   while [ ! -f "$WORK/stop-$pg" ]; do
-    cur=$(ps -o rss= -g "$pg" 2>/dev/null | awk '{s+=$1} END {print s+0}')
+    cur=$(for p in $(pgrep -g "$pg"); do grep '^Pss:' /proc/$p/smaps_rollup 2>/dev/null; done | awk '{s+=$2} END {print s+0}')
     [ "$cur" -gt "$peak" ] && peak=$cur
     sleep 0.2
   done
@@ -116,7 +118,7 @@ smtp_host_lookup = native
 smtpd_peername_lookup = no
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
-maillog_file = $dir/maillog
+maillog_file = /dev/stdout
 default_process_limit = 100
 EOF
   # The packaged master.cf without chroot, with smtpd on our port.
@@ -127,7 +129,7 @@ EOF
   postfix -c "$dir/etc" check >/dev/null 2>&1 || true
   setsid master -c "$dir/etc" -d > "$dir/master.log" 2>&1 &
   pgid=$!; echo "$pgid" > "$dir/pgid"
-  wait_port "$smtp"
+  wait_port "$smtp" || { cat "$dir/master.log" >&2; exit 1; }
   sample_memory "$pgid" & local sampler=$!
   local r; r=$(run_load "$smtp" "$sink")
   touch "$WORK/stop-$pgid"; wait $sampler
@@ -151,4 +153,4 @@ pa=$(echo ${ACC[postfix]} | median); pe=$(echo ${E2E[postfix]} | median); pm=$(e
 echo
 echo "| measure ($MESSAGES msgs, $SESSIONS sessions, $SIZE-octet messages, median of $RUNS) | ActorGateway | Postfix | ratio |"
 echo "|---|---:|---:|---:|"
-python3 -c "print(f'| accept msg/s | $ga | $pa | {$ga/$pa:.2f} |'); print(f'| end-to-end msg/s | $ge | $pe | {$ge/$pe:.2f} |'); print(f'| peak memory MiB | $gm | $pm | {$gm/$pm:.2f} |')"
+python3 -c "print(f'| accept msg/s | $ga | $pa | {$ga/$pa:.2f} |'); print(f'| end-to-end msg/s | $ge | $pe | {$ge/$pe:.2f} |'); print(f'| peak memory (PSS) MiB | $gm | $pm | {$gm/$pm:.2f} |')"

@@ -50,6 +50,8 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     {
         _queueId = queueId;
         _services = services;
+        // A message's journal is short and never snapshotted: skip the snapshot query on every recovery.
+        SnapshotPluginId = "akka.persistence.no-snapshot-store";
 
         Recover<MessageAccepted>(Apply);
         Recover<AttemptRecorded>(Apply);
@@ -161,8 +163,12 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         var deferred = results.Any(r => r.Status == RecipientStatus.Deferred);
         DateTimeOffset? next = deferred ? now + _services.Retry.DelayAfter(finished.Attempt) : null;
         var first = finished.Results.FirstOrDefault()?.Outcome;
-        var recorded = new AttemptRecorded(finished.Attempt, now, results, first?.RemoteMta, first?.Tls, next);
-        Persist(new Tagged(recorded, [QueueTags.Attempted]), _ =>
+        // Done in one write when every recipient has its final answer and none needs an NDR.
+        var completes = !deferred && _bouncesToQueue.Count == 0
+                        && _pending.Keys.All(p => results.Any(r => r.Recipient.Equals(p, StringComparison.OrdinalIgnoreCase)))
+                        && !results.Any(r => r.Status == RecipientStatus.Failed && _pending.TryGetValue(r.Recipient, out var q) && WantsFailureNotice(q));
+        var recorded = new AttemptRecorded(finished.Attempt, now, results, first?.RemoteMta, first?.Tls, next, completes);
+        Persist(new Tagged(recorded, completes ? [QueueTags.Attempted, QueueTags.Done] : [QueueTags.Attempted]), _ =>
         {
             Apply(recorded);
             _attemptRunning = false;
@@ -170,6 +176,12 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
                 _log.Info($"{_queueId}: tenant={_envelope!.Tenant} to=<{r.Recipient}> status={r.Status.ToString().ToLowerInvariant()} " +
                           $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={recorded.Tls ?? "none"} attempt={recorded.Attempt}" +
                           (r.Status == RecipientStatus.Deferred ? $" next={next:O}" : ""));
+            if (recorded.Completes)
+            {
+                _log.Info("{0}: removed (all recipients done)", _queueId);
+                Passivate();
+                return;
+            }
             QueueBounces();
             if (_pending.Count > 0) ScheduleNextAttempt();
             else CompleteIfDone();
@@ -227,6 +239,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     void Apply(AttemptRecorded e)
     {
         _attempts = e.Attempt;
+        _completed |= e.Completes;
         _nextAttempt = e.NextAttemptAt;
         var failed = new List<FailedRecipient>();
         foreach (var r in e.Results)

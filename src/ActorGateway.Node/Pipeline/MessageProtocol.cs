@@ -30,8 +30,12 @@ public sealed record MessageAccepted(string QueueId, MessageEnvelope Envelope, b
 
 public sealed record RecipientResult(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta);
 
+/// <summary>
+/// One delivery attempt's answers. <paramref name="Completes"/>: nothing is left to do after it
+/// (no recipient pending, no NDR to queue), so it also takes the message out of the queue.
+/// </summary>
 public sealed record AttemptRecorded(int Attempt, DateTimeOffset At, IReadOnlyList<RecipientResult> Results,
-    string? RemoteMta, string? Tls, DateTimeOffset? NextAttemptAt) : IGatewayMessage;
+    string? RemoteMta, string? Tls, DateTimeOffset? NextAttemptAt, bool Completes = false) : IGatewayMessage;
 
 /// <summary>The NDR for the failed recipients of an attempt is in the queue.</summary>
 public sealed record BounceQueued(int Attempt, string BounceQueueId) : IGatewayMessage;

@@ -10,19 +10,40 @@ namespace ActorGateway.Node.Storage;
 /// </summary>
 public static class StorageSetup
 {
-    public static Config PersistenceConfig(GatewaySettings settings)
+    /// <summary>
+    /// The full configuration: the database connection from gateway.storage on top, then the
+    /// operator's HOCON, then per-provider defaults, then the plugin's own defaults, so that an
+    /// operator can still tune any akka.persistence setting.
+    /// </summary>
+    public static Config WithPersistence(Config config, GatewaySettings settings)
     {
-        var provider = settings.Storage == StorageProvider.Sqlite ? "SQLite.MS" : "PostgreSQL.15";
+        var sqlite = settings.Storage == StorageProvider.Sqlite;
+        var provider = sqlite ? "SQLite.MS" : "PostgreSQL.15";
         var cs = settings.ConnectionString.Replace("\\", "\\\\").Replace("\"", "\\\"");
-        var hocon = $$"""
+        var connection = $$"""
             akka.persistence {
-              journal.sql { provider-name = "{{provider}}", connection-string = "{{cs}}", auto-initialize = on, table-mapping = default }
-              snapshot-store.sql { provider-name = "{{provider}}", connection-string = "{{cs}}", auto-initialize = on, table-mapping = default }
-              query.journal.sql { provider-name = "{{provider}}", connection-string = "{{cs}}", table-mapping = default,
-                                  write-plugin = "akka.persistence.journal.sql", refresh-interval = 1s }
+              journal.sql { provider-name = "{{provider}}", connection-string = "{{cs}}" }
+              snapshot-store.sql { provider-name = "{{provider}}", connection-string = "{{cs}}" }
+              query.journal.sql { provider-name = "{{provider}}", connection-string = "{{cs}}" }
             }
             """;
-        return ConfigurationFactory.ParseString(hocon).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
+        // SQLite has one write lock. Several journal writers only queue on it (each loser sleeping
+        // in the driver's busy loop), while one writer batches all concurrent persists into one
+        // commit. Reads must not take the lock at all: Microsoft.Data.Sqlite begins transactions
+        // IMMEDIATE (write lock) unless read-uncommitted, which it opens DEFERRED, a plain
+        // snapshot read under WAL.
+        var reads = sqlite ? "read-uncommitted" : "unspecified";
+        var providerDefaults = $$"""
+            akka.persistence {
+              journal.sql { auto-initialize = on, table-mapping = default, parallelism = {{(sqlite ? 1 : 3)}}, read-isolation-level = {{reads}} }
+              snapshot-store.sql { auto-initialize = on, table-mapping = default, read-isolation-level = {{reads}} }
+              query.journal.sql { table-mapping = default, write-plugin = "akka.persistence.journal.sql", refresh-interval = 1s, read-isolation-level = {{reads}} }
+            }
+            """;
+        return ConfigurationFactory.ParseString(connection)
+            .WithFallback(config)
+            .WithFallback(ConfigurationFactory.ParseString(providerDefaults))
+            .WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
     }
 
     /// <summary>Before the actor system starts: the data directory exists and SQLite is in WAL mode.</summary>
