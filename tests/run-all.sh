@@ -13,6 +13,7 @@ declare -A NEEDS=(
   [/usr/sbin/smtp-sink]=postfix
   [/usr/sbin/dnsmasq]=dnsmasq-base
   [/usr/lib/python3/dist-packages/aiosmtpd/__init__.py]=python3-aiosmtpd
+  [/usr/lib/postgresql/15/bin/initdb]=postgresql
 )
 missing=()
 for f in "${!NEEDS[@]}"; do
