@@ -39,7 +39,10 @@ for proj in tests/*.Tests/*.csproj; do
   name=$(basename "$proj" .csproj)
   echo "== $name"
   log=$(mktemp)
-  dotnet test "$proj" --no-build --nologo -v q 2>&1 | tee "$log" | grep -E '^\s*(Failed|Passed)!|\[FAIL\]|Error Message|^\s{3,}[A-Z].*(Failure|Exception)' || true
+  dotnet test "$proj" --no-build --nologo 2>&1 > "$log"
+  grep -E '^\s*(Failed|Passed)!' "$log" || true
+  # Each failed test with its message (stack frames left out).
+  sed -n '/^\s*Failed [A-Za-z]/,/^\s*Stack Trace:/p' "$log" | grep -vE '^\s+at |Stack Trace:' || true
   summary=$(grep -E '(Passed|Failed)!\s+-\s+Failed:' "$log" | tail -1)
   if [ -z "$summary" ]; then
     echo "   no test summary from $name (the test host crashed?)"; tail -30 "$log"

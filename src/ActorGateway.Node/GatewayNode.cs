@@ -79,7 +79,8 @@ public static class GatewayNode
         builder.WebHost.ConfigureKestrel((_, kestrel) =>
         {
             var loggers = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>();
-            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), Region, settings.ServerName, loggers.CreateLogger("ActorGateway.Ingress"));
+            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), Region, settings.ServerName,
+                settings.StoreTimeout, loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);
         });

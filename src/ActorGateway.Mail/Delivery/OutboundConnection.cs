@@ -74,29 +74,26 @@ public sealed class OutboundConnection : IAsyncDisposable
             var sender = job.Sender.Length == 0 ? new MailboxAddress("", "") : new MailboxAddress("", job.Sender);
             var recipients = job.Recipients.Select(r => new MailboxAddress("", r)).ToList();
             var reply = await _client.SendAsync(FormatOptions.Default, message, sender, recipients, ct);
-            var outcomes = job.Recipients.Select(r => _client.Refused.TryGetValue(r, out var refused)
-                ? Classify(r, refused.StatusCode, refused.Response, remote)
-                : new RecipientOutcome(r, RecipientStatus.Delivered, "2.0.0", "smtp; 250 " + reply, remote)).ToArray();
-            return new DeliveryOutcome(outcomes, remote, Tls, SourceAddress);
+            return Outcomes(job, remote, r => new RecipientOutcome(r, RecipientStatus.Delivered, "2.0.0", "smtp; 250 " + reply, remote));
         }
         catch (NoRecipientsAcceptedException)
         {
-            var outcomes = job.Recipients.Select(r => _client.Refused.TryGetValue(r, out var refused)
-                ? Classify(r, refused.StatusCode, refused.Response, remote)
-                : new RecipientOutcome(r, RecipientStatus.Deferred, "4.0.0", "smtp; no reply to RCPT", remote)).ToArray();
             await ResetAsync(ct);
-            return new DeliveryOutcome(outcomes, remote, Tls, SourceAddress);
+            return Outcomes(job, remote, r => new RecipientOutcome(r, RecipientStatus.Deferred, "4.0.0", "smtp; no reply to RCPT", remote));
         }
         catch (SmtpCommandException e)
         {
             // MAIL FROM or DATA refused: the same answer for every recipient still open.
-            var outcomes = job.Recipients.Select(r => _client.Refused.TryGetValue(r, out var refused)
-                ? Classify(r, refused.StatusCode, refused.Response, remote)
-                : Classify(r, (int)e.StatusCode, e.Message, remote)).ToArray();
             await ResetAsync(ct);
-            return new DeliveryOutcome(outcomes, remote, Tls, SourceAddress);
+            return Outcomes(job, remote, r => Classify(r, (int)e.StatusCode, e.Message, remote));
         }
     }
+
+    /// <summary>Refused recipients get their RCPT reply; the others <paramref name="otherwise"/>.</summary>
+    DeliveryOutcome Outcomes(DeliveryJob job, string remote, Func<string, RecipientOutcome> otherwise) =>
+        new(job.Recipients.Select(r => _client.Refused.TryGetValue(r, out var refused)
+            ? Classify(r, refused.StatusCode, refused.Response, remote)
+            : otherwise(r)).ToArray(), remote, Tls, SourceAddress);
 
     async Task ResetAsync(CancellationToken ct)
     {

@@ -79,6 +79,7 @@ public static class GatewayConfig
         var tenants = Items(g, "tenants").Select(kv => ReadTenant(kv.Key, g.GetConfig($"tenants.{kv.Key}"))).ToArray();
 
         return new GatewaySettings(dataDir, serverName, g.GetBoolean("cluster.self-join", true), provider, connection, smtpOptions,
+            smtp.GetTimeSpan("store-timeout", TimeSpan.FromSeconds(30)),
             g.GetStringList("dns.servers", []).ToArray(), g.GetTimeSpan("dns.timeout", TimeSpan.FromSeconds(3)), delivery,
             g.GetTimeSpan("queue.sweep-interval", TimeSpan.FromSeconds(30)), tenants);
     }

@@ -14,6 +14,7 @@ public sealed record GatewaySettings(
     StorageProvider Storage,
     string ConnectionString,
     SmtpServerOptions Smtp,
+    TimeSpan StoreTimeout,
     IReadOnlyList<string> DnsServers,
     TimeSpan DnsTimeout,
     DeliverySettings Delivery,

@@ -16,14 +16,13 @@ namespace ActorGateway.Node.Ingress;
 /// pipeline entity, whose journal write is what the 250 promises.
 /// </summary>
 public sealed class GatewaySmtpHooks(
-    TenantDirectory tenants, SenderDomainCheck senderCheck, Func<IActorRef> region, string serverName, ILogger log)
+    TenantDirectory tenants, SenderDomainCheck senderCheck, Func<IActorRef> region, string serverName, TimeSpan storeTimeout, ILogger log)
     : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore
 {
     public static readonly SmtpReply UnknownClient = new(554, "5.7.1", "Relay access denied: client is not a known tenant");
     public static readonly SmtpReply NullSenderRefused = new(550, "5.7.1", "The null sender is not accepted from clients");
     public static readonly SmtpReply SenderDomainMustResolve = new(550, "5.1.8", "Sender Domain must resolve");
     public static readonly SmtpReply SenderDomainLookupFailed = new(451, "4.4.3", "Sender domain could not be resolved, try again later");
-    static readonly TimeSpan StoreTimeout = TimeSpan.FromSeconds(30);
 
     public SmtpHooks Hooks => new(this, this, this);
 
@@ -80,7 +79,7 @@ public sealed class GatewaySmtpHooks(
             session.RemoteAddress.ToString(), IsBounce: false);
         try
         {
-            var reply = await region().Ask<object>(new AcceptMessage(queueId, envelope, bytes), StoreTimeout, ct);
+            var reply = await region().Ask<object>(new AcceptMessage(queueId, envelope, bytes), storeTimeout, ct);
             if (reply is MessageStored)
                 return new SmtpReply(250, "2.0.0", $"Ok: queued as {queueId}");
             log.LogError("{Session} {QueueId} not stored: {Reply}", session.SessionId, queueId, reply);

@@ -12,6 +12,7 @@ public sealed class PostgreSqlStorageTests
         await using var pg = await PostgresServer.StartAsync();
         await using var bed = await GatewayTestbed.StartAsync(extraHocon: $$"""
             gateway.storage { provider = postgresql, connection-string = "{{pg.ConnectionString()}}" }
+            gateway.smtp.store-timeout = 10s
             """);
 
         var ok = await Swaks.SendAsync(bed.SmtpPort, "alice@sender.example", "bob@rcpt.example");
@@ -19,7 +20,9 @@ public sealed class PostgreSqlStorageTests
         Assert.Single(await bed.Receiver.WaitForAsync(1, TimeSpan.FromSeconds(30)));
 
         await pg.StopAsync();
-        var refused = await Swaks.SendAsync(bed.SmtpPort, "alice@sender.example", "carol@rcpt.example");
+        // Whether the journal write or the message's recovery read fails first, the answer comes
+        // within the store timeout (10 s here): the client must wait longer than that.
+        var refused = await Swaks.SendAsync(bed.SmtpPort, TimeSpan.FromSeconds(60), "alice@sender.example", "carol@rcpt.example");
         Assert.Contains("451 4.3.0 Local error in processing, try again later", refused.Replies());
         Assert.DoesNotContain(refused.Replies(), r => r.StartsWith("250 2.0.0 Ok: queued"));
 

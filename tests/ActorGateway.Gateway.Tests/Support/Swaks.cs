@@ -5,9 +5,12 @@ namespace ActorGateway.Gateway.Tests.Support;
 /// <summary>swaks, the SMTP client the tests drive the gateway with, and its transcript.</summary>
 public static class Swaks
 {
-    public static async Task<ExternalProcess> SendAsync(int port, string from, string to, params string[] extra)
+    public static Task<ExternalProcess> SendAsync(int port, string from, string to, params string[] extra) =>
+        SendAsync(port, TimeSpan.FromSeconds(30), from, to, extra);
+
+    public static async Task<ExternalProcess> SendAsync(int port, TimeSpan timeout, string from, string to, params string[] extra)
     {
-        var args = new List<string> { "--server", $"127.0.0.1:{port}", "--from", from, "--to", to, "--timeout", "30", "--helo", "client.test" };
+        var args = new List<string> { "--server", $"127.0.0.1:{port}", "--from", from, "--to", to, "--timeout", ((int)timeout.TotalSeconds).ToString(), "--helo", "client.test" };
         args.AddRange(extra);
         return await ExternalProcess.RunAsync(ExternalProcess.Require("swaks", "swaks"), args, TimeSpan.FromSeconds(90));
     }

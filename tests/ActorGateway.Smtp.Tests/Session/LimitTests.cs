@@ -11,10 +11,7 @@ public sealed class LimitTests
     static async Task<(TestSmtpServer, RawSmtpClient)> OpenAsync(Func<SmtpServerOptions, SmtpServerOptions> configure)
     {
         var server = await TestSmtpServer.StartAsync(configure);
-        var client = await RawSmtpClient.ConnectAsync(server.EndPoint);
-        Assert.Equal(220, (await client.ReadReplyAsync()).Code);
-        Assert.Equal(250, (await client.CommandAsync("EHLO client.example")).Code);
-        return (server, client);
+        return (server, await server.OpenSessionAsync());
     }
 
     static async Task BeginDataAsync(RawSmtpClient client)

@@ -10,12 +10,7 @@ public sealed class SessionFlowTests
     static async Task<(TestSmtpServer, RawSmtpClient)> OpenAsync(bool ehlo = true)
     {
         var server = await TestSmtpServer.StartAsync();
-        var client = await RawSmtpClient.ConnectAsync(server.EndPoint);
-        var greeting = await client.ReadReplyAsync();
-        Assert.Equal(220, greeting.Code);
-        Assert.StartsWith("gw.test ", greeting.Lines[0]);
-        if (ehlo) Assert.Equal(250, (await client.CommandAsync("EHLO client.example")).Code);
-        return (server, client);
+        return (server, await server.OpenSessionAsync(ehlo));
     }
 
     [Fact]

@@ -38,6 +38,17 @@ public sealed class TestSmtpServer : IAsyncDisposable
         return new TestSmtpServer(host, hooks, cert);
     }
 
+    /// <summary>A client that has read the 220 greeting and, unless told otherwise, said EHLO.</summary>
+    public async Task<RawSmtpClient> OpenSessionAsync(bool ehlo = true)
+    {
+        var client = await RawSmtpClient.ConnectAsync(EndPoint);
+        var greeting = await client.ReadReplyAsync();
+        Assert.Equal(220, greeting.Code);
+        Assert.StartsWith("gw.test ", greeting.Lines[0]);
+        if (ehlo) Assert.Equal(250, (await client.CommandAsync("EHLO client.example")).Code);
+        return client;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Host.DisposeAsync();
