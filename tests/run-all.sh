@@ -14,6 +14,8 @@ declare -A NEEDS=(
   [/usr/sbin/dnsmasq]=dnsmasq-base
   [/usr/lib/python3/dist-packages/aiosmtpd/__init__.py]=python3-aiosmtpd
   [/usr/lib/postgresql/15/bin/initdb]=postgresql
+  [/usr/sbin/clamd]=clamav-daemon
+  [/usr/share/clamav-testfiles/clam.exe]=clamav-testfiles
 )
 missing=()
 for f in "${!NEEDS[@]}"; do

@@ -2,6 +2,7 @@ using System.Net;
 using ActorGateway.Mail.Checks;
 using ActorGateway.Mail.Delivery;
 using ActorGateway.Mail.Dns;
+using ActorGateway.Mail.Scanning;
 using ActorGateway.Mail.Tenants;
 using ActorGateway.Node.Configuration;
 using ActorGateway.Node.Delivery;
@@ -41,6 +42,10 @@ public static class GatewayNode
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         var dns = DnsResolver.Create(settings.DnsServers, settings.DnsTimeout);
+        // Signatures are loaded now: a bad signature file is a start-up error, not a silent pass.
+        IVirusScanner scanner = settings.Antivirus.Engine == "clamd"
+            ? new ClamdScanner(DnsResolver.ParseEndpoint(settings.Antivirus.Clamd), settings.Antivirus.Timeout)
+            : new BuiltInVirusScanner(ClamAvSignatures.Load(settings.Antivirus.SignatureDirectory));
         var tenants = new TenantDirectory(settings.Tenants);
         IActorRef? region = null;
         IActorRef Region() => region ?? throw new InvalidOperationException("the actor system is not started yet");
@@ -79,7 +84,8 @@ public static class GatewayNode
         builder.WebHost.ConfigureKestrel((_, kestrel) =>
         {
             var loggers = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>();
-            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), Region, settings.ServerName,
+            var virusGate = new VirusGate(scanner, settings.Antivirus.OnFailure, Region, settings.ServerName, loggers.CreateLogger("ActorGateway.Scanning"));
+            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), virusGate, Region, settings.ServerName,
                 settings.StoreTimeout, loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);

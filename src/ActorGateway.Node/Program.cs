@@ -25,7 +25,7 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (Exception e) when (e is InvalidOperationException or FileNotFoundException or FormatException or ArgumentException)
+catch (Exception e) when (e is InvalidOperationException or FileNotFoundException or DirectoryNotFoundException or FormatException or ArgumentException)
 {
     Console.Error.WriteLine($"ActorGateway: cannot start: {e.Message}");
     return 1;

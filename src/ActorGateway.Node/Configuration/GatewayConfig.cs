@@ -81,7 +81,21 @@ public static class GatewayConfig
         return new GatewaySettings(dataDir, serverName, g.GetBoolean("cluster.self-join", true), provider, connection, smtpOptions,
             smtp.GetTimeSpan("store-timeout", TimeSpan.FromSeconds(30)),
             g.GetStringList("dns.servers", []).ToArray(), g.GetTimeSpan("dns.timeout", TimeSpan.FromSeconds(3)), delivery,
-            g.GetTimeSpan("queue.sweep-interval", TimeSpan.FromSeconds(30)), tenants);
+            g.GetTimeSpan("queue.sweep-interval", TimeSpan.FromSeconds(30)), ReadAntivirus(g), tenants);
+    }
+
+    static AntivirusSettings ReadAntivirus(Config g)
+    {
+        var engine = g.GetString("scanning.antivirus.engine", "builtin").ToLowerInvariant();
+        if (engine is not ("builtin" or "clamd")) throw new InvalidOperationException($"gateway.scanning.antivirus.engine '{engine}' is not builtin or clamd");
+        var action = g.GetString("scanning.antivirus.on-failure", "tempfail").ToLowerInvariant() switch
+        {
+            "tempfail" => ScannerFailureAction.Tempfail,
+            "reject" => ScannerFailureAction.Reject,
+            var other => throw new InvalidOperationException($"gateway.scanning.antivirus.on-failure '{other}' is not tempfail or reject"),
+        };
+        return new AntivirusSettings(engine, NullIfEmpty(g.GetString("scanning.antivirus.signatures", "")),
+            g.GetString("scanning.antivirus.clamd", "127.0.0.1:3310"), g.GetTimeSpan("scanning.antivirus.timeout", TimeSpan.FromSeconds(30)), action);
     }
 
     static SmtpEndpointOptions ReadEndpoint(Config e) => new()

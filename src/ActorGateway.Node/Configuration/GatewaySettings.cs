@@ -19,6 +19,7 @@ public sealed record GatewaySettings(
     TimeSpan DnsTimeout,
     DeliverySettings Delivery,
     TimeSpan SweepInterval,
+    AntivirusSettings Antivirus,
     IReadOnlyList<Tenant> Tenants);
 
 public sealed record DeliverySettings(
@@ -30,3 +31,7 @@ public sealed record DeliverySettings(
     TimeSpan IdleConnectionTimeout,
     RetrySchedule Retry,
     string? SourceAddress);
+
+public enum ScannerFailureAction { Tempfail, Reject }
+
+public sealed record AntivirusSettings(string Engine, string? SignatureDirectory, string Clamd, TimeSpan Timeout, ScannerFailureAction OnFailure);

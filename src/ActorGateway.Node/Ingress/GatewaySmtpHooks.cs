@@ -16,7 +16,8 @@ namespace ActorGateway.Node.Ingress;
 /// pipeline entity, whose journal write is what the 250 promises.
 /// </summary>
 public sealed class GatewaySmtpHooks(
-    TenantDirectory tenants, SenderDomainCheck senderCheck, Func<IActorRef> region, string serverName, TimeSpan storeTimeout, ILogger log)
+    TenantDirectory tenants, SenderDomainCheck senderCheck, VirusGate virusGate, Func<IActorRef> region, string serverName,
+    TimeSpan storeTimeout, ILogger log)
     : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore
 {
     public static readonly SmtpReply UnknownClient = new(554, "5.7.1", "Relay access denied: client is not a known tenant");
@@ -77,6 +78,7 @@ public sealed class GatewaySmtpHooks(
             transaction.Recipients.Select(r => new QueuedRecipient(r.Address, (int)r.Notify, r.OriginalRecipient)).ToArray(),
             transaction.EnvelopeId, transaction.Return == DsnReturn.Headers, transaction.SmtpUtf8, transaction.ReceivedAt,
             session.RemoteAddress.ToString(), IsBounce: false);
+        if (await virusGate.CheckAsync(queueId, envelope, bytes, ct) is { } refusal) return refusal;
         try
         {
             var reply = await region().Ask<object>(new AcceptMessage(queueId, envelope, bytes), storeTimeout, ct);
