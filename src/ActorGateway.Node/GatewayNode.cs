@@ -46,6 +46,9 @@ public static class GatewayNode
         IVirusScanner scanner = settings.Antivirus.Engine == "clamd"
             ? new ClamdScanner(DnsResolver.ParseEndpoint(settings.Antivirus.Clamd), settings.Antivirus.Timeout)
             : new BuiltInVirusScanner(ClamAvSignatures.Load(settings.Antivirus.SignatureDirectory));
+        ISpamScorer scorer = settings.Antispam.Engine == "rspamd"
+            ? new RspamdScorer(new HttpClient { Timeout = settings.Antispam.Timeout }, new Uri(settings.Antispam.RspamdUrl))
+            : new BuiltInSpamScorer(settings.Antispam.Rules);
         var tenants = new TenantDirectory(settings.Tenants);
         IActorRef? region = null;
         IActorRef Region() => region ?? throw new InvalidOperationException("the actor system is not started yet");
@@ -62,11 +65,17 @@ public static class GatewayNode
                     cluster.Join(cluster.SelfAddress);
 
                 var resolver = new NextHopResolver(dns, settings.Delivery.Routes, settings.Delivery.Port);
-                var source = settings.Delivery.SourceAddress is { } s ? IPAddress.Parse(s) : null;
-                var delivery = system.ActorOf(DeliveryAgent.Props(new DeliveryContext(resolver, source, settings.Delivery.HeloName,
-                    settings.Delivery.ConnectTimeout, settings.Delivery.CommandTimeout, settings.Delivery.IdleConnectionTimeout)), "delivery");
+                // One delivery agent per pool, each bound to its pool's source address.
+                IActorRef PoolAgent(string pool, string? source) => system.ActorOf(DeliveryAgent.Props(new DeliveryContext(resolver,
+                    source is null ? null : IPAddress.Parse(source), settings.Delivery.HeloName, settings.Delivery.ConnectTimeout,
+                    settings.Delivery.CommandTimeout, settings.Delivery.IdleConnectionTimeout)), $"delivery-{pool}");
+                var pools = new Dictionary<string, IActorRef>
+                {
+                    [Pools.Good] = PoolAgent(Pools.Good, settings.Pools.GoodSource),
+                    [Pools.Bad] = PoolAgent(Pools.Bad, settings.Pools.BadSource),
+                };
 
-                var services = new MessageServices(delivery, Region, settings.Delivery.Retry, settings.ServerName,
+                var services = new MessageServices(pools, Region, settings.Delivery.Retry, settings.ServerName,
                     settings.Delivery.ConnectTimeout + settings.Delivery.CommandTimeout * 3);
                 region = ClusterSharding.Get(system).Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
                     ClusterShardingSettings.Create(system), new MessageExtractor(100));
@@ -85,7 +94,8 @@ public static class GatewayNode
         {
             var loggers = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>();
             var virusGate = new VirusGate(scanner, settings.Antivirus.OnFailure, Region, settings.ServerName, loggers.CreateLogger("ActorGateway.Scanning"));
-            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), virusGate, Region, settings.ServerName,
+            var spam = new SpamClassifier(scorer, settings.Antispam.Threshold, settings.Antispam.OnFailure, loggers.CreateLogger("ActorGateway.Scanning"));
+            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), virusGate, spam, Region, settings.ServerName,
                 settings.StoreTimeout, loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);

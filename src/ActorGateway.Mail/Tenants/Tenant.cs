@@ -10,6 +10,9 @@ public sealed record Tenant(
     IReadOnlyList<string> Domains,
     RateLimitSettings RateLimit)
 {
+    /// <summary>Spam score from which this tenant's mail leaves through the bad pool; null = the global threshold.</summary>
+    public double? SpamThreshold { get; init; }
+
     /// <summary>True when <paramref name="domain"/> is one of the tenant's domains or a subdomain of one.</summary>
     public bool OwnsDomain(string domain) =>
         Domains.Any(d => domain.Equals(d, StringComparison.OrdinalIgnoreCase)

@@ -72,8 +72,7 @@ public static class GatewayConfig
             d.GetTimeSpan("connect-timeout", TimeSpan.FromSeconds(30)),
             d.GetTimeSpan("command-timeout", TimeSpan.FromMinutes(2)),
             d.GetTimeSpan("idle-connection-timeout", TimeSpan.FromSeconds(30)),
-            new RetrySchedule(d.GetValue("retry-delays").GetArray().Select(v => v.GetTimeSpan()).ToArray(), d.GetTimeSpan("max-lifetime", TimeSpan.FromDays(5))),
-            d.GetString("source-address", "") is { Length: > 0 } src ? src : null);
+            new RetrySchedule(d.GetValue("retry-delays").GetArray().Select(v => v.GetTimeSpan()).ToArray(), d.GetTimeSpan("max-lifetime", TimeSpan.FromDays(5))));
         if (delivery.Retry.Delays.Count == 0) throw new InvalidOperationException("gateway.delivery.retry-delays must not be empty");
 
         var tenants = Items(g, "tenants").Select(kv => ReadTenant(kv.Key, g.GetConfig($"tenants.{kv.Key}"))).ToArray();
@@ -81,19 +80,38 @@ public static class GatewayConfig
         return new GatewaySettings(dataDir, serverName, g.GetBoolean("cluster.self-join", true), provider, connection, smtpOptions,
             smtp.GetTimeSpan("store-timeout", TimeSpan.FromSeconds(30)),
             g.GetStringList("dns.servers", []).ToArray(), g.GetTimeSpan("dns.timeout", TimeSpan.FromSeconds(3)), delivery,
-            g.GetTimeSpan("queue.sweep-interval", TimeSpan.FromSeconds(30)), ReadAntivirus(g), tenants);
+            g.GetTimeSpan("queue.sweep-interval", TimeSpan.FromSeconds(30)), ReadAntivirus(g), ReadAntispam(g),
+            new PoolSettings(NullIfEmpty(g.GetString("pools.good.source-address", "")), NullIfEmpty(g.GetString("pools.bad.source-address", ""))),
+            tenants);
     }
+
+    static AntispamSettings ReadAntispam(Config g)
+    {
+        var a = g.GetConfig("scanning.antispam");
+        var engine = a.GetString("engine", "builtin").ToLowerInvariant();
+        if (engine is not ("builtin" or "rspamd")) throw new InvalidOperationException($"gateway.scanning.antispam.engine '{engine}' is not builtin or rspamd");
+        var rules = a.HasPath("rules")
+            ? a.GetValue("rules").GetArray().Select(v => new Config(new Akka.Configuration.Hocon.HoconRoot(v))).Select(r => new ActorGateway.Mail.Scanning.SpamRule(
+                r.GetString("name"), NullIfEmpty(r.GetString("header", "")),
+                new System.Text.RegularExpressions.Regex(r.GetString("pattern"), System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1)),
+                r.GetDouble("score"))).ToArray()
+            : [];
+        return new AntispamSettings(engine, a.GetString("rspamd-url", "http://127.0.0.1:11333"), a.GetDouble("threshold", 5.0),
+            a.GetTimeSpan("timeout", TimeSpan.FromSeconds(30)), ParseAction(a.GetString("on-failure", "tempfail"), "antispam"), rules);
+    }
+
+    static ScannerFailureAction ParseAction(string value, string scanner) => value.ToLowerInvariant() switch
+    {
+        "tempfail" => ScannerFailureAction.Tempfail,
+        "reject" => ScannerFailureAction.Reject,
+        var other => throw new InvalidOperationException($"gateway.scanning.{scanner}.on-failure '{other}' is not tempfail or reject"),
+    };
 
     static AntivirusSettings ReadAntivirus(Config g)
     {
         var engine = g.GetString("scanning.antivirus.engine", "builtin").ToLowerInvariant();
         if (engine is not ("builtin" or "clamd")) throw new InvalidOperationException($"gateway.scanning.antivirus.engine '{engine}' is not builtin or clamd");
-        var action = g.GetString("scanning.antivirus.on-failure", "tempfail").ToLowerInvariant() switch
-        {
-            "tempfail" => ScannerFailureAction.Tempfail,
-            "reject" => ScannerFailureAction.Reject,
-            var other => throw new InvalidOperationException($"gateway.scanning.antivirus.on-failure '{other}' is not tempfail or reject"),
-        };
+        var action = ParseAction(g.GetString("scanning.antivirus.on-failure", "tempfail"), "antivirus");
         return new AntivirusSettings(engine, NullIfEmpty(g.GetString("scanning.antivirus.signatures", "")),
             g.GetString("scanning.antivirus.clamd", "127.0.0.1:3310"), g.GetTimeSpan("scanning.antivirus.timeout", TimeSpan.FromSeconds(30)), action);
     }
@@ -125,7 +143,7 @@ public static class GatewayConfig
             : throw new InvalidOperationException($"tenant '{id}': '{n}' is not a network in CIDR notation")).ToArray();
         var domains = t.GetStringList("domains", []).Select(s => s.ToLowerInvariant()).ToArray();
         var rate = new RateLimitSettings(t.GetBoolean("rate-limit.enabled", false), t.GetInt("rate-limit.per-minute", 100));
-        return new Tenant(id, networks, users, domains, rate);
+        return new Tenant(id, networks, users, domains, rate) { SpamThreshold = t.HasPath("spam-threshold") ? t.GetDouble("spam-threshold") : null };
     }
 
     static IEnumerable<KeyValuePair<string, Akka.Configuration.Hocon.HoconValue>> Items(Config c, string path)

@@ -20,6 +20,8 @@ public sealed record GatewaySettings(
     DeliverySettings Delivery,
     TimeSpan SweepInterval,
     AntivirusSettings Antivirus,
+    AntispamSettings Antispam,
+    PoolSettings Pools,
     IReadOnlyList<Tenant> Tenants);
 
 public sealed record DeliverySettings(
@@ -29,8 +31,13 @@ public sealed record DeliverySettings(
     TimeSpan ConnectTimeout,
     TimeSpan CommandTimeout,
     TimeSpan IdleConnectionTimeout,
-    RetrySchedule Retry,
-    string? SourceAddress);
+    RetrySchedule Retry);
+
+/// <summary>Egress source address of each pool on this node (null = the operating system's choice).</summary>
+public sealed record PoolSettings(string? GoodSource, string? BadSource);
+
+public sealed record AntispamSettings(string Engine, string RspamdUrl, double Threshold, TimeSpan Timeout, ScannerFailureAction OnFailure,
+    IReadOnlyList<ActorGateway.Mail.Scanning.SpamRule> Rules);
 
 public enum ScannerFailureAction { Tempfail, Reject }
 

@@ -1,5 +1,6 @@
 using ActorGateway.Mail.Checks;
 using ActorGateway.Mail.Queue;
+using ActorGateway.Mail.Scanning;
 using ActorGateway.Mail.Tenants;
 using ActorGateway.Node.Pipeline;
 using ActorGateway.Smtp.Hooks;
@@ -16,7 +17,7 @@ namespace ActorGateway.Node.Ingress;
 /// pipeline entity, whose journal write is what the 250 promises.
 /// </summary>
 public sealed class GatewaySmtpHooks(
-    TenantDirectory tenants, SenderDomainCheck senderCheck, VirusGate virusGate, Func<IActorRef> region, string serverName,
+    TenantDirectory tenants, SenderDomainCheck senderCheck, VirusGate virusGate, SpamClassifier spam, Func<IActorRef> region, string serverName,
     TimeSpan storeTimeout, ILogger log)
     : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore
 {
@@ -79,6 +80,11 @@ public sealed class GatewaySmtpHooks(
             transaction.EnvelopeId, transaction.Return == DsnReturn.Headers, transaction.SmtpUtf8, transaction.ReceivedAt,
             session.RemoteAddress.ToString(), IsBounce: false);
         if (await virusGate.CheckAsync(queueId, envelope, bytes, ct) is { } refusal) return refusal;
+        var (classified, spamRefusal) = await spam.ClassifyAsync(queueId, tenant, envelope, bytes,
+            new SpamContext(session.RemoteAddress.ToString(), session.HeloName, transaction.Sender,
+                transaction.Recipients.Select(r => r.Address).ToArray(), session.AuthenticatedUser), ct);
+        if (spamRefusal is not null) return spamRefusal;
+        envelope = classified!;
         try
         {
             var reply = await region().Ask<object>(new AcceptMessage(queueId, envelope, bytes), storeTimeout, ct);

@@ -11,7 +11,7 @@ using Akka.Persistence.Journal;
 namespace ActorGateway.Node.Pipeline;
 
 /// <summary>What a message entity needs from its node.</summary>
-public sealed record MessageServices(IActorRef Delivery, Func<IActorRef> Region, RetrySchedule Retry, string ReportingMta, TimeSpan AttemptTimeout);
+public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pools, Func<IActorRef> Region, RetrySchedule Retry, string ReportingMta, TimeSpan AttemptTimeout);
 
 /// <summary>
 /// One message, from acceptance to its last recipient (Postfix's cleanup + qmgr for one
@@ -97,8 +97,9 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             Apply(accepted);
             _acceptReplyTo?.Tell(new MessageStored(_queueId));
             _acceptReplyTo = null;
-            _log.Info("{0}: accepted tenant={1} from=<{2}> rcpts={3} size={4}{5}", _queueId, accepted.Envelope.Tenant,
-                accepted.Envelope.Sender, accepted.Envelope.Recipients.Count, accepted.Body.Length, accepted.Envelope.IsBounce ? " (NDR)" : "");
+            var e = accepted.Envelope;
+            _log.Info($"{_queueId}: accepted tenant={e.Tenant} from=<{e.Sender}> rcpts={e.Recipients.Count} size={accepted.Body.Length} " +
+                      $"pool={e.Pool} spam-score={e.SpamScore:0.##}{(e.IsBounce ? " (NDR)" : "")}");
             StartAttempt();
         });
     }
@@ -143,12 +144,19 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
+        // A message's pool is fixed at acceptance; a pool without its agent here means waiting, never the other pool.
+        if (!_services.Pools.TryGetValue(_envelope.Pool ?? Pools.Good, out var pool))
+        {
+            _log.Warning("{0}: pool {1} is not available, waiting", _queueId, _envelope.Pool);
+            Timers.StartSingleTimer("attempt", AttemptDue.Instance, _services.Retry.DelayAfter(1));
+            return;
+        }
         _attemptRunning = true;
         var asks = _pending.Keys.GroupBy(Domain, StringComparer.OrdinalIgnoreCase).Select(group =>
         {
             var recipients = group.ToArray();
             var job = new DeliveryJob(_queueId, _envelope.Sender, recipients, _body, _envelope.EnvelopeId);
-            return _services.Delivery.Ask<DeliverResult>(new DeliverRequest(group.Key, job), _services.AttemptTimeout)
+            return pool.Ask<DeliverResult>(new DeliverRequest(group.Key, job), _services.AttemptTimeout)
                 .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result
                     : new DeliverResult(group.Key, DeliveryOutcome.All(recipients, RecipientStatus.Deferred, "4.4.1", "x-gateway; delivery attempt timed out")));
         }).ToArray();
@@ -173,7 +181,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             Apply(recorded);
             _attemptRunning = false;
             foreach (var r in results)
-                _log.Info($"{_queueId}: tenant={_envelope!.Tenant} to=<{r.Recipient}> status={r.Status.ToString().ToLowerInvariant()} " +
+                _log.Info($"{_queueId}: tenant={_envelope!.Tenant} pool={_envelope.Pool} to=<{r.Recipient}> status={r.Status.ToString().ToLowerInvariant()} " +
                           $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={recorded.Tls ?? "none"} attempt={recorded.Attempt}" +
                           (r.Status == RecipientStatus.Deferred ? $" next={next:O}" : ""));
             if (recorded.Completes)

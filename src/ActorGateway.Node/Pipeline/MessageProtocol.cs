@@ -9,10 +9,21 @@ public interface IMessageCommand : IGatewayMessage { string QueueId { get; } }
 /// <summary>One recipient of a queued message with its DSN parameters.</summary>
 public sealed record QueuedRecipient(string Address, int Notify, string? OriginalRecipient);
 
-/// <summary>The envelope and bytes of a message handed to the queue.</summary>
+/// <summary>
+/// The envelope of a message handed to the queue, with the scanners' verdict: the pool it
+/// must leave through ("good", or "bad" for suspected spam) and the spam score behind it.
+/// </summary>
 public sealed record MessageEnvelope(
     string Tenant, string Sender, IReadOnlyList<QueuedRecipient> Recipients, string? EnvelopeId,
-    bool ReturnHeadersOnly, bool SmtpUtf8, DateTimeOffset ReceivedAt, string ClientAddress, bool IsBounce);
+    bool ReturnHeadersOnly, bool SmtpUtf8, DateTimeOffset ReceivedAt, string ClientAddress, bool IsBounce,
+    string Pool = Pools.Good, double SpamScore = 0, IReadOnlyList<string>? SpamSymbols = null);
+
+public static class Pools
+{
+    public const string Good = "good";
+    /// <summary>Suspected spam leaves only from here, never from a good address.</summary>
+    public const string Bad = "bad";
+}
 
 // ---- commands ----
 public sealed record AcceptMessage(string QueueId, MessageEnvelope Envelope, byte[] Body) : IMessageCommand;

@@ -24,8 +24,8 @@ public sealed class DeliveryTests(DeliveryTests.Bed bed) : IClassFixture<Deliver
         Assert.True(swaks.ExitCode == 0, swaks.ToString());
         var got = Assert.Single(await T.Receiver.WaitForAsync(1, TimeSpan.FromSeconds(30), m => m.Recipients.Contains(rcpt)));
         Assert.Equal("alice@sender.example", got.MailFrom);
-        await T.Gateway.WaitForLogAsync($"{swaks.QueueId()}: tenant=local to=<{rcpt}> status=deferred",
-                                        $"{swaks.QueueId()}: tenant=local to=<{rcpt}> status=delivered");
+        await T.Gateway.WaitForLogAsync($"{swaks.QueueId()}: tenant=local pool=good to=<{rcpt}> status=deferred",
+                                        $"{swaks.QueueId()}: tenant=local pool=good to=<{rcpt}> status=delivered");
     }
 
     [Fact]

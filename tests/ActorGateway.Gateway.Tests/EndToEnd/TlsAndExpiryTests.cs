@@ -23,7 +23,7 @@ public sealed class TlsAndExpiryTests
         await using var bed = await GatewayTestbed.StartAsync();
         var swaks = await Swaks.SendAsync(bed.SmtpPort, "alice@sender.example", "bob@rcpt.example");
         Assert.False(Assert.Single(await bed.Receiver.WaitForAsync(1, TimeSpan.FromSeconds(30))).Tls);
-        await bed.Gateway.WaitForLogAsync($"{swaks.QueueId()}: tenant=local to=<bob@rcpt.example> status=delivered .* tls=none");
+        await bed.Gateway.WaitForLogAsync($"{swaks.QueueId()}: tenant=local pool=good to=<bob@rcpt.example> status=delivered .* tls=none");
     }
 
     [Fact]

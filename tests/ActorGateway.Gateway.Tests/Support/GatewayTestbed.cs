@@ -12,6 +12,8 @@ namespace ActorGateway.Gateway.Tests.Support;
 public sealed class GatewayTestbed : IAsyncDisposable
 {
     public const string AuthUser = "app", AuthPassword = "s3cret";
+    /// <summary>Egress addresses of the pools: the receiver sees which one a message came from.</summary>
+    public const string GoodAddress = "127.0.0.2", BadAddress = "127.0.0.3";
 
     public Dnsmasq Dns { get; private set; } = null!;
     public TestMailReceiver Receiver { get; private set; } = null!;
@@ -59,6 +61,7 @@ public sealed class GatewayTestbed : IAsyncDisposable
                 idle-connection-timeout = 2s
               }
               queue.sweep-interval = 1s
+              pools { good.source-address = "{{GoodAddress}}", bad.source-address = "{{BadAddress}}" }
               tenants {
                 local { networks = ["127.0.0.1/32"], domains = ["sender.example", "arecord.example", "nothing.example", "nullmx.example"] }
                 authed {
