@@ -76,7 +76,7 @@ public static class GatewayNode
                 };
 
                 var services = new MessageServices(pools, Region, settings.Delivery.Retry, settings.ServerName,
-                    settings.Delivery.ConnectTimeout + settings.Delivery.CommandTimeout * 3);
+                    settings.Delivery.ConnectTimeout + settings.Delivery.CommandTimeout * 3, settings.TlsPolicy);
                 region = ClusterSharding.Get(system).Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
                     ClusterShardingSettings.Create(system), new MessageExtractor(100));
                 registry.Register<MessageExtractor>(region);

@@ -17,7 +17,15 @@ public sealed class OutboundConnection : IAsyncDisposable
     readonly RecordingSmtpClient _client;
     public NextHop Hop { get; }
     public IPAddress Address { get; }
-    public string? Tls => _client.IsEncrypted ? $"{_client.SslProtocol} {_client.SslCipherSuite}" : null;
+    public string? Tls => _client.IsEncrypted ? $"{_client.SslProtocol} {_client.SslCipherSuite} {(_client.CertificateVerified ? "verified" : "unverified")}" : null;
+
+    /// <summary>Whether this connection meets a forced-TLS requirement (null: any connection does).</summary>
+    public bool Satisfies(TlsRequirement? requirement) => requirement switch
+    {
+        null => true,
+        { Level: TlsLevel.Encrypt } => _client.IsEncrypted,
+        _ => _client.IsEncrypted && _client.CertificateVerified,
+    };
     public string? SourceAddress { get; }
     public bool IsUsable => _client.IsConnected;
 
@@ -26,12 +34,15 @@ public sealed class OutboundConnection : IAsyncDisposable
 
     /// <summary>
     /// Connects to the first hop/address that answers, from <paramref name="source"/> if given.
-    /// Opportunistic STARTTLS: used when offered, certificates not checked (RFC 7435).
+    /// Without a requirement STARTTLS is opportunistic: used when offered, certificate not
+    /// checked (RFC 7435). With one, TLS 1.2+ is mandatory, and for Verify the chain and the
+    /// host name (the MX name) must check out. TlsFailed tells that TLS was what failed.
     /// </summary>
-    public static async Task<(OutboundConnection? Connection, string Error)> ConnectAsync(
-        IReadOnlyList<NextHop> hops, IPAddress? source, string heloName, TimeSpan timeout, CancellationToken ct)
+    public static async Task<(OutboundConnection? Connection, string Error, bool TlsFailed)> ConnectAsync(
+        IReadOnlyList<NextHop> hops, IPAddress? source, string heloName, TimeSpan timeout, TlsRequirement? requirement, CancellationToken ct)
     {
         var errors = new List<string>();
+        var tlsFailed = false;
         foreach (var hop in hops)
             foreach (var address in hop.Addresses)
             {
@@ -43,14 +54,26 @@ public sealed class OutboundConnection : IAsyncDisposable
                     using var connectCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     connectCts.CancelAfter(timeout);
                     await socket.ConnectAsync(new IPEndPoint(address, hop.Port), connectCts.Token);
-                    var client = new RecordingSmtpClient
+                    var client = new RecordingSmtpClient { Timeout = (int)timeout.TotalMilliseconds, LocalDomain = heloName, CheckCertificateRevocation = false };
+                    client.ServerCertificateValidationCallback = (_, _, _, errors) =>
                     {
-                        Timeout = (int)timeout.TotalMilliseconds, LocalDomain = heloName,
-                        ServerCertificateValidationCallback = (_, _, _, _) => true,
-                        CheckCertificateRevocation = false,
+                        client.CertificateVerified = errors == System.Net.Security.SslPolicyErrors.None;
+                        return requirement?.Level != TlsLevel.Verify || client.CertificateVerified;
                     };
-                    await client.ConnectAsync(socket, hop.Host, hop.Port, SecureSocketOptions.StartTlsWhenAvailable, ct);
-                    return (new OutboundConnection(client, hop, address, source?.ToString()), "");
+                    if (requirement is not null) client.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
+                    try
+                    {
+                        await client.ConnectAsync(socket, hop.Host, hop.Port,
+                            requirement is null ? SecureSocketOptions.StartTlsWhenAvailable : SecureSocketOptions.StartTls, ct);
+                    }
+                    catch (Exception e) when (requirement is not null && e is NotSupportedException or SslHandshakeException or System.Security.Authentication.AuthenticationException)
+                    {
+                        client.Dispose();
+                        tlsFailed = true;
+                        errors.Add($"{hop.Host}[{address}]:{hop.Port}: TLS required by policy {requirement.Rule}: {e.Message}");
+                        continue;
+                    }
+                    return (new OutboundConnection(client, hop, address, source?.ToString()), "", false);
                 }
                 catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or SmtpProtocolException or SmtpCommandException or SslHandshakeException)
                 {
@@ -58,7 +81,7 @@ public sealed class OutboundConnection : IAsyncDisposable
                     errors.Add($"{hop.Host}[{address}]:{hop.Port}: {e.Message}");
                 }
             }
-        return (null, errors.Count == 0 ? "no usable address" : string.Join("; ", errors));
+        return (null, errors.Count == 0 ? "no usable address" : string.Join("; ", errors), tlsFailed);
     }
 
     public async Task<DeliveryOutcome> SendAsync(DeliveryJob job, CancellationToken ct)
@@ -125,6 +148,7 @@ public sealed class OutboundConnection : IAsyncDisposable
     sealed class RecordingSmtpClient : SmtpClient
     {
         public Dictionary<string, (int StatusCode, string Response)> Refused { get; } = new(StringComparer.OrdinalIgnoreCase);
+        public bool CertificateVerified { get; set; }
         DeliveryJob? _job;
 
         public void Begin(DeliveryJob job) { _job = job; Refused.Clear(); }

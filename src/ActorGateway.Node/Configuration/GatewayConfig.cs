@@ -82,7 +82,32 @@ public static class GatewayConfig
             g.GetStringList("dns.servers", []).ToArray(), g.GetTimeSpan("dns.timeout", TimeSpan.FromSeconds(3)), delivery,
             g.GetTimeSpan("queue.sweep-interval", TimeSpan.FromSeconds(30)), ReadAntivirus(g), ReadAntispam(g),
             new PoolSettings(NullIfEmpty(g.GetString("pools.good.source-address", "")), NullIfEmpty(g.GetString("pools.bad.source-address", ""))),
+            ReadTlsPolicy(g),
             tenants);
+    }
+
+    static TlsPolicy ReadTlsPolicy(Config g)
+    {
+        if (!g.HasPath("tls-policy")) return TlsPolicy.None;
+        var rules = g.GetValue("tls-policy").GetArray().Select(v => new Config(new Akka.Configuration.Hocon.HoconRoot(v))).Select((r, i) =>
+        {
+            var name = r.GetString("name", $"rule-{i + 1}");
+            var sender = NullIfEmpty(r.GetString("sender-domain", "").ToLowerInvariant());
+            var recipient = NullIfEmpty(r.GetString("recipient-domain", "").ToLowerInvariant());
+            if (sender is null && recipient is null) throw new InvalidOperationException($"gateway.tls-policy {name}: needs sender-domain or recipient-domain");
+            var level = r.GetString("level", "encrypt").ToLowerInvariant() switch
+            {
+                "encrypt" => TlsLevel.Encrypt, "verify" => TlsLevel.Verify,
+                var o => throw new InvalidOperationException($"gateway.tls-policy {name}: level '{o}' is not encrypt or verify"),
+            };
+            var action = r.GetString("on-failure", "hold").ToLowerInvariant() switch
+            {
+                "hold" => TlsFailureAction.Hold, "reject" => TlsFailureAction.Reject,
+                var o => throw new InvalidOperationException($"gateway.tls-policy {name}: on-failure '{o}' is not hold or reject"),
+            };
+            return new TlsRule(name, sender, recipient, level, action);
+        }).ToArray();
+        return new TlsPolicy(rules);
     }
 
     static AntispamSettings ReadAntispam(Config g)

@@ -22,6 +22,7 @@ public sealed record GatewaySettings(
     AntivirusSettings Antivirus,
     AntispamSettings Antispam,
     PoolSettings Pools,
+    ActorGateway.Mail.Delivery.TlsPolicy TlsPolicy,
     IReadOnlyList<Tenant> Tenants);
 
 public sealed record DeliverySettings(

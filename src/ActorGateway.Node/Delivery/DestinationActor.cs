@@ -58,7 +58,8 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
     {
         var job = request.Job;
         // A kept connection may have been closed by the server meanwhile: then one fresh try.
-        if (connection is { IsUsable: true })
+        // It serves only jobs whose forced-TLS requirement it meets.
+        if (connection is { IsUsable: true } && connection.Satisfies(job.Tls))
         {
             try { return (await connection.SendAsync(job, CancellationToken.None), connection); }
             catch (Exception e) when (e is IOException or ServiceNotConnectedException or MailKit.Net.Smtp.SmtpProtocolException)
@@ -76,7 +77,13 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
             case ResolutionKind.TemporaryFailure:
                 return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.3", $"x-gateway; {resolution.Detail}"), null);
         }
-        var (fresh, error) = await OutboundConnection.ConnectAsync(resolution.Hops, _context.SourceAddress, _context.HeloName, _context.ConnectTimeout, CancellationToken.None);
+        var (fresh, error, tlsFailed) = await OutboundConnection.ConnectAsync(resolution.Hops, _context.SourceAddress, _context.HeloName,
+            _context.ConnectTimeout, job.Tls, CancellationToken.None);
+        if (fresh is null && tlsFailed && job.Tls is { } required)
+            // RFC 3463/5248 X.7.10: encryption needed. Hold = retry later; reject = bounce now.
+            return (required.OnFailure == TlsFailureAction.Hold
+                ? DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.7.10", $"x-gateway; TLS could not be established: {error}")
+                : DeliveryOutcome.All(job.Recipients, RecipientStatus.Failed, "5.7.10", $"x-gateway; TLS could not be established: {error}"), null);
         if (fresh is null)
             return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.1", $"x-gateway; connection failed: {error}"), null);
         try

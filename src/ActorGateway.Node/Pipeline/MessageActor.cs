@@ -11,7 +11,8 @@ using Akka.Persistence.Journal;
 namespace ActorGateway.Node.Pipeline;
 
 /// <summary>What a message entity needs from its node.</summary>
-public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pools, Func<IActorRef> Region, RetrySchedule Retry, string ReportingMta, TimeSpan AttemptTimeout);
+public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pools, Func<IActorRef> Region, RetrySchedule Retry, string ReportingMta,
+    TimeSpan AttemptTimeout, TlsPolicy TlsPolicy);
 
 /// <summary>
 /// One message, from acceptance to its last recipient (Postfix's cleanup + qmgr for one
@@ -155,7 +156,8 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         var asks = _pending.Keys.GroupBy(Domain, StringComparer.OrdinalIgnoreCase).Select(group =>
         {
             var recipients = group.ToArray();
-            var job = new DeliveryJob(_queueId, _envelope.Sender, recipients, _body, _envelope.EnvelopeId);
+            var tls = _services.TlsPolicy.Find(Domain(_envelope.Sender), group.Key);
+            var job = new DeliveryJob(_queueId, _envelope.Sender, recipients, _body, _envelope.EnvelopeId, tls);
             return pool.Ask<DeliverResult>(new DeliverRequest(group.Key, job), _services.AttemptTimeout)
                 .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result
                     : new DeliverResult(group.Key, DeliveryOutcome.All(recipients, RecipientStatus.Deferred, "4.4.1", "x-gateway; delivery attempt timed out")));
@@ -207,7 +209,9 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             var ndr = NdrBuilder.Build(
                 new BouncedMessage(_queueId, _envelope!.Sender, _envelope.EnvelopeId, _envelope.ReturnHeadersOnly, _envelope.ReceivedAt, _body),
                 failed, _services.ReportingMta,
-                failed.Any(f => f.Status == "5.4.7") ? "It could not be delivered in time." : "The receiving mail servers refused it permanently.");
+                failed.Any(f => f.Status == "5.4.7") ? "It could not be delivered in time."
+                : failed.Any(f => f.Status == "5.7.10") ? "A secure (TLS) connection to the receiving mail server is required for it, and could not be established."
+                : "The receiving mail servers refused it permanently.");
             var bytes = NdrBuilder.ToBytes(ndr);
             var envelope = new MessageEnvelope(_envelope.Tenant, "", [new QueuedRecipient(_envelope.Sender, (int)DsnNotify.Never, null)], null,
                 false, false, DateTimeOffset.UtcNow, "local", IsBounce: true);
