@@ -16,6 +16,9 @@ declare -A NEEDS=(
   [/usr/lib/postgresql/15/bin/initdb]=postgresql
   [/usr/sbin/clamd]=clamav-daemon
   [/usr/share/clamav-testfiles/clam.exe]=clamav-testfiles
+  [/usr/lib/python3/dist-packages/dkim/__init__.py]=python3-dkim
+  [/usr/lib/python3/dist-packages/nacl/__init__.py]=python3-nacl
+  [/usr/bin/openssl]=openssl
 )
 missing=()
 for f in "${!NEEDS[@]}"; do

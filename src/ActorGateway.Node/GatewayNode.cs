@@ -3,6 +3,7 @@ using ActorGateway.Mail.Checks;
 using ActorGateway.Mail.Delivery;
 using ActorGateway.Mail.Dns;
 using ActorGateway.Mail.Scanning;
+using ActorGateway.Mail.Signing;
 using ActorGateway.Mail.Tenants;
 using ActorGateway.Node.Configuration;
 using ActorGateway.Node.Delivery;
@@ -49,6 +50,7 @@ public static class GatewayNode
         ISpamScorer scorer = settings.Antispam.Engine == "rspamd"
             ? new RspamdScorer(new HttpClient { Timeout = settings.Antispam.Timeout }, new Uri(settings.Antispam.RspamdUrl))
             : new BuiltInSpamScorer(settings.Antispam.Rules);
+        var dkim = new DkimSigning(settings.DkimKeys, settings.DkimHeaders);
         var tenants = new TenantDirectory(settings.Tenants);
         IActorRef? region = null;
         IActorRef Region() => region ?? throw new InvalidOperationException("the actor system is not started yet");
@@ -95,7 +97,7 @@ public static class GatewayNode
             var loggers = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>();
             var virusGate = new VirusGate(scanner, settings.Antivirus.OnFailure, Region, settings.ServerName, loggers.CreateLogger("ActorGateway.Scanning"));
             var spam = new SpamClassifier(scorer, settings.Antispam.Threshold, settings.Antispam.OnFailure, loggers.CreateLogger("ActorGateway.Scanning"));
-            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), virusGate, spam, Region, settings.ServerName,
+            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), virusGate, spam, dkim, Region, settings.ServerName,
                 settings.StoreTimeout, loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);

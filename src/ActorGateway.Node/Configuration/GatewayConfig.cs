@@ -83,7 +83,23 @@ public static class GatewayConfig
             g.GetTimeSpan("queue.sweep-interval", TimeSpan.FromSeconds(30)), ReadAntivirus(g), ReadAntispam(g),
             new PoolSettings(NullIfEmpty(g.GetString("pools.good.source-address", "")), NullIfEmpty(g.GetString("pools.bad.source-address", ""))),
             ReadTlsPolicy(g),
+            Items(g, "dkim.keys").Select(kv => ReadDkimKey(kv.Key, new Config(new Akka.Configuration.Hocon.HoconRoot(kv.Value)))).ToArray(),
+            g.HasPath("dkim.headers") ? g.GetStringList("dkim.headers").ToArray() : ActorGateway.Mail.Signing.DkimSigning.DefaultHeaders,
             tenants);
+    }
+
+    static ActorGateway.Mail.Signing.DkimKey ReadDkimKey(string domain, Config k)
+    {
+        var algorithm = k.GetString("algorithm", "rsa-sha256").ToLowerInvariant() switch
+        {
+            "rsa-sha256" => ActorGateway.Mail.Signing.DkimAlgorithm.RsaSha256,
+            "ed25519-sha256" => ActorGateway.Mail.Signing.DkimAlgorithm.Ed25519Sha256,
+            var o => throw new InvalidOperationException($"gateway.dkim.keys.{domain}: algorithm '{o}' is not rsa-sha256 or ed25519-sha256"),
+        };
+        var selector = k.GetString("selector", "");
+        var key = k.GetString("key", "");
+        if (selector.Length == 0 || key.Length == 0) throw new InvalidOperationException($"gateway.dkim.keys.{domain}: selector and key are required");
+        return new ActorGateway.Mail.Signing.DkimKey(domain.ToLowerInvariant(), selector, algorithm, key);
     }
 
     static TlsPolicy ReadTlsPolicy(Config g)

@@ -23,6 +23,8 @@ public sealed record GatewaySettings(
     AntispamSettings Antispam,
     PoolSettings Pools,
     ActorGateway.Mail.Delivery.TlsPolicy TlsPolicy,
+    IReadOnlyList<ActorGateway.Mail.Signing.DkimKey> DkimKeys,
+    IReadOnlyList<string> DkimHeaders,
     IReadOnlyList<Tenant> Tenants);
 
 public sealed record DeliverySettings(

@@ -1,6 +1,7 @@
 using ActorGateway.Mail.Checks;
 using ActorGateway.Mail.Queue;
 using ActorGateway.Mail.Scanning;
+using ActorGateway.Mail.Signing;
 using ActorGateway.Mail.Tenants;
 using ActorGateway.Node.Pipeline;
 using ActorGateway.Smtp.Hooks;
@@ -17,7 +18,7 @@ namespace ActorGateway.Node.Ingress;
 /// pipeline entity, whose journal write is what the 250 promises.
 /// </summary>
 public sealed class GatewaySmtpHooks(
-    TenantDirectory tenants, SenderDomainCheck senderCheck, VirusGate virusGate, SpamClassifier spam, Func<IActorRef> region, string serverName,
+    TenantDirectory tenants, SenderDomainCheck senderCheck, VirusGate virusGate, SpamClassifier spam, DkimSigning dkim, Func<IActorRef> region, string serverName,
     TimeSpan storeTimeout, ILogger log)
     : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore
 {
@@ -85,6 +86,12 @@ public sealed class GatewaySmtpHooks(
                 transaction.Recipients.Select(r => r.Address).ToArray(), session.AuthenticatedUser), ct);
         if (spamRefusal is not null) return spamRefusal;
         envelope = classified!;
+        // Signed last, after every header the gateway adds; only for a domain the tenant owns.
+        if (SigningDomain(tenant, transaction.Sender) is { } domain)
+        {
+            bytes = dkim.Sign(domain, bytes);
+            log.LogInformation("{QueueId}: DKIM signed for d={Domain}", queueId, domain);
+        }
         try
         {
             var reply = await region().Ask<object>(new AcceptMessage(queueId, envelope, bytes), storeTimeout, ct);
@@ -97,6 +104,14 @@ public sealed class GatewaySmtpHooks(
             log.LogError("{Session} {QueueId} not stored in time: {Error}", session.SessionId, queueId, e.Message);
         }
         return SmtpReply.LocalError;
+    }
+
+    /// <summary>The sender's domain or its nearest parent that has a key and that the tenant owns.</summary>
+    string? SigningDomain(Tenant tenant, string sender)
+    {
+        for (var d = sender[(sender.LastIndexOf('@') + 1)..]; d.Contains('.'); d = d[(d.IndexOf('.') + 1)..])
+            if (dkim.HasKey(d) && tenant.OwnsDomain(d)) return d;
+        return null;
     }
 
     /// <summary>The tenant of the session: its AUTH login if any, else its source network.</summary>

@@ -30,7 +30,7 @@ public sealed class GatewayTestbed : IAsyncDisposable
     /// listens on the MX port until <see cref="StartReceiverAsync"/>), and the gateway.
     /// </summary>
     public static async Task<GatewayTestbed> StartAsync(bool startReceiver = true, string? dnsServerOverride = null, string extraHocon = "",
-        bool receiverTls = false)
+        bool receiverTls = false, IEnumerable<string>? extraDns = null)
     {
         var bed = new GatewayTestbed { _receiverTls = receiverTls };
         bed.Dns = await Dnsmasq.StartAsync([
@@ -40,6 +40,7 @@ public sealed class GatewayTestbed : IAsyncDisposable
             "mx-host=rcpt.example,mx.rcpt.example,10", "host-record=mx.rcpt.example,127.0.0.1",
             "mx-host=other.example,mx.other.example,10", "host-record=mx.other.example,127.0.0.1",
             "mx-host=nullmx.example,.,0",
+            .. extraDns ?? [],
         ]);
         bed.SmtpPort = FreePort.Next();
         bed.DeliveryPort = FreePort.Next();
