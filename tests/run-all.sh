@@ -19,6 +19,7 @@ declare -A NEEDS=(
   [/usr/lib/python3/dist-packages/dkim/__init__.py]=python3-dkim
   [/usr/lib/python3/dist-packages/nacl/__init__.py]=python3-nacl
   [/usr/bin/openssl]=openssl
+  [/usr/bin/rspamd]=rspamd
 )
 missing=()
 for f in "${!NEEDS[@]}"; do
