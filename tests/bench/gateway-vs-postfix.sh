@@ -3,8 +3,10 @@
 #   smtp-source -> ActorGateway (durable SQLite queue) -> smtp-sink
 #   smtp-source -> Postfix (private relay, default fsync durability) -> smtp-sink
 # Prints accept rate (smtp-source finished) and end-to-end rate (all messages at the sink),
-# median of RUNS runs, their ratio, and peak memory.
-#   usage: tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
+# median of RUNS runs, their ratio, and peak memory. With EXTERNAL_SCANNERS=1 a third
+# column runs the gateway with clamd and rspamd (started here) instead of the built-in
+# scanners, to show what scanning costs.
+#   usage: [EXTERNAL_SCANNERS=1] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -71,7 +73,7 @@ sample_memory() {
 }
 
 gateway_run() {
-  local sink smtp dir pid
+  local sink smtp dir pid extra=${1:-}
   sink=$(free_port); smtp=$(free_port); dir="$WORK/gw-$RANDOM"; mkdir -p "$dir"
   start_sink "$sink"
   cat > "$dir/bench.conf" <<EOF
@@ -84,6 +86,7 @@ gateway {
 }
 EOF
   [ -n "$EXTRA" ] && cat "$EXTRA" >> "$dir/bench.conf"
+  [ -n "$extra" ] && echo "$extra" >> "$dir/bench.conf"
   setsid dotnet "$NODE_DLL" --config "$dir/bench.conf" > "$dir/node.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 600); do grep -q ' ready: cluster member up' "$dir/node.log" && break; sleep 0.1; done
@@ -138,11 +141,34 @@ EOF
   echo "$r $(cat "$WORK/peak-$pgid")"
 }
 
+TARGETS="gateway postfix"
+if [ "${EXTERNAL_SCANNERS:-0}" = 1 ]; then
+  # clamd with the EICAR signature, rspamd with its normal worker only (data cached between runs).
+  CLAMD_PORT=$(free_port); mkdir -p "$WORK/clamdb"
+  echo "Eicar-Test-Signature:0:*:58354f2150254041505b345c505a58353428505e2937434329377d2445494341522d5354414e444152442d414e544956495255532d544553542d46494c452124482b482a" > "$WORK/clamdb/test.ndb"
+  printf 'Foreground yes\nTCPSocket %s\nTCPAddr 127.0.0.1\nDatabaseDirectory %s\nTemporaryDirectory %s\nUser root\nScanMail yes\n' \
+    "$CLAMD_PORT" "$WORK/clamdb" "$WORK" > "$WORK/clamd.conf"
+  clamd --config-file="$WORK/clamd.conf" >/dev/null 2>&1 & PIDS+=($!)
+  RSPAMD_PORT=$(free_port); RL="$WORK/rspamd/override.d"; mkdir -p "$RL" "$WORK/rspamd-run" /tmp/actorgateway-rspamd-cache
+  echo "bind_socket = \"127.0.0.1:$RSPAMD_PORT\"; count = 1;" > "$RL/worker-normal.inc"
+  echo "bind_socket = \"127.0.0.1:$(free_port)\";" > "$RL/worker-controller.inc"
+  echo "enabled = false;" > "$RL/worker-proxy.inc"
+  echo "dns { nameserver = [\"127.0.0.1:$DNS_PORT\"]; timeout = 1s; retransmits = 1; }" > "$RL/options.inc"
+  echo 'type = "console"; level = "error";' > "$RL/logging.inc"
+  rspamd -f -i -u root -g root -c /etc/rspamd/rspamd.conf --var LOCAL_CONFDIR="$WORK/rspamd" --var DBDIR=/tmp/actorgateway-rspamd-cache \
+    --var RUNDIR="$WORK/rspamd-run" --var LOGDIR="$WORK" >/dev/null 2>&1 & PIDS+=($!)
+  wait_port "$CLAMD_PORT"; for _ in $(seq 1 4); do wait_port "$RSPAMD_PORT" && break; done
+  SCANNERS_CONF="gateway.scanning.antivirus { engine = clamd, clamd = \"127.0.0.1:$CLAMD_PORT\" }
+gateway.scanning.antispam { engine = rspamd, rspamd-url = \"http://127.0.0.1:$RSPAMD_PORT\" }"
+  TARGETS="gateway scanned postfix"
+fi
+scanned_run() { gateway_run "$SCANNERS_CONF"; }
+
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A ACC E2E MEM
-for target in gateway postfix; do ACC[$target]=""; E2E[$target]=""; MEM[$target]=""; done
+for target in $TARGETS; do ACC[$target]=""; E2E[$target]=""; MEM[$target]=""; done
 for i in $(seq 1 "$RUNS"); do
-  for target in gateway postfix; do
+  for target in $TARGETS; do
     read -r a e m < <(${target}_run)
     echo "  run $i $target: accept $a msg/s, end-to-end $e msg/s, peak $m MiB" >&2
     ACC[$target]="${ACC[$target]} $a"; E2E[$target]="${E2E[$target]} $e"; MEM[$target]="${MEM[$target]} $m"
@@ -150,6 +176,13 @@ for i in $(seq 1 "$RUNS"); do
 done
 ga=$(echo ${ACC[gateway]} | median); ge=$(echo ${E2E[gateway]} | median); gm=$(echo ${MEM[gateway]} | median)
 pa=$(echo ${ACC[postfix]} | median); pe=$(echo ${E2E[postfix]} | median); pm=$(echo ${MEM[postfix]} | median)
+if [ "${EXTERNAL_SCANNERS:-0}" = 1 ]; then
+  sa=$(echo ${ACC[scanned]} | median); se=$(echo ${E2E[scanned]} | median); sm=$(echo ${MEM[scanned]} | median)
+  echo
+  echo "| with clamd + rspamd ($MESSAGES msgs, $SESSIONS sessions, median of $RUNS) | ActorGateway + clamd + rspamd | Postfix | ratio |"
+  echo "|---|---:|---:|---:|"
+  python3 -c "print(f'| accept msg/s | $sa | $pa | {$sa/$pa:.2f} |'); print(f'| end-to-end msg/s | $se | $pe | {$se/$pe:.2f} |'); print(f'| gateway peak memory (PSS) MiB, daemons not counted | $sm | $pm | {$sm/$pm:.2f} |')"
+fi
 echo
 echo "| measure ($MESSAGES msgs, $SESSIONS sessions, $SIZE-octet messages, median of $RUNS) | ActorGateway | Postfix | ratio |"
 echo "|---|---:|---:|---:|"

@@ -21,10 +21,6 @@ public sealed class TenantDirectory
             }
     }
 
-    public IReadOnlyList<Tenant> All => _tenants;
-
-    public Tenant? Find(string id) => _tenants.FirstOrDefault(t => t.Id == id);
-
     /// <summary>The tenant whose user this is, if the password matches.</summary>
     public Tenant? Authenticate(string user, string password) =>
         _users.TryGetValue(user, out var entry) && PasswordHash.Verify(password, entry.Hash) ? entry.Tenant : null;

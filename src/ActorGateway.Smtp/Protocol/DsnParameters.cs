@@ -68,13 +68,4 @@ public static class DsnParameters
         decoded = sb.ToString();
         return true;
     }
-
-    public static string EncodeXtext(string text)
-    {
-        var sb = new StringBuilder(text.Length);
-        foreach (var c in text)
-            if (c is < '!' or > '~' || c == '+' || c == '=') sb.Append('+').Append(((int)c & 0xff).ToString("X2"));
-            else sb.Append(c);
-        return sb.ToString();
-    }
 }

@@ -13,8 +13,6 @@ public sealed record SmtpReply(int Code, string? Status, IReadOnlyList<string> L
     public SmtpReply(int code, string? status, string text) : this(code, status, SplitLines(text)) { }
 
     public bool IsPositive => Code is >= 200 and < 400;
-    public bool IsTransient => Code is >= 400 and < 500;
-    public bool IsPermanent => Code >= 500;
     public string Text => string.Join(" ", Lines);
 
     public override string ToString() => Status is null ? $"{Code} {Text}" : $"{Code} {Status} {Text}";

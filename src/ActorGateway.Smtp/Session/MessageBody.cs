@@ -46,13 +46,6 @@ public sealed class MessageBody : IDisposable
         return result;
     }
 
-    public Stream OpenRead() => new MemoryStream(ToArray(), writable: false);
-
-    public async Task CopyToAsync(Stream destination, CancellationToken ct)
-    {
-        foreach (var chunk in Chunks()) await destination.WriteAsync(chunk, ct);
-    }
-
     internal void Clear()
     {
         foreach (var c in _chunks) ArrayPool<byte>.Shared.Return(c);
