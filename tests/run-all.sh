@@ -20,6 +20,7 @@ declare -A NEEDS=(
   [/usr/lib/python3/dist-packages/nacl/__init__.py]=python3-nacl
   [/usr/bin/openssl]=openssl
   [/usr/bin/rspamd]=rspamd
+  [/usr/sbin/opendkim-testkey]=opendkim-tools
 )
 missing=()
 for f in "${!NEEDS[@]}"; do

@@ -79,6 +79,15 @@ print('verified' if ok else 'FAILED', d.domain.decode() if d.domain else '-', d.
         }
         Assert.Contains("a=ed25519-sha256", got.Single(x => x.Recipients.Contains("carol@rcpt.example")).Text);
 
+        // Second verifier: opendkim-testkey checks the published RSA record against the signing key
+        // (it cannot check Ed25519 keys: version 2.11 expects RSA), resolving through the test's DNS.
+        await File.WriteAllTextAsync(work.File("unbound.conf"),
+            $"server:\n  do-not-query-localhost: no\n  module-config: \"iterator\"\nforward-zone:\n  name: \".\"\n  forward-addr: 127.0.0.1@{bed.Dns.Port}\n");
+        await File.WriteAllTextAsync(work.File("opendkim.conf"), $"ResolverConfiguration {work.File("unbound.conf")}\n");
+        var testkey = await ExternalProcess.RunAsync(ExternalProcess.Require("opendkim-testkey", "opendkim-tools"),
+            ["-x", work.File("opendkim.conf"), "-d", "sender.example", "-s", "rsa1", "-k", keys.File("rsa.pem"), "-vvv"], TimeSpan.FromSeconds(30));
+        Assert.True(testkey.ExitCode == 0 && (testkey.StandardOutput + testkey.StandardError).Contains("key OK"), testkey.ToString());
+
         // A tenant sending from a domain it does not own gets no signature: it is refused.
         var foreign = await Swaks.SendAsync(bed.SmtpPort, "ceo@authed.example", "bob@rcpt.example", "--quit-after", "MAIL");
         Assert.Contains("550 5.7.1 Sender domain authed.example is not permitted for this client", foreign.Replies());
