@@ -168,8 +168,8 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     void RecordAttempt(AttemptFinished finished)
     {
         var now = DateTimeOffset.UtcNow;
-        var results = finished.Results.SelectMany(r => r.Outcome.Recipients)
-            .Select(o => new RecipientResult(o.Recipient, o.Status, o.StatusCode, o.Diagnostic, o.RemoteMta)).ToArray();
+        var results = finished.Results.SelectMany(r => r.Outcome.Recipients.Select(o =>
+            new RecipientResult(o.Recipient, o.Status, o.StatusCode, o.Diagnostic, o.RemoteMta, r.Outcome.Tls))).ToArray();
         var deferred = results.Any(r => r.Status == RecipientStatus.Deferred);
         DateTimeOffset? next = deferred ? now + _services.Retry.DelayAfter(finished.Attempt) : null;
         var first = finished.Results.FirstOrDefault()?.Outcome;
@@ -184,7 +184,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             _attemptRunning = false;
             foreach (var r in results)
                 _log.Info($"{_queueId}: tenant={_envelope!.Tenant} pool={_envelope.Pool} to=<{r.Recipient}> status={r.Status.ToString().ToLowerInvariant()} " +
-                          $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={recorded.Tls ?? "none"} attempt={recorded.Attempt}" +
+                          $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={r.Tls ?? "none"} attempt={recorded.Attempt}" +
                           (r.Status == RecipientStatus.Deferred ? $" next={next:O}" : ""));
             if (recorded.Completes)
             {

@@ -39,7 +39,8 @@ public sealed record MessageIsDone(string QueueId) : IGatewayMessage;
 // ---- events (the journal of one message) ----
 public sealed record MessageAccepted(string QueueId, MessageEnvelope Envelope, byte[] Body) : IGatewayMessage;
 
-public sealed record RecipientResult(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta);
+/// <summary>One recipient's answer in an attempt, with how its connection was secured (TLS protocol, cipher, verified).</summary>
+public sealed record RecipientResult(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta, string? Tls = null);
 
 /// <summary>
 /// One delivery attempt's answers. <paramref name="Completes"/>: nothing is left to do after it

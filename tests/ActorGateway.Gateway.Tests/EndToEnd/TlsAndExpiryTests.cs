@@ -18,6 +18,21 @@ public sealed class TlsAndExpiryTests
     }
 
     [Fact]
+    public async Task Each_destination_records_its_own_tls_outcome()
+    {
+        await using var plain = await TestMailReceiver.StartAsync();
+        await using var bed = await GatewayTestbed.StartAsync(receiverTls: true,
+            extraHocon: $$"""gateway.delivery.routes { "other.example" = "127.0.0.1:{{plain.Port}}" }""");
+        var swaks = await Swaks.SendAsync(bed.SmtpPort, "alice@sender.example", "bob@rcpt.example,dave@other.example");
+        Assert.True(swaks.ExitCode == 0, swaks.ToString());
+        Assert.True(Assert.Single(await bed.Receiver.WaitForAsync(1, TimeSpan.FromSeconds(30))).Tls);
+        Assert.False(Assert.Single(await plain.WaitForAsync(1, TimeSpan.FromSeconds(30))).Tls);
+        await bed.Gateway.WaitForLogAsync(
+            $@"{swaks.QueueId()}: .* to=<bob@rcpt\.example> status=delivered .* tls=Tls1[23] ",
+            $@"{swaks.QueueId()}: .* to=<dave@other\.example> status=delivered .* tls=none ");
+    }
+
+    [Fact]
     public async Task Plain_text_when_the_receiver_offers_no_tls()
     {
         await using var bed = await GatewayTestbed.StartAsync();
