@@ -403,6 +403,7 @@ sealed class SmtpSession : IAsyncDisposable
         Context.HeloName = null;
         Context.IsExtended = false;
         Context.AuthenticatedUser = null;
+        Context.Properties = null; // what the hooks derived from the client before TLS goes too
         return Next.Continue;
     }
 

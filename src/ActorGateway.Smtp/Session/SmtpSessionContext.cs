@@ -14,7 +14,10 @@ public sealed class SmtpSessionContext
     public TlsInfo? Tls { get; internal set; }
     /// <summary>The login name after successful SMTP AUTH, else null.</summary>
     public string? AuthenticatedUser { get; internal set; }
-    /// <summary>Free slot for the hooks (e.g. the tenant the client was identified as).</summary>
+    /// <summary>
+    /// Free slot for the hooks (e.g. the tenant the client was identified as). Cleared with the
+    /// rest of the session state after STARTTLS.
+    /// </summary>
     public object? Properties { get; set; }
 
     public IPAddress RemoteAddress => RemoteEndPoint.Address.IsIPv4MappedToIPv6 ? RemoteEndPoint.Address.MapToIPv4() : RemoteEndPoint.Address;

@@ -115,6 +115,26 @@ public sealed class TlsAndAuthTests
     }
 
     [Fact]
+    public async Task Starttls_forgets_a_login_made_before_it_and_what_the_hooks_derived_from_it()
+    {
+        await using var server = await TestSmtpServer.StartAsync(tls: true, allowAuthWithoutTls: true);
+        await using var client = await RawSmtpClient.ConnectAsync(server.EndPoint);
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.example");
+        Assert.Equal(235, (await client.CommandAsync("AUTH PLAIN " + B64("\0alice\0secret"))).Code);
+        Assert.Equal(220, (await client.CommandAsync("STARTTLS")).Code);
+        await client.StartTlsAsync();
+        await client.CommandAsync("EHLO client.example");
+        await client.CommandAsync("MAIL FROM:<a@s.example>");
+        await client.CommandAsync("RCPT TO:<b@r.example>");
+        await client.CommandAsync("DATA");
+        Assert.Equal(250, (await client.CommandAsync("x\r\n.")).Code);
+        var m = Assert.Single(server.Hooks.Messages);
+        Assert.Null(m.User);
+        Assert.Null(m.Properties);
+    }
+
+    [Fact]
     public async Task Commands_pipelined_after_starttls_are_discarded()
     {
         await using var server = await TestSmtpServer.StartAsync(tls: true);

@@ -6,7 +6,7 @@ using ActorGateway.Smtp.Session;
 namespace ActorGateway.Smtp.Tests.Support;
 
 /// <summary>A message as the store received it.</summary>
-public sealed record StoredMessage(string QueueId, SmtpTransaction Transaction, byte[] Body, string? User, TlsInfo? Tls);
+public sealed record StoredMessage(string QueueId, SmtpTransaction Transaction, byte[] Body, string? User, TlsInfo? Tls, object? Properties = null);
 
 /// <summary>
 /// Test hooks: one user (alice/secret), senders at "blocked.example" refused, recipients
@@ -23,7 +23,11 @@ public sealed class RecordingHooks : ISmtpAuthenticator, IEnvelopeFilter, IMessa
     public SmtpHooks Hooks => new(this, this, this);
 
     public ValueTask<bool> AuthenticateAsync(SmtpSessionContext session, string user, string password, CancellationToken ct)
-        => ValueTask.FromResult(user == "alice" && password == "secret");
+    {
+        var ok = user == "alice" && password == "secret";
+        if (ok) session.Properties = $"identified as {user}"; // as the gateway caches the tenant here
+        return ValueTask.FromResult(ok);
+    }
 
     public ValueTask<SmtpReply> CanSendFromAsync(SmtpSessionContext session, MailFromCommand mail, CancellationToken ct)
         => ValueTask.FromResult(mail.Sender.Domain == "blocked.example"
@@ -38,8 +42,7 @@ public sealed class RecordingHooks : ISmtpAuthenticator, IEnvelopeFilter, IMessa
         if (StoreDelay > TimeSpan.Zero) await Task.Delay(StoreDelay, ct);
         if (StoreOverride?.Invoke(transaction) is { } reply) return reply;
         var id = $"T{Interlocked.Increment(ref _count):D6}";
-        if (!DiscardBodies) Messages.Enqueue(new StoredMessage(id, transaction, body.ToArray(), session.AuthenticatedUser, session.Tls));
-        else Messages.Enqueue(new StoredMessage(id, transaction, [], session.AuthenticatedUser, session.Tls));
+        Messages.Enqueue(new StoredMessage(id, transaction, DiscardBodies ? [] : body.ToArray(), session.AuthenticatedUser, session.Tls, session.Properties));
         return new SmtpReply(250, "2.0.0", $"Ok: queued as {id}");
     }
 }
