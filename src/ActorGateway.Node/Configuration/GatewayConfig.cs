@@ -61,7 +61,7 @@ public static class GatewayConfig
             DataTimeout = smtp.GetTimeSpan("data-timeout", TimeSpan.FromMinutes(3)),
             MaxConnections = smtp.GetInt("max-connections", 1000),
             MaxConnectionsPerClient = smtp.GetInt("max-connections-per-client", 50),
-            Endpoints = smtp.GetValue("endpoints").GetArray().Select(v => ReadEndpoint(new Config(new Akka.Configuration.Hocon.HoconRoot(v)))).ToArray(),
+            Endpoints = smtp.GetValue("endpoints").GetArray().Select(v => ReadEndpoint(AsConfig(v))).ToArray(),
         };
 
         var d = g.GetConfig("delivery");
@@ -83,7 +83,7 @@ public static class GatewayConfig
             g.GetTimeSpan("queue.sweep-interval", TimeSpan.FromSeconds(30)), ReadAntivirus(g), ReadAntispam(g),
             new PoolSettings(NullIfEmpty(g.GetString("pools.good.source-address", "")), NullIfEmpty(g.GetString("pools.bad.source-address", ""))),
             ReadTlsPolicy(g),
-            Items(g, "dkim.keys").Select(kv => ReadDkimKey(kv.Key, new Config(new Akka.Configuration.Hocon.HoconRoot(kv.Value)))).ToArray(),
+            Items(g, "dkim.keys").Select(kv => ReadDkimKey(kv.Key, AsConfig(kv.Value))).ToArray(),
             g.HasPath("dkim.headers") ? g.GetStringList("dkim.headers").ToArray() : ActorGateway.Mail.Signing.DkimSigning.DefaultHeaders,
             tenants);
     }
@@ -105,7 +105,7 @@ public static class GatewayConfig
     static TlsPolicy ReadTlsPolicy(Config g)
     {
         if (!g.HasPath("tls-policy")) return TlsPolicy.None;
-        var rules = g.GetValue("tls-policy").GetArray().Select(v => new Config(new Akka.Configuration.Hocon.HoconRoot(v))).Select((r, i) =>
+        var rules = g.GetValue("tls-policy").GetArray().Select(v => AsConfig(v)).Select((r, i) =>
         {
             var name = r.GetString("name", $"rule-{i + 1}");
             var sender = NullIfEmpty(r.GetString("sender-domain", "").ToLowerInvariant());
@@ -132,7 +132,7 @@ public static class GatewayConfig
         var engine = a.GetString("engine", "builtin").ToLowerInvariant();
         if (engine is not ("builtin" or "rspamd")) throw new InvalidOperationException($"gateway.scanning.antispam.engine '{engine}' is not builtin or rspamd");
         var rules = a.HasPath("rules")
-            ? a.GetValue("rules").GetArray().Select(v => new Config(new Akka.Configuration.Hocon.HoconRoot(v))).Select(r => new ActorGateway.Mail.Scanning.SpamRule(
+            ? a.GetValue("rules").GetArray().Select(v => AsConfig(v)).Select(r => new ActorGateway.Mail.Scanning.SpamRule(
                 r.GetString("name"), NullIfEmpty(r.GetString("header", "")),
                 new System.Text.RegularExpressions.Regex(r.GetString("pattern"), System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1)),
                 r.GetDouble("score"))).ToArray()
@@ -192,6 +192,9 @@ public static class GatewayConfig
         if (!c.HasPath(path)) return [];
         return c.GetValue(path).GetObject()?.Items ?? new Dictionary<string, Akka.Configuration.Hocon.HoconValue>();
     }
+
+    /// <summary>An element of a HOCON list or object, read with the usual Config getters.</summary>
+    static Config AsConfig(Akka.Configuration.Hocon.HoconValue value) => new(new Akka.Configuration.Hocon.HoconRoot(value));
 
     static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
 }

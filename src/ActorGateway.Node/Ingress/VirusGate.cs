@@ -47,8 +47,7 @@ public sealed class VirusGate(IVirusScanner scanner, ScannerFailureAction onFail
             new BouncedMessage(queueId, envelope.Sender, envelope.EnvelopeId, ReturnHeadersOnly: true, envelope.ReceivedAt, bytes),
             envelope.Recipients.Select(r => new FailedRecipient(r.Address, r.OriginalRecipient, "5.7.1", diagnostic, null, DateTimeOffset.UtcNow)).ToArray(),
             reportingMta, $"It contained a virus ({verdict.Signature} in {verdict.Part}) and was rejected; it was not delivered to anyone.");
-        var notice = new MessageEnvelope(envelope.Tenant, "", [new QueuedRecipient(envelope.Sender, (int)DsnNotify.Never, null)], null,
-            false, false, DateTimeOffset.UtcNow, "local", IsBounce: true);
+        var notice = MessageEnvelope.BounceTo(envelope.Tenant, envelope.Sender);
         try
         {
             var reply = await region().Ask<object>(new AcceptMessage($"{queueId}-V", notice, NdrBuilder.ToBytes(ndr)), TimeSpan.FromSeconds(30));

@@ -213,8 +213,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
                 : failed.Any(f => f.Status == "5.7.10") ? "A secure (TLS) connection to the receiving mail server is required for it, and could not be established."
                 : "The receiving mail servers refused it permanently.");
             var bytes = NdrBuilder.ToBytes(ndr);
-            var envelope = new MessageEnvelope(_envelope.Tenant, "", [new QueuedRecipient(_envelope.Sender, (int)DsnNotify.Never, null)], null,
-                false, false, DateTimeOffset.UtcNow, "local", IsBounce: true);
+            var envelope = MessageEnvelope.BounceTo(_envelope.Tenant, _envelope.Sender);
             _services.Region().Ask<object>(new AcceptMessage(bounceId, envelope, bytes), TimeSpan.FromSeconds(30))
                 .PipeTo(Self, success: r => r is MessageStored ? new BounceAccepted(attempt, bounceId) : new BounceFailed(attempt, r.ToString() ?? ""),
                     failure: e => new BounceFailed(attempt, e.Message));

@@ -23,6 +23,24 @@ public sealed class PoolTests
     }
 
     [Fact]
+    public async Task Spam_waits_while_the_bad_pool_cannot_send_and_never_leaves_from_a_good_address()
+    {
+        // The bad pool's source is IPv6 loopback while every MX here is IPv4: it cannot connect anywhere.
+        await using var bed = await GatewayTestbed.StartAsync(extraHocon: "gateway.pools.bad.source-address = \"::1\"");
+        var spam = await Swaks.SendAsync(bed.SmtpPort, "alice@sender.example", "spam@rcpt.example", "--body", BuiltInSpamScorer.Gtube);
+        Assert.True(spam.ExitCode == 0, spam.ToString());
+        await bed.Gateway.WaitForLogAsync($@"{spam.QueueId()}: tenant=local pool=bad to=<spam@rcpt\.example> status=deferred .*attempt=2");
+        Assert.Empty(bed.Receiver.Messages());
+
+        // The bad pool works again (its address fixed, node restarted): the mail leaves from it.
+        await bed.Gateway.KillAsync();
+        await bed.AppendConfigAsync($"gateway.pools.bad.source-address = \"{GatewayTestbed.BadAddress}\"");
+        await bed.RestartGatewayAsync();
+        var got = Assert.Single(await bed.Receiver.WaitForAsync(1, TimeSpan.FromSeconds(30)));
+        Assert.Equal(GatewayTestbed.BadAddress, got.Peer);
+    }
+
+    [Fact]
     public async Task A_tenant_threshold_overrides_the_global_one()
     {
         await using var bed = await GatewayTestbed.StartAsync(extraHocon: "gateway.tenants.local.spam-threshold = 2.5");

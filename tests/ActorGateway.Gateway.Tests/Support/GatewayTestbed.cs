@@ -83,6 +83,9 @@ public sealed class GatewayTestbed : IAsyncDisposable
     public async Task StartReceiverAsync() =>
         Receiver = await TestMailReceiver.StartAsync(port: DeliveryPort, tls: _receiverTls ? Certificate : null);
 
+    /// <summary>Adds HOCON that overrides the configuration from the next (re)start on.</summary>
+    public Task AppendConfigAsync(string hocon) => File.AppendAllTextAsync(ConfigFile, "\n" + hocon + "\n");
+
     /// <summary>A new process on the same configuration and data directory (after a kill).</summary>
     public async Task RestartGatewayAsync()
     {
