@@ -18,15 +18,14 @@ public sealed class BuiltInSpamScorer(IReadOnlyList<SpamRule> rules) : ISpamScor
 
     public string Name => "builtin";
 
-    public Task<SpamVerdict> ScoreAsync(ReadOnlyMemory<byte> message, SpamContext context, CancellationToken ct)
+    public Task<SpamVerdict> ScoreAsync(ScannedMessage message, SpamContext context, CancellationToken ct)
     {
-        var raw = Encoding.UTF8.GetString(message.Span);
+        var raw = Encoding.UTF8.GetString(message.Bytes);
         var symbols = new List<string>();
         double score = 0;
         if (raw.Contains(Gtube, StringComparison.Ordinal)) { score += 1000; symbols.Add("GTUBE"); }
 
-        MimeMessage? parsed = null;
-        try { parsed = MimeMessage.Load(new MemoryStream(message.ToArray(), writable: false)); } catch (FormatException) { }
+        var parsed = message.Mime;
         var body = parsed is null ? raw : (parsed.TextBody ?? "") + "\n" + (parsed.HtmlBody ?? "");
         foreach (var rule in rules)
         {

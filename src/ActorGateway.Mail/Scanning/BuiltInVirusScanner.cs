@@ -5,7 +5,7 @@ public sealed class BuiltInVirusScanner(ClamAvSignatures signatures) : IVirusSca
 {
     public string Name => "builtin";
 
-    public Task<VirusVerdict> ScanAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
+    public Task<VirusVerdict> ScanAsync(ScannedMessage message, CancellationToken ct)
     {
         foreach (var (part, content) in MessageParts.Enumerate(message))
         {

@@ -15,7 +15,7 @@ public sealed class ClamdScanner(IPEndPoint endpoint, TimeSpan timeout, int chun
 {
     public string Name => "clamd";
 
-    public async Task<VirusVerdict> ScanAsync(ReadOnlyMemory<byte> message, CancellationToken ct)
+    public async Task<VirusVerdict> ScanAsync(ScannedMessage message, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);

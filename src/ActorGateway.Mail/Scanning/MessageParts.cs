@@ -9,14 +9,11 @@ namespace ActorGateway.Mail.Scanning;
 /// </summary>
 public static class MessageParts
 {
-    public static IEnumerable<(string Name, byte[] Content)> Enumerate(ReadOnlyMemory<byte> message)
+    public static IEnumerable<(string Name, byte[] Content)> Enumerate(ScannedMessage message)
     {
-        var raw = message.ToArray();
-        MimeMessage? parsed;
-        try { parsed = MimeMessage.Load(new MemoryStream(raw, writable: false)); }
-        catch (FormatException) { parsed = null; } // not MIME: only the raw bytes are scanned
-        foreach (var part in parsed is null ? [] : DecodedParts(parsed)) yield return part;
-        yield return ("message", raw);
+        // Not MIME: only the raw bytes are scanned.
+        foreach (var part in message.Mime is { } mime ? DecodedParts(mime) : []) yield return part;
+        yield return ("message", message.Bytes);
     }
 
     static IEnumerable<(string Name, byte[] Content)> DecodedParts(MimeMessage parsed)

@@ -8,10 +8,10 @@ public sealed class RspamdScorer(HttpClient http, Uri baseUri) : ISpamScorer
 {
     public string Name => "rspamd";
 
-    public async Task<SpamVerdict> ScoreAsync(ReadOnlyMemory<byte> message, SpamContext context, CancellationToken ct)
+    public async Task<SpamVerdict> ScoreAsync(ScannedMessage message, SpamContext context, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUri, "/checkv2"));
-        request.Content = new ReadOnlyMemoryContent(message);
+        request.Content = new ByteArrayContent(message.Bytes);
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("message/rfc822");
         request.Headers.Add("IP", context.ClientAddress);
         if (context.Helo is { } helo) request.Headers.Add("Helo", helo);

@@ -12,5 +12,5 @@ public sealed record SpamContext(string ClientAddress, string? Helo, string Send
 public interface ISpamScorer
 {
     string Name { get; }
-    Task<SpamVerdict> ScoreAsync(ReadOnlyMemory<byte> message, SpamContext context, CancellationToken ct);
+    Task<SpamVerdict> ScoreAsync(ScannedMessage message, SpamContext context, CancellationToken ct);
 }

@@ -14,5 +14,5 @@ public sealed record VirusVerdict(VirusStatus Status, string? Signature = null, 
 public interface IVirusScanner
 {
     string Name { get; }
-    Task<VirusVerdict> ScanAsync(ReadOnlyMemory<byte> message, CancellationToken ct);
+    Task<VirusVerdict> ScanAsync(ScannedMessage message, CancellationToken ct);
 }

@@ -44,10 +44,11 @@ public sealed class DkimSigning
     public bool HasKey(string domain) => _signers.ContainsKey(domain);
 
     /// <summary>The message with a DKIM-Signature for <paramref name="domain"/> in front, or unchanged when the domain has no key.</summary>
-    public byte[] Sign(string domain, byte[] message)
+    /// <remarks>Adds the signature to the parsed <see cref="ScannedMessage.Mime"/>: sign last.</remarks>
+    public byte[] Sign(string domain, ActorGateway.Mail.Scanning.ScannedMessage scanned)
     {
-        if (!_signers.TryGetValue(domain, out var signer)) return message;
-        var parsed = MimeMessage.Load(new MemoryStream(message, writable: false));
+        var message = scanned.Bytes;
+        if (!_signers.TryGetValue(domain, out var signer) || scanned.Mime is not { } parsed) return message;
         var headers = _headers.Where(h => h.Equals("From", StringComparison.OrdinalIgnoreCase) || parsed.Headers.Contains(h)).ToArray();
         signer.Sign(FormatOptions.Default, parsed, headers);
         var signature = parsed.Headers.First(h => h.Id == HeaderId.DkimSignature);

@@ -80,8 +80,10 @@ public sealed class GatewaySmtpHooks(
             transaction.Recipients.Select(r => new QueuedRecipient(r.Address, (int)r.Notify, r.OriginalRecipient)).ToArray(),
             transaction.EnvelopeId, transaction.Return == DsnReturn.Headers, transaction.SmtpUtf8, transaction.ReceivedAt,
             session.RemoteAddress.ToString(), IsBounce: false);
-        if (await virusGate.CheckAsync(queueId, envelope, bytes, ct) is { } refusal) return refusal;
-        var (classified, spamRefusal) = await spam.ClassifyAsync(queueId, tenant, envelope, bytes,
+        // Parsed once for all the checks below.
+        var scanned = new ScannedMessage(bytes);
+        if (await virusGate.CheckAsync(queueId, envelope, scanned, ct) is { } refusal) return refusal;
+        var (classified, spamRefusal) = await spam.ClassifyAsync(queueId, tenant, envelope, scanned,
             new SpamContext(session.RemoteAddress.ToString(), session.HeloName, transaction.Sender,
                 transaction.Recipients.Select(r => r.Address).ToArray(), session.AuthenticatedUser), ct);
         if (spamRefusal is not null) return spamRefusal;
@@ -89,7 +91,7 @@ public sealed class GatewaySmtpHooks(
         // Signed last, after every header the gateway adds; only for a domain the tenant owns.
         if (SigningDomain(tenant, transaction.Sender) is { } domain)
         {
-            bytes = dkim.Sign(domain, bytes);
+            bytes = dkim.Sign(domain, scanned);
             log.LogInformation("{QueueId}: DKIM signed for d={Domain}", queueId, domain);
         }
         try

@@ -18,9 +18,9 @@ public sealed class SpamClassifier(ISpamScorer scorer, double threshold, Scanner
 
     /// <summary>The envelope with its pool and score, or the reply that refuses the message.</summary>
     public async Task<(MessageEnvelope? Envelope, SmtpReply? Refusal)> ClassifyAsync(
-        string queueId, Tenant tenant, MessageEnvelope envelope, byte[] bytes, SpamContext context, CancellationToken ct)
+        string queueId, Tenant tenant, MessageEnvelope envelope, ScannedMessage message, SpamContext context, CancellationToken ct)
     {
-        var verdict = await scorer.ScoreAsync(bytes, context, ct);
+        var verdict = await scorer.ScoreAsync(message, context, ct);
         if (!verdict.Scored)
         {
             log.LogError("{QueueId}: spam scorer {Scorer} failed: {Error}; answering {Action}", queueId, scorer.Name, verdict.Error, onFailure);

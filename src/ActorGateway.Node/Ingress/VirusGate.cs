@@ -20,9 +20,10 @@ public sealed class VirusGate(IVirusScanner scanner, ScannerFailureAction onFail
     public static readonly SmtpReply ScannerUnavailableReject = new(554, "5.7.0", "Message could not be scanned for viruses");
 
     /// <summary>Null when the message is clean; else the reply that refuses it.</summary>
-    public async Task<SmtpReply?> CheckAsync(string queueId, MessageEnvelope envelope, byte[] bytes, CancellationToken ct)
+    public async Task<SmtpReply?> CheckAsync(string queueId, MessageEnvelope envelope, ScannedMessage message, CancellationToken ct)
     {
-        var verdict = await scanner.ScanAsync(bytes, ct);
+        var bytes = message.Bytes;
+        var verdict = await scanner.ScanAsync(message, ct);
         switch (verdict.Status)
         {
             case VirusStatus.Clean:
