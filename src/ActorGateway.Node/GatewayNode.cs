@@ -8,7 +8,10 @@ using ActorGateway.Mail.Tenants;
 using ActorGateway.Node.Configuration;
 using ActorGateway.Node.Delivery;
 using ActorGateway.Node.Ingress;
+using ActorGateway.Node.Membership;
 using ActorGateway.Node.Pipeline;
+using ActorGateway.Node.RateLimit;
+using ActorGateway.Node.Routing;
 using ActorGateway.Node.Queue;
 using ActorGateway.Node.Storage;
 using ActorGateway.Smtp.Hosting;
@@ -52,8 +55,9 @@ public static class GatewayNode
             : new BuiltInSpamScorer(settings.Antispam.Rules);
         var dkim = new DkimSigning(settings.DkimKeys, settings.DkimHeaders);
         var tenants = new TenantDirectory(settings.Tenants);
-        IActorRef? region = null;
+        IActorRef? region = null, limiters = null;
         IActorRef Region() => region ?? throw new InvalidOperationException("the actor system is not started yet");
+        IActorRef Limiters() => limiters ?? throw new InvalidOperationException("the actor system is not started yet");
 
         builder.Services.AddAkka("actorgateway", (akka, sp) =>
         {
@@ -67,21 +71,23 @@ public static class GatewayNode
                     cluster.Join(cluster.SelfAddress);
 
                 var resolver = new NextHopResolver(dns, settings.Delivery.Routes, settings.Delivery.Port);
-                // One delivery agent per pool, each bound to its pool's source address.
-                IActorRef PoolAgent(string pool, string? source) => system.ActorOf(DeliveryAgent.Props(new DeliveryContext(resolver,
-                    source is null ? null : IPAddress.Parse(source), settings.Delivery.HeloName, settings.Delivery.ConnectTimeout,
-                    settings.Delivery.CommandTimeout, settings.Delivery.IdleConnectionTimeout)), $"delivery-{pool}");
-                var pools = new Dictionary<string, IActorRef>
-                {
-                    [Pools.Good] = PoolAgent(Pools.Good, settings.Pools.GoodSource),
-                    [Pools.Bad] = PoolAgent(Pools.Bad, settings.Pools.BadSource),
-                };
+                // A node with a pool's role sends that pool's mail, bound to the pool's source address.
+                foreach (var (pool, source) in new[] { (Pools.Good, settings.Pools.GoodSource), (Pools.Bad, settings.Pools.BadSource) })
+                    if (cluster.SelfRoles.Contains(Pools.RoleOf(pool)))
+                        system.ActorOf(DeliveryAgent.Props(new DeliveryContext(resolver, source is null ? null : IPAddress.Parse(source),
+                            settings.Delivery.HeloName, settings.Delivery.ConnectTimeout, settings.Delivery.CommandTimeout,
+                            settings.Delivery.IdleConnectionTimeout)), PoolRouter.AgentName(pool));
+                // Every node routes each pool's deliveries to the members that have its role.
+                var pools = new[] { Pools.Good, Pools.Bad }.ToDictionary(p => p, p => system.ActorOf(PoolRouter.Props(p), PoolRouter.Name(p)));
 
                 var services = new MessageServices(pools, Region, settings.Delivery.Retry, settings.ServerName,
-                    settings.Delivery.ConnectTimeout + settings.Delivery.CommandTimeout * 3, settings.TlsPolicy);
+                    settings.Delivery.ConnectTimeout + settings.Delivery.CommandTimeout * 3, settings.TlsPolicy, settings.Pools.WaitInterval);
                 region = ClusterSharding.Get(system).Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
                     ClusterShardingSettings.Create(system), new MessageExtractor(100));
                 registry.Register<MessageExtractor>(region);
+                limiters = ClusterSharding.Get(system).Start(TenantRateLimiter.RegionName, TenantRateLimiter.Props,
+                    ClusterShardingSettings.Create(system), new RateLimitExtractor(30));
+                system.ActorOf(ClusterEventLog.Props(), "cluster-events");
 
                 system.ActorOf(ClusterSingletonManager.Props(QueueSweeper.Props(region, settings.SweepInterval),
                     PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
@@ -97,7 +103,8 @@ public static class GatewayNode
             var loggers = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>();
             var virusGate = new VirusGate(scanner, settings.Antivirus.OnFailure, Region, settings.ServerName, loggers.CreateLogger("ActorGateway.Scanning"));
             var spam = new SpamClassifier(scorer, settings.Antispam.Threshold, settings.Antispam.OnFailure, loggers.CreateLogger("ActorGateway.Scanning"));
-            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), virusGate, spam, dkim, Region, settings.ServerName,
+            var rateLimit = new RateLimitGate(Limiters, settings.RateLimitTimeout, loggers.CreateLogger("ActorGateway.RateLimit"));
+            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Region, settings.ServerName,
                 settings.StoreTimeout, loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);

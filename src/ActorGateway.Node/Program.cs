@@ -2,7 +2,9 @@ using ActorGateway.Mail.Tenants;
 using ActorGateway.Node;
 using ActorGateway.Node.Configuration;
 
-// ActorGateway.Node [--config FILE]...   run a gateway node (later files override earlier ones)
+// ActorGateway.Node [--site NAME] [--config FILE]...
+//     run a gateway node; --site NAME adds the shipped hocon/cluster.conf and hocon/NAME.conf
+//     (eu-de-01, eu-de-02, eu-de-03); later files override earlier ones
 // ActorGateway.Node hash-password        read a password from standard input, print its hash
 if (args is ["hash-password"])
 {
@@ -15,7 +17,8 @@ var files = new List<string>();
 for (var i = 0; i < args.Length; i++)
 {
     if (args[i] == "--config" && i + 1 < args.Length) files.Add(args[++i]);
-    else { Console.Error.WriteLine($"unknown argument '{args[i]}'\nusage: ActorGateway.Node [--config FILE]... | hash-password"); return 2; }
+    else if (args[i] == "--site" && i + 1 < args.Length) files.AddRange(GatewayConfig.SiteFiles(args[++i]));
+    else { Console.Error.WriteLine($"unknown argument '{args[i]}'\nusage: ActorGateway.Node [--site NAME] [--config FILE]... | hash-password"); return 2; }
 }
 
 try

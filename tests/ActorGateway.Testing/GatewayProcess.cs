@@ -30,7 +30,10 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
     }
 
-    public async Task StartAsync(int smtpPort, TimeSpan? timeout = null)
+    /// <summary>The node's shipped configuration file (next to the built binary), e.g. a site's file.</summary>
+    public static string ShippedConfig(string name) => Path.Combine(Path.GetDirectoryName(NodeAssembly)!, "hocon", name);
+
+    public async Task StartAsync(int smtpPort, TimeSpan? timeout = null, string smtpAddress = "127.0.0.1")
     {
         var args = new List<string> { NodeAssembly };
         foreach (var f in _configFiles) { args.Add("--config"); args.Add(f); }
@@ -42,13 +45,15 @@ public sealed class GatewayProcess : IAsyncDisposable
             if (DateTime.UtcNow > until) throw new TimeoutException($"the gateway did not become ready:\n{Output}");
             await Task.Delay(100);
         }
-        await FreePort.WaitUntilListeningAsync("127.0.0.1", smtpPort, TimeSpan.FromSeconds(10));
+        await FreePort.WaitUntilListeningAsync(smtpAddress, smtpPort, TimeSpan.FromSeconds(10));
     }
 
     /// <summary>Waits until the node's log matches every pattern (regular expressions).</summary>
-    public async Task WaitForLogAsync(params string[] patterns)
+    public Task WaitForLogAsync(params string[] patterns) => WaitForLogAsync(TimeSpan.FromSeconds(30), patterns);
+
+    public async Task WaitForLogAsync(TimeSpan timeout, params string[] patterns)
     {
-        var until = DateTime.UtcNow.AddSeconds(30);
+        var until = DateTime.UtcNow + timeout;
         while (true)
         {
             var missing = patterns.Where(p => !System.Text.RegularExpressions.Regex.IsMatch(Output, p)).ToArray();
@@ -59,9 +64,11 @@ public sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>SIGKILL: no shutdown code runs, as when a machine loses power.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
     public async Task KillAsync()
     {
-        if (_process is null) return;
+        if (_process is null || _process.HasExited) return;
         Process.GetProcessById(_process.Id).Kill();
         await _process.WaitForExitAsync(TimeSpan.FromSeconds(10));
     }

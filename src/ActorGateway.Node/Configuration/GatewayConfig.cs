@@ -12,9 +12,15 @@ namespace ActorGateway.Node.Configuration;
 /// </summary>
 public static class GatewayConfig
 {
+    static string ShippedDirectory => Path.Combine(AppContext.BaseDirectory, "hocon");
+
+    /// <summary>The shipped files of a site of the cluster: the shared cluster.conf, then the site's own.</summary>
+    public static IEnumerable<string> SiteFiles(string site) =>
+        [Path.Combine(ShippedDirectory, "cluster.conf"), Path.Combine(ShippedDirectory, site + ".conf")];
+
     public static Config Load(IEnumerable<string> files)
     {
-        var defaults = Path.Combine(AppContext.BaseDirectory, "hocon");
+        var defaults = ShippedDirectory;
         var config = ConfigurationFactory.Empty;
         foreach (var file in new[] { Path.Combine(defaults, "akka.conf"), Path.Combine(defaults, "gateway.conf") }.Concat(files))
         {
@@ -79,9 +85,11 @@ public static class GatewayConfig
 
         return new GatewaySettings(dataDir, serverName, g.GetBoolean("cluster.self-join", true), provider, connection, smtpOptions,
             smtp.GetTimeSpan("store-timeout", TimeSpan.FromSeconds(30)),
+            g.GetTimeSpan("rate-limit.timeout", TimeSpan.FromSeconds(5)),
             g.GetStringList("dns.servers", []).ToArray(), g.GetTimeSpan("dns.timeout", TimeSpan.FromSeconds(3)), delivery,
             g.GetTimeSpan("queue.sweep-interval", TimeSpan.FromSeconds(30)), ReadAntivirus(g), ReadAntispam(g),
-            new PoolSettings(NullIfEmpty(g.GetString("pools.good.source-address", "")), NullIfEmpty(g.GetString("pools.bad.source-address", ""))),
+            new PoolSettings(NullIfEmpty(g.GetString("pools.good.source-address", "")), NullIfEmpty(g.GetString("pools.bad.source-address", "")),
+                g.GetTimeSpan("pools.wait-interval", TimeSpan.FromSeconds(5))),
             ReadTlsPolicy(g),
             Items(g, "dkim.keys").Select(kv => ReadDkimKey(kv.Key, AsConfig(kv.Value))).ToArray(),
             g.HasPath("dkim.headers") ? g.GetStringList("dkim.headers").ToArray() : ActorGateway.Mail.Signing.DkimSigning.DefaultHeaders,
@@ -184,6 +192,7 @@ public static class GatewayConfig
             : throw new InvalidOperationException($"tenant '{id}': '{n}' is not a network in CIDR notation")).ToArray();
         var domains = t.GetStringList("domains", []).Select(s => s.ToLowerInvariant()).ToArray();
         var rate = new RateLimitSettings(t.GetBoolean("rate-limit.enabled", false), t.GetInt("rate-limit.per-minute", 100));
+        if (rate.PerMinute < 1) throw new InvalidOperationException($"tenant '{id}': rate-limit.per-minute must be at least 1");
         return new Tenant(id, networks, users, domains, rate) { SpamThreshold = t.HasPath("spam-threshold") ? t.GetDouble("spam-threshold") : null };
     }
 

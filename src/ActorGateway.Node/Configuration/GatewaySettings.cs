@@ -15,6 +15,7 @@ public sealed record GatewaySettings(
     string ConnectionString,
     SmtpServerOptions Smtp,
     TimeSpan StoreTimeout,
+    TimeSpan RateLimitTimeout,
     IReadOnlyList<string> DnsServers,
     TimeSpan DnsTimeout,
     DeliverySettings Delivery,
@@ -36,8 +37,11 @@ public sealed record DeliverySettings(
     TimeSpan IdleConnectionTimeout,
     RetrySchedule Retry);
 
-/// <summary>Egress source address of each pool on this node (null = the operating system's choice).</summary>
-public sealed record PoolSettings(string? GoodSource, string? BadSource);
+/// <summary>
+/// Egress source address of each pool on this node (null = the operating system's choice), and
+/// how often mail whose pool has no node up checks again.
+/// </summary>
+public sealed record PoolSettings(string? GoodSource, string? BadSource, TimeSpan WaitInterval);
 
 public sealed record AntispamSettings(string Engine, string RspamdUrl, double Threshold, TimeSpan Timeout, ScannerFailureAction OnFailure,
     IReadOnlyList<ActorGateway.Mail.Scanning.SpamRule> Rules);

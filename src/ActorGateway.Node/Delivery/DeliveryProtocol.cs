@@ -1,11 +1,15 @@
 using ActorGateway.Mail.Delivery;
+using ActorGateway.Node.Serialization;
 
 namespace ActorGateway.Node.Delivery;
 
-/// <summary>Deliver one message to the recipients at one domain (local to a node).</summary>
-public sealed record DeliverRequest(string Domain, DeliveryJob Job);
+/// <summary>Deliver one message to the recipients at one domain; sent to a pool's router, which picks the node.</summary>
+public sealed record DeliverRequest(string Domain, DeliveryJob Job) : IGatewayMessage;
 
-public sealed record DeliverResult(string Domain, DeliveryOutcome Outcome);
+public sealed record DeliverResult(string Domain, DeliveryOutcome Outcome) : IGatewayMessage;
+
+/// <summary>The pool's router knows no reachable node of the pool: nothing was tried, the message waits.</summary>
+public sealed record PoolUnavailable(string Pool) : IGatewayMessage;
 
 /// <summary>What delivery on this node needs: where mail goes and from which address.</summary>
 public sealed record DeliveryContext(NextHopResolver Resolver, System.Net.IPAddress? SourceAddress, string HeloName,

@@ -18,7 +18,7 @@ namespace ActorGateway.Node.Ingress;
 /// pipeline entity, whose journal write is what the 250 promises.
 /// </summary>
 public sealed class GatewaySmtpHooks(
-    TenantDirectory tenants, SenderDomainCheck senderCheck, VirusGate virusGate, SpamClassifier spam, DkimSigning dkim, Func<IActorRef> region, string serverName,
+    TenantDirectory tenants, SenderDomainCheck senderCheck, RateLimitGate rateLimit, VirusGate virusGate, SpamClassifier spam, DkimSigning dkim, Func<IActorRef> region, string serverName,
     TimeSpan storeTimeout, ILogger log)
     : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore
 {
@@ -59,7 +59,7 @@ public sealed class GatewaySmtpHooks(
                 log.LogWarning("{Session} tenant={Tenant} deferred sender <{Sender}>: DNS lookup failed", session.SessionId, tenant.Id, mail.Sender.Address);
                 return SenderDomainLookupFailed;
         }
-        return SmtpReply.SenderOk;
+        return await rateLimit.CheckAsync(session.SessionId, tenant, ct) ?? SmtpReply.SenderOk;
     }
 
     public ValueTask<SmtpReply> CanDeliverToAsync(SmtpSessionContext session, MailFromCommand mail, RcptToCommand rcpt, CancellationToken ct) =>
@@ -94,6 +94,7 @@ public sealed class GatewaySmtpHooks(
             bytes = dkim.Sign(domain, scanned);
             log.LogInformation("{QueueId}: DKIM signed for d={Domain}", queueId, domain);
         }
+        if (await rateLimit.TakeAsync(queueId, tenant, ct) is { } limited) return limited;
         try
         {
             var reply = await region().Ask<object>(new AcceptMessage(queueId, envelope, bytes), storeTimeout, ct);

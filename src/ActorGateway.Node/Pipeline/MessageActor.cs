@@ -11,8 +11,10 @@ using Akka.Persistence.Journal;
 namespace ActorGateway.Node.Pipeline;
 
 /// <summary>What a message entity needs from its node.</summary>
+/// <param name="Pools">The router of each pool on this node.</param>
+/// <param name="PoolWaitInterval">How often a message whose pool has no node up looks again.</param>
 public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pools, Func<IActorRef> Region, RetrySchedule Retry, string ReportingMta,
-    TimeSpan AttemptTimeout, TlsPolicy TlsPolicy);
+    TimeSpan AttemptTimeout, TlsPolicy TlsPolicy, TimeSpan PoolWaitInterval);
 
 /// <summary>
 /// One message, from acceptance to its last recipient (Postfix's cleanup + qmgr for one
@@ -27,6 +29,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     sealed record AttemptFinished(int Attempt, IReadOnlyList<DeliverResult> Results);
     sealed record BounceAccepted(int Attempt, string BounceId);
     sealed record BounceFailed(int Attempt, string Reason);
+    sealed record PoolWait(string Pool);
 
     readonly string _queueId;
     readonly MessageServices _services;
@@ -39,7 +42,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     readonly HashSet<int> _bouncesInFlight = [];
     int _attempts;
     DateTimeOffset? _nextAttempt;
-    bool _completed, _attemptRunning;
+    bool _completed, _attemptRunning, _waitingForPool;
     IActorRef? _acceptReplyTo;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -71,7 +74,8 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             else ScheduleNextAttempt();
         });
         Command<AttemptDue>(_ => StartAttempt());
-        Command<AttemptFinished>(RecordAttempt);
+        Command<AttemptFinished>(f => { _waitingForPool = false; RecordAttempt(f); });
+        Command<PoolWait>(WaitForPool);
         Command<BounceAccepted>(b => Persist(new BounceQueued(b.Attempt, b.BounceId), e =>
         {
             Apply(e);
@@ -145,24 +149,35 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        // A message's pool is fixed at acceptance; a pool without its agent here means waiting, never the other pool.
-        if (!_services.Pools.TryGetValue(_envelope.Pool ?? Pools.Good, out var pool))
-        {
-            _log.Warning("{0}: pool {1} is not available, waiting", _queueId, _envelope.Pool);
-            Timers.StartSingleTimer("attempt", AttemptDue.Instance, _services.Retry.DelayAfter(1));
-            return;
-        }
+        // A message's pool is fixed at acceptance: its router picks a node of that pool, never one of the other.
+        var poolName = _envelope.Pool ?? Pools.Good;
+        var pool = _services.Pools[poolName];
         _attemptRunning = true;
         var asks = _pending.Keys.GroupBy(Domain, StringComparer.OrdinalIgnoreCase).Select(group =>
         {
             var recipients = group.ToArray();
             var tls = _services.TlsPolicy.Find(Domain(_envelope.Sender), group.Key);
             var job = new DeliveryJob(_queueId, _envelope.Sender, recipients, _body, _envelope.EnvelopeId, tls);
-            return pool.Ask<DeliverResult>(new DeliverRequest(group.Key, job), _services.AttemptTimeout)
-                .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result
-                    : new DeliverResult(group.Key, DeliveryOutcome.All(recipients, RecipientStatus.Deferred, "4.4.1", "x-gateway; delivery attempt timed out")));
+            return pool.Ask<object>(new DeliverRequest(group.Key, job), _services.AttemptTimeout).ContinueWith(t => t switch
+            {
+                { IsCompletedSuccessfully: true, Result: DeliverResult r } => (r, false),
+                { IsCompletedSuccessfully: true, Result: PoolUnavailable } => (new DeliverResult(group.Key, DeliveryOutcome.All(recipients,
+                    RecipientStatus.Deferred, "4.4.1", $"x-gateway; no gateway of the {poolName} pool is available")), true),
+                _ => (new DeliverResult(group.Key, DeliveryOutcome.All(recipients, RecipientStatus.Deferred, "4.4.1", "x-gateway; delivery attempt timed out")), false),
+            });
         }).ToArray();
-        Task.WhenAll(asks).PipeTo(Self, success: results => new AttemptFinished(attempt, results));
+        // Nothing tried because the pool has no node up: not an attempt, the message just waits for the pool.
+        Task.WhenAll(asks).PipeTo(Self, success: replies => replies.All(r => r.Item2)
+            ? (object)new PoolWait(poolName)
+            : new AttemptFinished(attempt, replies.Select(r => r.Item1).ToArray()));
+    }
+
+    void WaitForPool(PoolWait wait)
+    {
+        _attemptRunning = false;
+        if (!_waitingForPool) _log.Warning("{0}: no gateway of pool {1} is available; waiting for one (never the other pool)", _queueId, wait.Pool);
+        _waitingForPool = true;
+        Timers.StartSingleTimer("attempt", AttemptDue.Instance, _services.PoolWaitInterval);
     }
 
     void RecordAttempt(AttemptFinished finished)

@@ -29,6 +29,9 @@ public static class Pools
     public const string Good = "good";
     /// <summary>Suspected spam leaves only from here, never from a good address.</summary>
     public const string Bad = "bad";
+
+    /// <summary>The cluster role of the nodes that send a pool's mail (gateway addresses with its reputation).</summary>
+    public static string RoleOf(string pool) => pool + "-gateway";
 }
 
 // ---- commands ----

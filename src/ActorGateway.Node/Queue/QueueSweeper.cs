@@ -24,7 +24,7 @@ public sealed class QueueSweeper : ReceiveActor, IWithTimers
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly Dictionary<string, DateTimeOffset?> _pending = new();
     long _queuedOffset, _attemptedOffset, _doneOffset;
-    bool _sweeping;
+    bool _sweeping, _sweepAgain;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -37,17 +37,28 @@ public sealed class QueueSweeper : ReceiveActor, IWithTimers
         Receive<SweepRead>(Apply);
         Receive<Status.Failure>(f => { _sweeping = false; _log.Warning("queue sweep failed: {0}", f.Cause.Message); });
         Receive<MessageIsDone>(d => _pending.Remove(d.QueueId));
+        // A member gone: its messages' shards move on the next wake, so wake them now, not at the next interval.
+        Receive<Akka.Cluster.ClusterEvent.MemberRemoved>(e =>
+        {
+            _log.Info("queue: member {0} removed, sweeping now to resume its messages elsewhere", e.Member.Address);
+            StartSweep();
+        });
     }
 
     protected override void PreStart()
     {
+        _log.Info("queue sweeper running on {0}", Akka.Cluster.Cluster.Get(Context.System).SelfAddress);
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, Akka.Cluster.ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(Akka.Cluster.ClusterEvent.MemberRemoved));
         Self.Tell(Sweep.Instance);
         Timers.StartPeriodicTimer("sweep", Sweep.Instance, _interval);
     }
 
+    protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+
     void StartSweep()
     {
-        if (_sweeping) return;
+        if (_sweeping) { _sweepAgain = true; return; }
         _sweeping = true;
         var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
         var materializer = Context.System.Materializer();
@@ -70,6 +81,7 @@ public sealed class QueueSweeper : ReceiveActor, IWithTimers
         }
         foreach (var e in read.Done) { _doneOffset = Math.Max(_doneOffset, ((Sequence)e.Offset).Value); _pending.Remove(e.PersistenceId["msg-".Length..]); }
         _sweeping = false;
+        if (_sweepAgain) { _sweepAgain = false; Self.Tell(Sweep.Instance); }
 
         var horizon = DateTimeOffset.UtcNow + _interval;
         var woken = 0;

@@ -8,9 +8,13 @@ public static class Swaks
     public static Task<ExternalProcess> SendAsync(int port, string from, string to, params string[] extra) =>
         SendAsync(port, TimeSpan.FromSeconds(30), from, to, extra);
 
-    public static async Task<ExternalProcess> SendAsync(int port, TimeSpan timeout, string from, string to, params string[] extra)
+    public static Task<ExternalProcess> SendAsync(int port, TimeSpan timeout, string from, string to, params string[] extra) =>
+        SendToAsync("127.0.0.1", port, timeout, from, to, extra);
+
+    /// <summary>To a server on another loopback address (a node of the test cluster).</summary>
+    public static async Task<ExternalProcess> SendToAsync(string host, int port, TimeSpan timeout, string from, string to, params string[] extra)
     {
-        var args = new List<string> { "--server", $"127.0.0.1:{port}", "--from", from, "--to", to, "--timeout", ((int)timeout.TotalSeconds).ToString(), "--helo", "client.test" };
+        var args = new List<string> { "--server", $"{host}:{port}", "--from", from, "--to", to, "--timeout", ((int)timeout.TotalSeconds).ToString(), "--helo", "client.test" };
         args.AddRange(extra);
         return await ExternalProcess.RunAsync(ExternalProcess.Require("swaks", "swaks"), args, TimeSpan.FromSeconds(90));
     }

@@ -1,0 +1,86 @@
+using ActorGateway.Node.Delivery;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+
+namespace ActorGateway.Node.Routing;
+
+/// <summary>
+/// One egress pool as seen from this node (one router per pool on every node): the cluster
+/// members with the pool's role that are up and reachable. A delivery goes to the delivery
+/// agent of one of them, chosen by the destination domain (rendezvous hashing) so that the
+/// same destination keeps using the same node and its open connection. With no member left,
+/// the request is answered <see cref="PoolUnavailable"/>: the message waits; it never moves
+/// to the other pool.
+/// </summary>
+public sealed class PoolRouter : ReceiveActor
+{
+    readonly string _pool, _role;
+    readonly ILoggingAdapter _log = Context.GetLogger();
+    readonly SortedSet<Address> _up = new(Member.AddressOrdering);
+    readonly HashSet<Address> _unreachable = [];
+
+    public static Props Props(string pool) => Akka.Actor.Props.Create(() => new PoolRouter(pool));
+
+    /// <summary>The name of the actor per pool on every node: /user/pool-good, /user/pool-bad.</summary>
+    public static string Name(string pool) => "pool-" + pool;
+
+    /// <summary>The delivery agent of a pool on a node that has the pool's role.</summary>
+    public static string AgentName(string pool) => "delivery-" + pool;
+
+    public PoolRouter(string pool)
+    {
+        _pool = pool;
+        _role = Pipeline.Pools.RoleOf(pool);
+        Receive<ClusterEvent.CurrentClusterState>(s =>
+        {
+            foreach (var m in s.Members) if (m.Status == MemberStatus.Up) Changed(m, true);
+            foreach (var m in s.Unreachable) _unreachable.Add(m.Address);
+            LogMembers();
+        });
+        Receive<ClusterEvent.MemberUp>(e => { Changed(e.Member, true); LogMembers(); });
+        Receive<ClusterEvent.MemberRemoved>(e => { Changed(e.Member, false); LogMembers(); });
+        Receive<ClusterEvent.MemberExited>(e => { Changed(e.Member, false); LogMembers(); });
+        Receive<ClusterEvent.UnreachableMember>(e => { if (_unreachable.Add(e.Member.Address) && _up.Contains(e.Member.Address)) LogMembers(); });
+        Receive<ClusterEvent.ReachableMember>(e => { if (_unreachable.Remove(e.Member.Address) && _up.Contains(e.Member.Address)) LogMembers(); });
+        Receive<DeliverRequest>(Route);
+    }
+
+    protected override void PreStart() =>
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
+            typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+
+    protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+
+    void Changed(Member member, bool up)
+    {
+        if (!member.HasRole(_role)) return;
+        if (up) _up.Add(member.Address);
+        else { _up.Remove(member.Address); _unreachable.Remove(member.Address); }
+    }
+
+    void LogMembers()
+    {
+        var live = Live().Select(a => a.ToString()).ToArray();
+        _log.Info("pool {0}: {1} gateway(s) available [{2}]", _pool, live.Length, string.Join(", ", live));
+    }
+
+    IEnumerable<Address> Live() => _up.Where(a => !_unreachable.Contains(a));
+
+    void Route(DeliverRequest request)
+    {
+        // Highest hash of (node, domain) wins: a node leaving moves only its own destinations.
+        var domain = request.Domain.ToLowerInvariant();
+        var target = Live().MaxBy(a => Score(a, domain));
+        if (target is null) { Sender.Tell(new PoolUnavailable(_pool)); return; }
+        Context.ActorSelection(new RootActorPath(target) / "user" / AgentName(_pool)).Tell(request, Sender);
+    }
+
+    static ulong Score(Address node, string domain)
+    {
+        // FNV-1a: stable across processes (string.GetHashCode is randomized per process).
+        var hash = 14695981039346656037UL;
+        foreach (var c in node + "|" + domain) { hash ^= c; hash *= 1099511628211UL; }
+        return hash;
+    }
+}

@@ -1,0 +1,110 @@
+using ActorGateway.Testing;
+
+namespace ActorGateway.Gateway.Tests.Support;
+
+/// <summary>
+/// The three-site cluster as three real node processes on 127.0.0.1, 127.0.0.2 and 127.0.0.3,
+/// each started with the shipped cluster.conf and its site's file (eu-de-01/02/03), sharing
+/// one real PostgreSQL, with dnsmasq publishing the test domains and one aiosmtpd receiver
+/// behind every MX that records the source address each message came from. Only ports,
+/// storage, DNS and timings are overridden. Tenant "local": clients from 127.0.0.1 sending as
+/// sender.example; tenant "limited": from 127.0.0.1 as limited.example, rate limit on.
+/// </summary>
+public sealed class ClusterTestbed : IAsyncDisposable
+{
+    public const int Nodes = 3;
+    public const int RateLimitPerMinute = 100;
+
+    public PostgresServer Postgres { get; private set; } = null!;
+    public Dnsmasq Dns { get; private set; } = null!;
+    public TestMailReceiver Receiver { get; private set; } = null!;
+    public TempDirectory Dir { get; } = new();
+    public int DeliveryPort { get; } = FreePort.Next();
+    readonly int[] _remotingPorts = Enumerable.Range(0, Nodes).Select(_ => FreePort.Next()).ToArray();
+    readonly int[] _smtpPorts = Enumerable.Range(0, Nodes).Select(_ => FreePort.Next()).ToArray();
+    readonly GatewayProcess?[] _nodes = new GatewayProcess?[Nodes];
+
+    /// <summary>Node i (0..2) is site eu-de-0{i+1} on 127.0.0.{i+1}.</summary>
+    public static string Address(int node) => $"127.0.0.{node + 1}";
+    public static string Site(int node) => $"eu-de-0{node + 1}";
+    public int SmtpPort(int node) => _smtpPorts[node];
+    public string ClusterAddress(int node) => $"akka.tcp://actorgateway@{Address(node)}:{_remotingPorts[node]}";
+    public GatewayProcess Node(int node) => _nodes[node] ?? throw new InvalidOperationException($"node {node} is not started");
+
+    public static async Task<ClusterTestbed> StartAsync(bool startReceiver = true)
+    {
+        var bed = new ClusterTestbed();
+        bed.Postgres = await PostgresServer.StartAsync();
+        bed.Dns = await Dnsmasq.StartAsync([
+            "mx-host=sender.example,mail.sender.example,10", "host-record=mail.sender.example,127.0.0.1",
+            "mx-host=limited.example,mail.limited.example,10", "host-record=mail.limited.example,127.0.0.1",
+            "mx-host=rcpt.example,mx.rcpt.example,10", "host-record=mx.rcpt.example,127.0.0.1",
+            "mx-host=other.example,mx.other.example,10", "host-record=mx.other.example,127.0.0.1",
+        ]);
+        if (startReceiver) await bed.StartReceiverAsync();
+        await File.WriteAllTextAsync(bed.Dir.File("common.conf"), $$"""
+            akka.cluster.seed-nodes = [{{string.Join(", ", Enumerable.Range(0, Nodes).Select(i => $"\"{bed.ClusterAddress(i)}\""))}}]
+            gateway {
+              storage.connection-string = "{{bed.Postgres.ConnectionString()}}"
+              smtp { command-timeout = 30s, store-timeout = 15s }
+              dns { servers = ["{{bed.Dns.Endpoint}}"], timeout = 1s }
+              delivery {
+                port = {{bed.DeliveryPort}}
+                retry-delays = [1s, 2s, 2s]
+                connect-timeout = 3s
+                command-timeout = 10s
+                idle-connection-timeout = 2s
+              }
+              pools.wait-interval = 1s
+              queue.sweep-interval = 1s
+              tenants {
+                local { networks = ["127.0.0.1/32"], domains = ["sender.example"] }
+                limited {
+                  networks = ["127.0.0.1/32"]
+                  domains = ["limited.example"]
+                  rate-limit { enabled = on, per-minute = {{RateLimitPerMinute}} }
+                }
+              }
+            }
+            """);
+        for (var i = 0; i < Nodes; i++)
+            await File.WriteAllTextAsync(bed.Dir.File($"node{i}.conf"), $$"""
+                akka.remote.dot-netty.tcp.port = {{bed._remotingPorts[i]}}
+                gateway {
+                  data-dir = "{{bed.Dir.File(Site(i))}}"
+                  smtp.endpoints = [ { name = smtp, address = "{{Address(i)}}", port = {{bed._smtpPorts[i]}} } ]
+                }
+                """);
+        // The first site forms the cluster (and creates the tables); the others join it.
+        await bed.StartNodeAsync(0);
+        await Task.WhenAll(bed.StartNodeAsync(1), bed.StartNodeAsync(2));
+        return bed;
+    }
+
+    public async Task StartReceiverAsync() => Receiver = await TestMailReceiver.StartAsync(port: DeliveryPort);
+
+    /// <summary>Starts (or restarts, after a kill) node i on its site's files; returns when it is an Up member.</summary>
+    public async Task StartNodeAsync(int node)
+    {
+        if (_nodes[node] is { } old) await old.DisposeAsync();
+        var process = new GatewayProcess(GatewayProcess.ShippedConfig("cluster.conf"), GatewayProcess.ShippedConfig(Site(node) + ".conf"),
+            Dir.File("common.conf"), Dir.File($"node{node}.conf"));
+        _nodes[node] = process;
+        await process.StartAsync(_smtpPorts[node], TimeSpan.FromSeconds(90), Address(node));
+    }
+
+    public Task KillNodeAsync(int node) => Node(node).KillAsync();
+
+    /// <summary>All running nodes' logs, for failure messages.</summary>
+    public string Logs() => string.Join("\n", Enumerable.Range(0, Nodes).Where(i => _nodes[i] is not null)
+        .Select(i => $"===== {Site(i)} =====\n{_nodes[i]!.Output}"));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var n in _nodes) if (n is not null) await n.DisposeAsync();
+        if (Receiver is not null) await Receiver.DisposeAsync();
+        if (Dns is not null) await Dns.DisposeAsync();
+        if (Postgres is not null) await Postgres.DisposeAsync();
+        Dir.Dispose();
+    }
+}
