@@ -34,6 +34,8 @@ public sealed class TenantRateLimiter : ReceivePersistentActor
         _tenant = tenant;
         Recover<SnapshotOffer>(o => { if (o.Snapshot is RateLimitWindowState s) foreach (var at in s.Grants) _window.Add(at); });
         Recover<PermitTaken>(e => _window.Add(e.At));
+        Recover<RecoveryCompleted>(_ => _log.Info("rate limit {0}: counting on {1}, {2} message(s) in the last minute",
+            _tenant, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, _window.Grants(DateTimeOffset.UtcNow).Count));
 
         Command<CheckRateLimit>(c => Sender.Tell(Answer(c.PerMinute, HasRoom(c.PerMinute))));
         Command<TakePermit>(Take);

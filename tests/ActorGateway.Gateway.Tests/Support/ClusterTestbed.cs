@@ -8,12 +8,14 @@ namespace ActorGateway.Gateway.Tests.Support;
 /// one real PostgreSQL, with dnsmasq publishing the test domains and one aiosmtpd receiver
 /// behind every MX that records the source address each message came from. Only ports,
 /// storage, DNS and timings are overridden. Tenant "local": clients from 127.0.0.1 sending as
-/// sender.example; tenant "limited": from 127.0.0.1 as limited.example, rate limit on.
+/// sender.example; tenant "limited": from 127.0.0.4 as limited.example, rate limit on.
 /// </summary>
 public sealed class ClusterTestbed : IAsyncDisposable
 {
     public const int Nodes = 3;
     public const int RateLimitPerMinute = 100;
+    /// <summary>Clients of tenant "limited" connect from this address.</summary>
+    public const string LimitedClientAddress = "127.0.0.4";
 
     public PostgresServer Postgres { get; private set; } = null!;
     public Dnsmasq Dns { get; private set; } = null!;
@@ -60,7 +62,7 @@ public sealed class ClusterTestbed : IAsyncDisposable
               tenants {
                 local { networks = ["127.0.0.1/32"], domains = ["sender.example"] }
                 limited {
-                  networks = ["127.0.0.1/32"]
+                  networks = ["{{LimitedClientAddress}}/32"]
                   domains = ["limited.example"]
                   rate-limit { enabled = on, per-minute = {{RateLimitPerMinute}} }
                 }
