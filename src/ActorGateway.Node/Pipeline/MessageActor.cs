@@ -64,7 +64,13 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             if (_completed) Passivate();
-            else if (_envelope is not null) ScheduleNextAttempt();
+            else if (_envelope is not null)
+            {
+                // A queued message picked up again: after a restart, a passivation, or on a new node after a failover.
+                _log.Info("{0}: resumed on {1}, {2} recipient(s) pending after {3} attempt(s)",
+                    _queueId, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, _pending.Count, _attempts);
+                ScheduleNextAttempt();
+            }
         });
 
         Command<AcceptMessage>(Accept);

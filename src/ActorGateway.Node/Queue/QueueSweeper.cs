@@ -1,6 +1,7 @@
 using ActorGateway.Node.Pipeline;
 using Akka.Actor;
 using Akka.Event;
+using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
@@ -13,48 +14,94 @@ namespace ActorGateway.Node.Queue;
 /// the journal's tags to know which messages are still queued and when each is due, and
 /// wakes the due ones through sharding, on whichever node their shard now lives. This is
 /// what resumes the queue after a restart or after a node died mid-delivery.
+/// Its own progress (tag offsets and the pending set) is checkpointed, so that a sweeper
+/// that starts on another node after a failover reads only what was written since the last
+/// checkpoint instead of the queue's whole history.
+/// Journal orderings are handed out before commit, so an event can become visible after a
+/// later one was already read; the read journal waits a moment for such gaps (see
+/// journal-sequence-retrieval in StorageSetup) and gives up after that. So that no event
+/// that committed later still is skipped for good, every reconcile interval a sweep reads
+/// again from where the sweeps were one interval earlier, and checkpoints keep offsets that
+/// lag behind by the same margin. Reading an event twice changes nothing.
 /// </summary>
-public sealed class QueueSweeper : ReceiveActor, IWithTimers
+public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
 {
     sealed class Sweep { public static readonly Sweep Instance = new(); }
     sealed record SweepRead(IReadOnlyList<EventEnvelope> Queued, IReadOnlyList<EventEnvelope> Attempted, IReadOnlyList<EventEnvelope> Done);
 
     readonly IActorRef _region;
-    readonly TimeSpan _interval;
+    readonly TimeSpan _interval, _checkpointInterval;
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly Dictionary<string, DateTimeOffset?> _pending = new();
     long _queuedOffset, _attemptedOffset, _doneOffset;
-    bool _sweeping, _sweepAgain;
+    bool _sweeping, _sweepAgain, _changedSinceCheckpoint;
+    DateTime _lastCheckpoint = DateTime.UtcNow, _lastReconcile = DateTime.UtcNow;
+    static readonly TimeSpan ReconcileInterval = TimeSpan.FromSeconds(60), CheckpointLag = TimeSpan.FromSeconds(10);
+    // Offsets after each sweep, oldest first, kept for one reconcile interval.
+    readonly Queue<(DateTime At, long Queued, long Attempted, long Done)> _history = new();
 
     public ITimerScheduler Timers { get; set; } = null!;
+    public override string PersistenceId => "queue-sweeper";
 
     public static Props Props(IActorRef region, TimeSpan interval) => Akka.Actor.Props.Create(() => new QueueSweeper(region, interval));
 
     public QueueSweeper(IActorRef region, TimeSpan interval)
     {
         _region = region; _interval = interval;
-        Receive<Sweep>(_ => StartSweep());
-        Receive<SweepRead>(Apply);
-        Receive<Status.Failure>(f => { _sweeping = false; _log.Warning("queue sweep failed: {0}", f.Cause.Message); });
-        Receive<MessageIsDone>(d => _pending.Remove(d.QueueId));
+        _checkpointInterval = TimeSpan.FromTicks(Math.Max(interval.Ticks, TimeSpan.FromSeconds(5).Ticks));
+
+        Recover<SnapshotOffer>(o =>
+        {
+            if (o.Snapshot is not QueueCheckpoint c) return;
+            (_queuedOffset, _attemptedOffset, _doneOffset) = (c.QueuedOffset, c.AttemptedOffset, c.DoneOffset);
+            foreach (var (id, next) in c.Pending) _pending[id] = next;
+        });
+        Recover<QueueCheckpointTaken>(_ => { });
+        Recover<RecoveryCompleted>(_ =>
+        {
+            _log.Info("queue sweeper running on {0}, from checkpoint: {1} message(s) pending", Akka.Cluster.Cluster.Get(Context.System).SelfAddress, _pending.Count);
+            // What the checkpoint knows is woken at once; the read of what came after it follows.
+            WakeDue();
+            Self.Tell(Sweep.Instance);
+            Timers.StartPeriodicTimer("sweep", Sweep.Instance, _interval);
+        });
+
+        Command<Sweep>(_ => StartSweep());
+        Command<SweepRead>(Apply);
+        Command<Status.Failure>(f => { _sweeping = false; _log.Warning("queue sweep failed: {0}", f.Cause.Message); });
+        Command<MessageIsDone>(d => { if (_pending.Remove(d.QueueId)) _changedSinceCheckpoint = true; });
         // A member gone: its messages' shards move on the next wake, so wake them now, not at the next interval.
-        Receive<Akka.Cluster.ClusterEvent.MemberRemoved>(e =>
+        Command<Akka.Cluster.ClusterEvent.MemberRemoved>(e =>
         {
             _log.Info("queue: member {0} removed, sweeping now to resume its messages elsewhere", e.Member.Address);
             StartSweep();
         });
+        Command<Akka.Cluster.ClusterEvent.CurrentClusterState>(_ => { });
+        Command<SaveSnapshotSuccess>(s =>
+        {
+            // Only the newest checkpoint is needed.
+            DeleteMessages(s.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+        });
+        Command<SaveSnapshotFailure>(f => _log.Warning("queue: checkpoint failed: {0}", f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(_ => { });
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
     }
 
     protected override void PreStart()
     {
-        _log.Info("queue sweeper running on {0}", Akka.Cluster.Cluster.Get(Context.System).SelfAddress);
-        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, Akka.Cluster.ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+        base.PreStart();
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, Akka.Cluster.ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
             typeof(Akka.Cluster.ClusterEvent.MemberRemoved));
-        Self.Tell(Sweep.Instance);
-        Timers.StartPeriodicTimer("sweep", Sweep.Instance, _interval);
     }
 
-    protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+    protected override void PostStop()
+    {
+        Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+        base.PostStop();
+    }
 
     void StartSweep()
     {
@@ -65,6 +112,11 @@ public sealed class QueueSweeper : ReceiveActor, IWithTimers
         async Task<IReadOnlyList<EventEnvelope>> Read(string tag, long from) =>
             await journal.CurrentEventsByTag(tag, Offset.Sequence(from)).RunWith(Sink.Seq<EventEnvelope>(), materializer);
         var (q, a, d) = (_queuedOffset, _attemptedOffset, _doneOffset);
+        if (DateTime.UtcNow - _lastReconcile >= ReconcileInterval && _history.Count > 0)
+        {
+            (_, q, a, d) = _history.Peek();
+            _lastReconcile = DateTime.UtcNow;
+        }
         // Read in journal order of the tags: queued before attempted before done.
         Task.Run(async () => new SweepRead(await Read(QueueTags.Queued, q), await Read(QueueTags.Attempted, a), await Read(QueueTags.Done, d)))
             .PipeTo(Self);
@@ -81,13 +133,38 @@ public sealed class QueueSweeper : ReceiveActor, IWithTimers
         }
         foreach (var e in read.Done) { _doneOffset = Math.Max(_doneOffset, ((Sequence)e.Offset).Value); _pending.Remove(e.PersistenceId["msg-".Length..]); }
         _sweeping = false;
+        _changedSinceCheckpoint |= read.Queued.Count + read.Attempted.Count + read.Done.Count > 0;
+        var now = DateTime.UtcNow;
+        _history.Enqueue((now, _queuedOffset, _attemptedOffset, _doneOffset));
+        while (_history.Count > 1 && now - _history.Peek().At > ReconcileInterval) _history.Dequeue();
         if (_sweepAgain) { _sweepAgain = false; Self.Tell(Sweep.Instance); }
 
+        var woken = WakeDue();
+        if (woken > 0 || read.Queued.Count > 0)
+            _log.Info("queue: {0} message(s) pending, {1} woken", _pending.Count, woken);
+        Checkpoint();
+    }
+
+    /// <summary>Wakes every pending message due before the next sweep; a message that is already busy ignores it.</summary>
+    int WakeDue()
+    {
         var horizon = DateTimeOffset.UtcNow + _interval;
         var woken = 0;
         foreach (var (id, next) in _pending)
             if (next is null || next <= horizon) { _region.Tell(new WakeMessage(id)); woken++; }
-        if (woken > 0 || read.Queued.Count > 0)
-            _log.Info("queue: {0} message(s) pending, {1} woken", _pending.Count, woken);
+        return woken;
+    }
+
+    void Checkpoint()
+    {
+        if (!_changedSinceCheckpoint || DateTime.UtcNow - _lastCheckpoint < _checkpointInterval) return;
+        _changedSinceCheckpoint = false;
+        _lastCheckpoint = DateTime.UtcNow;
+        // Offsets from at least CheckpointLag ago (events committed late are read again), the pending set as of now.
+        var lagged = _history.LastOrDefault(h => DateTime.UtcNow - h.At >= CheckpointLag);
+        if (lagged.At == default) lagged = _history.Peek();
+        var checkpoint = new QueueCheckpoint(lagged.Queued, lagged.Attempted, lagged.Done, new Dictionary<string, DateTimeOffset?>(_pending));
+        // A small event first, so that each snapshot has a sequence number of its own.
+        Persist(new QueueCheckpointTaken(DateTimeOffset.UtcNow), _ => SaveSnapshot(checkpoint));
     }
 }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using ActorGateway.Gateway.Tests.Support;
 using MailKit.Net.Smtp;
-using MimeKit;
 
 namespace ActorGateway.Gateway.Tests.Cluster;
 
@@ -56,25 +55,6 @@ public sealed class RateLimitTests
     static SmtpClient LimitedClient() =>
         new() { LocalEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ClusterTestbed.LimitedClientAddress), 0) };
 
-    static async Task<string> SendAsync(SmtpClient client, string tag)
-    {
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse("app@limited.example"));
-        message.To.Add(MailboxAddress.Parse($"{tag}@rcpt.example"));
-        message.Subject = tag;
-        message.Body = new TextPart("plain") { Text = "Your order has shipped." };
-        try
-        {
-            await client.SendAsync(message);
-            return "250";
-        }
-        catch (SmtpCommandException e)
-        {
-            return $"{(int)e.StatusCode} {e.Message}";
-        }
-        catch (Exception e) when (e is SmtpProtocolException or IOException)
-        {
-            return $"{e.GetType().Name}: {e.Message}";
-        }
-    }
+    static Task<string> SendAsync(SmtpClient client, string tag) =>
+        client.TrySendAsync(ClusterMail.Message($"{tag}@test", "app@limited.example", $"{tag}@rcpt.example"));
 }

@@ -33,6 +33,15 @@ public sealed class ClusterTestbed : IAsyncDisposable
     public string ClusterAddress(int node) => $"akka.tcp://actorgateway@{Address(node)}:{_remotingPorts[node]}";
     public GatewayProcess Node(int node) => _nodes[node] ?? throw new InvalidOperationException($"node {node} is not started");
 
+    /// <summary>
+    /// Mail to held.example goes to <see cref="HeldPort"/>, where nothing listens until
+    /// <see cref="StartHeldReceiverAsync"/>: it stays queued (deferred) until then.
+    /// </summary>
+    public int HeldPort { get; } = FreePort.Next();
+    public TestMailReceiver? HeldReceiver { get; private set; }
+
+    public async Task StartHeldReceiverAsync() => HeldReceiver = await TestMailReceiver.StartAsync(port: HeldPort);
+
     public static async Task<ClusterTestbed> StartAsync(bool startReceiver = true)
     {
         var bed = new ClusterTestbed();
@@ -56,6 +65,7 @@ public sealed class ClusterTestbed : IAsyncDisposable
                 connect-timeout = 3s
                 command-timeout = 10s
                 idle-connection-timeout = 2s
+                routes { "held.example" = "127.0.0.1:{{bed.HeldPort}}" }
               }
               pools.wait-interval = 1s
               queue.sweep-interval = 1s
@@ -105,6 +115,7 @@ public sealed class ClusterTestbed : IAsyncDisposable
     {
         foreach (var n in _nodes) if (n is not null) await n.DisposeAsync();
         if (Receiver is not null) await Receiver.DisposeAsync();
+        if (HeldReceiver is not null) await HeldReceiver.DisposeAsync();
         if (Dns is not null) await Dns.DisposeAsync();
         if (Postgres is not null) await Postgres.DisposeAsync();
         Dir.Dispose();

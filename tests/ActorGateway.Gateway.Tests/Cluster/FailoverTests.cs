@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using ActorGateway.Gateway.Tests.Support;
+using ActorGateway.Testing;
+using MailKit.Net.Smtp;
+using Xunit.Abstractions;
+
+namespace ActorGateway.Gateway.Tests.Cluster;
+
+/// <summary>Any node can die: what it accepted is delivered by the others, and it rejoins when restarted.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class FailoverTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Kill_minus_9_of_a_node_under_load_loses_no_accepted_mail_its_work_resumes_elsewhere_within_15_s_and_it_rejoins()
+    {
+        await using var bed = await ClusterTestbed.StartAsync();
+        // eu-de-01 is the oldest member: it runs the queue sweeper and both shard coordinators.
+        const int dead = 0;
+        var survivors = new[] { 1, 2 };
+
+        // Mail that stays queued (its next hop refuses connections), spread over the three nodes
+        // and so over shards on all of them: the dead node's share must resume elsewhere.
+        var held = new List<string>();
+        for (var node = 0; node < ClusterTestbed.Nodes; node++)
+        {
+            using var client = new SmtpClient();
+            await client.ConnectAsync(ClusterTestbed.Address(node), bed.SmtpPort(node), MailKit.Security.SecureSocketOptions.None);
+            for (var i = 0; i < 10; i++)
+            {
+                var id = $"held-{node}-{i}@test";
+                var reply = await client.TrySendAsync(ClusterMail.Message(id, "alice@sender.example", $"h{i}@held.example"));
+                Assert.True(reply == "250", reply);
+                held.Add(id);
+            }
+        }
+
+        // Steady load into all three nodes: smtp-source (unaccounted) and MailKit (each 250 recorded).
+        var smtpSource = ExternalProcess.Require("smtp-source", "postfix");
+        var sources = Enumerable.Range(0, ClusterTestbed.Nodes).Select(node => ExternalProcess.Start(smtpSource,
+            ["-s", "2", "-m", "100000", "-l", "2000", "-f", "alice@sender.example", "-t", "bulk@rcpt.example", $"{ClusterTestbed.Address(node)}:{bed.SmtpPort(node)}"])).ToArray();
+        var accepted = new ConcurrentBag<string>();
+        using var stop = new CancellationTokenSource();
+        var loads = Enumerable.Range(0, ClusterTestbed.Nodes).Select(node => Task.Run(() => LoadAsync(bed, node, accepted, stop.Token))).ToArray();
+
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        var killedAt = DateTime.Now;
+        await bed.KillNodeAsync(dead);
+        sources[dead].Kill();
+        var deadAddress = bed.ClusterAddress(dead);
+
+        // The survivors see it unreachable, down it, remove it; the singletons and its shards move.
+        foreach (var s in survivors)
+            await bed.Node(s).WaitForLogAsync(TimeSpan.FromSeconds(40), $"cluster: member {deadAddress} removed");
+        var log = string.Join("\n", survivors.Select(s => bed.Node(s).Output));
+        await WaitUntilAsync(() => NodeLog.FirstAfter(string.Join("\n", survivors.Select(s => bed.Node(s).Output)), "resumed on akka.tcp", killedAt) is not null,
+            TimeSpan.FromSeconds(30), () => "no message of the dead node resumed on a survivor\n" + bed.Logs());
+        log = string.Join("\n", survivors.Select(s => bed.Node(s).Output));
+        var timings = new FailoverTiming(
+            Detected: Since(killedAt, NodeLog.FirstAfter(log, $"cluster: member {deadAddress} unreachable", killedAt)),
+            Downed: Since(killedAt, NodeLog.FirstAfter(log, $"cluster: member {deadAddress} downed", killedAt)),
+            Removed: Since(killedAt, NodeLog.FirstAfter(log, $"cluster: member {deadAddress} removed", killedAt)),
+            SingletonMoved: Since(killedAt, NodeLog.FirstAfter(log, "queue sweeper running on", killedAt)),
+            WorkResumed: Since(killedAt, NodeLog.FirstAfter(log, "resumed on akka.tcp", killedAt)));
+        output.WriteLine(timings.ToString());
+        foreach (var line in log.Split('\n').Where(l => System.Text.RegularExpressions.Regex.IsMatch(l,
+                     "cluster: member|queue sweeper|queue:|ShardCoordinator was moved|resumed on")).Take(40))
+            output.WriteLine(line);
+        if (Environment.GetEnvironmentVariable("ACTORGATEWAY_FAILOVER_TIMINGS") is { Length: > 0 } file)
+            await File.AppendAllTextAsync(file, timings.Csv() + "\n");
+        Assert.True(timings.SingletonMoved <= 15 && timings.WorkResumed <= 15, $"{timings}\n{bed.Logs()}");
+
+        // Load goes on into the survivors for a while, then stops.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        stop.Cancel();
+        await Task.WhenAll(loads);
+        foreach (var s in sources) { s.Kill(); await s.DisposeAsync(); }
+        Assert.True(accepted.Count > 30, $"only {accepted.Count} accepted under load\n{bed.Logs()}");
+
+        // Every 250 is delivered, including what the dead node had accepted or was delivering.
+        var missing = await ClusterMail.WaitForIdsAsync(bed.Receiver, accepted, TimeSpan.FromSeconds(90));
+        Assert.True(missing.Count == 0, $"{missing.Count} of {accepted.Count} accepted mails not delivered: {string.Join(", ", missing.Take(10))}\n{bed.Logs()}");
+        await bed.StartHeldReceiverAsync();
+        var heldMissing = await ClusterMail.WaitForIdsAsync(bed.HeldReceiver!, held, TimeSpan.FromSeconds(60));
+        Assert.True(heldMissing.Count == 0, $"held mail not delivered: {string.Join(", ", heldMissing)}\n{bed.Logs()}");
+
+        // Restarted, the node rejoins (a new incarnation at the same address) and takes mail again.
+        await bed.StartNodeAsync(dead);
+        await bed.Node(survivors[0]).WaitForLogAsync(TimeSpan.FromSeconds(30), $"(?s)cluster: member {deadAddress} removed.*cluster: member {deadAddress} up");
+        using var again = new SmtpClient();
+        await again.ConnectAsync(ClusterTestbed.Address(dead), bed.SmtpPort(dead), MailKit.Security.SecureSocketOptions.None);
+        Assert.Equal("250", await again.TrySendAsync(ClusterMail.Message("rejoined@test", "alice@sender.example", "back@rcpt.example")));
+        Assert.Empty(await ClusterMail.WaitForIdsAsync(bed.Receiver, ["rejoined@test"], TimeSpan.FromSeconds(30)));
+    }
+
+    static async Task LoadAsync(ClusterTestbed bed, int node, ConcurrentBag<string> accepted, CancellationToken stop)
+    {
+        using var client = new SmtpClient { Timeout = 30000 };
+        for (var i = 0; !stop.IsCancellationRequested; i++)
+        {
+            try
+            {
+                if (!client.IsConnected) await client.ConnectAsync(ClusterTestbed.Address(node), bed.SmtpPort(node), MailKit.Security.SecureSocketOptions.None, stop);
+            }
+            catch (Exception) when (!stop.IsCancellationRequested) { await Task.Delay(500, CancellationToken.None); continue; }
+            catch (OperationCanceledException) { return; }
+            var id = $"load-{node}-{i}@test";
+            if (await client.TrySendAsync(ClusterMail.Message(id, "alice@sender.example", $"load{i}@rcpt.example")) == "250") accepted.Add(id);
+        }
+    }
+
+    static double Since(DateTime start, DateTime? at) => at is { } t ? Math.Round((t - start).TotalSeconds, 1) : double.NaN;
+
+    static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> failure)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException(failure());
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Seconds from the kill, as the survivors logged them.</summary>
+    sealed record FailoverTiming(double Detected, double Downed, double Removed, double SingletonMoved, double WorkResumed)
+    {
+        public string Csv() => FormattableString.Invariant($"{Detected},{Downed},{Removed},{SingletonMoved},{WorkResumed}");
+        public override string ToString() => FormattableString.Invariant(
+            $"after kill -9: unreachable {Detected} s, downed {Downed} s, removed {Removed} s, queue sweeper moved {SingletonMoved} s, first message resumed {WorkResumed} s");
+    }
+}
