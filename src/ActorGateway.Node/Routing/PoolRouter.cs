@@ -17,8 +17,9 @@ public sealed class PoolRouter : ReceiveActor
 {
     readonly string _pool, _role;
     readonly ILoggingAdapter _log = Context.GetLogger();
-    readonly SortedSet<Address> _up = new(Member.AddressOrdering);
-    readonly HashSet<Address> _unreachable = [];
+    // By unique address: a node restarted at the same address is a new member (a new incarnation).
+    readonly HashSet<UniqueAddress> _up = [];
+    readonly HashSet<UniqueAddress> _unreachable = [];
 
     public static Props Props(string pool) => Akka.Actor.Props.Create(() => new PoolRouter(pool));
 
@@ -35,14 +36,14 @@ public sealed class PoolRouter : ReceiveActor
         Receive<ClusterEvent.CurrentClusterState>(s =>
         {
             foreach (var m in s.Members) if (m.Status == MemberStatus.Up) Changed(m, true);
-            foreach (var m in s.Unreachable) _unreachable.Add(m.Address);
+            foreach (var m in s.Unreachable) _unreachable.Add(m.UniqueAddress);
             LogMembers();
         });
         Receive<ClusterEvent.MemberUp>(e => { Changed(e.Member, true); LogMembers(); });
         Receive<ClusterEvent.MemberRemoved>(e => { Changed(e.Member, false); LogMembers(); });
         Receive<ClusterEvent.MemberExited>(e => { Changed(e.Member, false); LogMembers(); });
-        Receive<ClusterEvent.UnreachableMember>(e => { if (_unreachable.Add(e.Member.Address) && _up.Contains(e.Member.Address)) LogMembers(); });
-        Receive<ClusterEvent.ReachableMember>(e => { if (_unreachable.Remove(e.Member.Address) && _up.Contains(e.Member.Address)) LogMembers(); });
+        Receive<ClusterEvent.UnreachableMember>(e => { if (_unreachable.Add(e.Member.UniqueAddress) && _up.Contains(e.Member.UniqueAddress)) LogMembers(); });
+        Receive<ClusterEvent.ReachableMember>(e => { if (_unreachable.Remove(e.Member.UniqueAddress) && _up.Contains(e.Member.UniqueAddress)) LogMembers(); });
         Receive<DeliverRequest>(Route);
     }
 
@@ -55,8 +56,8 @@ public sealed class PoolRouter : ReceiveActor
     void Changed(Member member, bool up)
     {
         if (!member.HasRole(_role)) return;
-        if (up) _up.Add(member.Address);
-        else { _up.Remove(member.Address); _unreachable.Remove(member.Address); }
+        if (up) _up.Add(member.UniqueAddress);
+        else { _up.Remove(member.UniqueAddress); _unreachable.Remove(member.UniqueAddress); }
     }
 
     void LogMembers()
@@ -65,7 +66,7 @@ public sealed class PoolRouter : ReceiveActor
         _log.Info("pool {0}: {1} gateway(s) available [{2}]", _pool, live.Length, string.Join(", ", live));
     }
 
-    IEnumerable<Address> Live() => _up.Where(a => !_unreachable.Contains(a));
+    IEnumerable<Address> Live() => _up.Where(a => !_unreachable.Contains(a)).Select(a => a.Address).OrderBy(a => a.ToString());
 
     void Route(DeliverRequest request)
     {

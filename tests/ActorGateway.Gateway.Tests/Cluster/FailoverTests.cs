@@ -92,6 +92,74 @@ public sealed class FailoverTests(ITestOutputHelper output)
         Assert.Empty(await ClusterMail.WaitForIdsAsync(bed.Receiver, ["rejoined@test"], TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public async Task While_the_only_bad_gateway_is_dead_spam_waits_and_leaves_from_it_after_its_return_never_from_a_good_address()
+    {
+        await using var bed = await ClusterTestbed.StartAsync();
+        const int bad = 2; // eu-de-03
+        await bed.KillNodeAsync(bad);
+        var badAddress = bed.ClusterAddress(bad);
+
+        var ids = new List<string>();
+        for (var node = 0; node < 2; node++)
+        {
+            using var client = new SmtpClient();
+            await client.ConnectAsync(ClusterTestbed.Address(node), bed.SmtpPort(node), MailKit.Security.SecureSocketOptions.None);
+            Assert.Equal("250", await client.TrySendAsync(ClusterMail.Message($"spam-{node}@test", "alice@sender.example", $"spam{node}@rcpt.example",
+                $"Buy now! {ActorGateway.Mail.Scanning.BuiltInSpamScorer.Gtube}")));
+            Assert.Equal("250", await client.TrySendAsync(ClusterMail.Message($"good-{node}@test", "alice@sender.example", $"good{node}@rcpt.example")));
+            ids.Add($"spam-{node}@test");
+        }
+
+        // Good mail flows; spam waits while eu-de-03 is down (removed from the cluster, not just slow).
+        Assert.Empty(await ClusterMail.WaitForIdsAsync(bed.Receiver, ["good-0@test", "good-1@test"], TimeSpan.FromSeconds(30)));
+        await bed.Node(0).WaitForLogAsync(TimeSpan.FromSeconds(30), $"cluster: member {badAddress} removed");
+        await WaitUntilAsync(() => bed.Node(0).Output.Contains("no gateway of pool bad is available") || bed.Node(1).Output.Contains("no gateway of pool bad is available"),
+            TimeSpan.FromSeconds(60), () => "no message waited for the bad pool\n" + bed.Logs());
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.DoesNotContain(bed.Receiver.Messages(), m => m.MessageId()?.StartsWith("spam-") == true);
+
+        // eu-de-03 returns: the spam leaves, from its address only.
+        await bed.StartNodeAsync(bad);
+        Assert.Empty(await ClusterMail.WaitForIdsAsync(bed.Receiver, ids, TimeSpan.FromSeconds(90)));
+        Assert.All(bed.Receiver.Messages().Where(m => m.MessageId()?.StartsWith("spam-") == true), m => Assert.Equal(ClusterTestbed.Address(bad), m.Peer));
+        Assert.All(bed.Receiver.Messages().Where(m => m.MessageId()?.StartsWith("good-") == true),
+            m => Assert.Contains(m.Peer, new[] { ClusterTestbed.Address(0), ClusterTestbed.Address(1) }));
+    }
+
+    [Fact]
+    public async Task After_all_three_nodes_are_killed_and_started_again_the_queue_resumes()
+    {
+        // No receiver yet: everything accepted stays queued.
+        await using var bed = await ClusterTestbed.StartAsync(startReceiver: false);
+        var ids = new List<string>();
+        for (var node = 0; node < ClusterTestbed.Nodes; node++)
+        {
+            using var client = new SmtpClient();
+            await client.ConnectAsync(ClusterTestbed.Address(node), bed.SmtpPort(node), MailKit.Security.SecureSocketOptions.None);
+            for (var i = 0; i < 3; i++)
+            {
+                var id = $"queued-{node}-{i}@test";
+                Assert.Equal("250", await client.TrySendAsync(ClusterMail.Message(id, "alice@sender.example", $"q{node}{i}@rcpt.example")));
+                ids.Add(id);
+            }
+            var spam = $"queued-spam-{node}@test";
+            Assert.Equal("250", await client.TrySendAsync(ClusterMail.Message(spam, "alice@sender.example", $"s{node}@rcpt.example",
+                ActorGateway.Mail.Scanning.BuiltInSpamScorer.Gtube)));
+            ids.Add(spam);
+        }
+        await bed.Node(0).WaitForLogAsync(TimeSpan.FromSeconds(30), "status=deferred");
+
+        for (var node = 0; node < ClusterTestbed.Nodes; node++) await bed.KillNodeAsync(node);
+        await bed.StartReceiverAsync();
+        await bed.StartNodeAsync(0);
+        await Task.WhenAll(bed.StartNodeAsync(1), bed.StartNodeAsync(2));
+
+        var missing = await ClusterMail.WaitForIdsAsync(bed.Receiver, ids, TimeSpan.FromSeconds(90));
+        Assert.True(missing.Count == 0, $"not delivered after the restart: {string.Join(", ", missing)}\n{bed.Logs()}");
+        Assert.All(bed.Receiver.Messages().Where(m => m.MessageId()!.StartsWith("queued-spam-")), m => Assert.Equal(ClusterTestbed.Address(2), m.Peer));
+    }
+
     static async Task LoadAsync(ClusterTestbed bed, int node, ConcurrentBag<string> accepted, CancellationToken stop)
     {
         using var client = new SmtpClient { Timeout = 30000 };
