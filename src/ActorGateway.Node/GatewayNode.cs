@@ -55,8 +55,9 @@ public static class GatewayNode
             : new BuiltInSpamScorer(settings.Antispam.Rules);
         var dkim = new DkimSigning(settings.DkimKeys, settings.DkimHeaders);
         var tenants = new TenantDirectory(settings.Tenants);
-        IActorRef? region = null, limiters = null;
+        IActorRef? region = null, intake = null, limiters = null;
         IActorRef Region() => region ?? throw new InvalidOperationException("the actor system is not started yet");
+        IActorRef Intake() => intake ?? throw new InvalidOperationException("the actor system is not started yet");
         IActorRef Limiters() => limiters ?? throw new InvalidOperationException("the actor system is not started yet");
 
         builder.Services.AddAkka("actorgateway", (akka, sp) =>
@@ -80,11 +81,12 @@ public static class GatewayNode
                 // Every node routes each pool's deliveries to the members that have its role.
                 var pools = new[] { Pools.Good, Pools.Bad }.ToDictionary(p => p, p => system.ActorOf(PoolRouter.Props(p), PoolRouter.Name(p)));
 
-                var services = new MessageServices(pools, Region, settings.Delivery.Retry, settings.ServerName,
+                var services = new MessageServices(pools, Intake, settings.Delivery.Retry, settings.ServerName,
                     settings.Delivery.ConnectTimeout + settings.Delivery.CommandTimeout * 3, settings.TlsPolicy, settings.Pools.WaitInterval);
                 region = ClusterSharding.Get(system).Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
                     ClusterShardingSettings.Create(system), new MessageExtractor(100));
                 registry.Register<MessageExtractor>(region);
+                intake = system.ActorOf(MessageIntake.Props(Region), "intake");
                 limiters = ClusterSharding.Get(system).Start(TenantRateLimiter.RegionName, TenantRateLimiter.Props,
                     ClusterShardingSettings.Create(system), new RateLimitExtractor(30));
                 system.ActorOf(ClusterEventLog.Props(), "cluster-events");
@@ -101,10 +103,10 @@ public static class GatewayNode
         builder.WebHost.ConfigureKestrel((_, kestrel) =>
         {
             var loggers = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>();
-            var virusGate = new VirusGate(scanner, settings.Antivirus.OnFailure, Region, settings.ServerName, loggers.CreateLogger("ActorGateway.Scanning"));
+            var virusGate = new VirusGate(scanner, settings.Antivirus.OnFailure, Intake, settings.ServerName, loggers.CreateLogger("ActorGateway.Scanning"));
             var spam = new SpamClassifier(scorer, settings.Antispam.Threshold, settings.Antispam.OnFailure, loggers.CreateLogger("ActorGateway.Scanning"));
             var rateLimit = new RateLimitGate(Limiters, settings.RateLimitTimeout, loggers.CreateLogger("ActorGateway.RateLimit"));
-            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Region, settings.ServerName,
+            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Intake, settings.ServerName,
                 settings.StoreTimeout, loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);

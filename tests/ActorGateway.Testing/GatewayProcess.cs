@@ -75,6 +75,12 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // For debugging a run: keep every node's log in this directory.
+        if (Environment.GetEnvironmentVariable("ACTORGATEWAY_TEST_LOGS") is { Length: > 0 } dir && _process is not null)
+        {
+            Directory.CreateDirectory(dir);
+            await File.WriteAllTextAsync(Path.Combine(dir, $"node-{_process.Id}.log"), Output);
+        }
         if (_process is not null) await _process.DisposeAsync();
     }
 }

@@ -14,11 +14,12 @@ namespace ActorGateway.Node.Ingress;
 
 /// <summary>
 /// Postfix's smtpd restrictions for the gateway: who the client is (tenant by AUTH login or
-/// source network), whether it may send from this sender, and handing the message to its
-/// pipeline entity, whose journal write is what the 250 promises.
+/// source network), whether it may send from this sender (and within the tenant's rate
+/// limit), the scans, and handing the message to this node's intake, whose journal write is
+/// what the 250 promises.
 /// </summary>
 public sealed class GatewaySmtpHooks(
-    TenantDirectory tenants, SenderDomainCheck senderCheck, RateLimitGate rateLimit, VirusGate virusGate, SpamClassifier spam, DkimSigning dkim, Func<IActorRef> region, string serverName,
+    TenantDirectory tenants, SenderDomainCheck senderCheck, RateLimitGate rateLimit, VirusGate virusGate, SpamClassifier spam, DkimSigning dkim, Func<IActorRef> intake, string serverName,
     TimeSpan storeTimeout, ILogger log)
     : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore
 {
@@ -97,7 +98,7 @@ public sealed class GatewaySmtpHooks(
         if (await rateLimit.TakeAsync(queueId, tenant, ct) is { } limited) return limited;
         try
         {
-            var reply = await region().Ask<object>(new AcceptMessage(queueId, envelope, bytes), storeTimeout, ct);
+            var reply = await intake().Ask<object>(new AcceptMessage(queueId, envelope, bytes), storeTimeout, ct);
             if (reply is MessageStored)
                 return new SmtpReply(250, "2.0.0", $"Ok: queued as {queueId}");
             log.LogError("{Session} {QueueId} not stored: {Reply}", session.SessionId, queueId, reply);

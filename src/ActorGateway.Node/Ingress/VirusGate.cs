@@ -14,7 +14,7 @@ namespace ActorGateway.Node.Ingress;
 /// itself is never sent anywhere). A scanner that cannot answer never lets mail pass: the
 /// configured answer is 451 (retry later) or 554.
 /// </summary>
-public sealed class VirusGate(IVirusScanner scanner, ScannerFailureAction onFailure, Func<IActorRef> region, string reportingMta, ILogger log)
+public sealed class VirusGate(IVirusScanner scanner, ScannerFailureAction onFailure, Func<IActorRef> intake, string reportingMta, ILogger log)
 {
     public static readonly SmtpReply ScannerUnavailable = new(451, "4.7.0", "Virus scanner unavailable, try again later");
     public static readonly SmtpReply ScannerUnavailableReject = new(554, "5.7.0", "Message could not be scanned for viruses");
@@ -51,7 +51,7 @@ public sealed class VirusGate(IVirusScanner scanner, ScannerFailureAction onFail
         var notice = MessageEnvelope.BounceTo(envelope.Tenant, envelope.Sender);
         try
         {
-            var reply = await region().Ask<object>(new AcceptMessage($"{queueId}-V", notice, NdrBuilder.ToBytes(ndr)), TimeSpan.FromSeconds(30));
+            var reply = await intake().Ask<object>(new AcceptMessage($"{queueId}-V", notice, NdrBuilder.ToBytes(ndr)), TimeSpan.FromSeconds(30));
             log.LogInformation("{QueueId}: virus notice to <{Sender}> {Result}", queueId, envelope.Sender, reply is MessageStored ? $"queued as {queueId}-V" : $"not queued: {reply}");
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)

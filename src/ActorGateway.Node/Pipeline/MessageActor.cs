@@ -13,7 +13,7 @@ namespace ActorGateway.Node.Pipeline;
 /// <summary>What a message entity needs from its node.</summary>
 /// <param name="Pools">The router of each pool on this node.</param>
 /// <param name="PoolWaitInterval">How often a message whose pool has no node up looks again.</param>
-public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pools, Func<IActorRef> Region, RetrySchedule Retry, string ReportingMta,
+public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pools, Func<IActorRef> Intake, RetrySchedule Retry, string ReportingMta,
     TimeSpan AttemptTimeout, TlsPolicy TlsPolicy, TimeSpan PoolWaitInterval);
 
 /// <summary>
@@ -42,11 +42,12 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     readonly HashSet<int> _bouncesInFlight = [];
     int _attempts;
     DateTimeOffset? _nextAttempt;
-    bool _completed, _attemptRunning, _waitingForPool;
-    IActorRef? _acceptReplyTo;
+    bool _completed, _attemptRunning, _waitingForPool, _recoveredPending;
 
     public ITimerScheduler Timers { get; set; } = null!;
-    public override string PersistenceId => "msg-" + _queueId;
+    public override string PersistenceId => PersistenceIdOf(_queueId);
+
+    public static string PersistenceIdOf(string queueId) => "msg-" + queueId;
 
     public static Props Props(string queueId, MessageServices services) => Akka.Actor.Props.Create(() => new MessageActor(queueId, services));
 
@@ -66,18 +67,23 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             if (_completed) Passivate();
             else if (_envelope is not null)
             {
-                // A queued message picked up again: after a restart, a passivation, or on a new node after a failover.
-                _log.Info("{0}: resumed on {1}, {2} recipient(s) pending after {3} attempt(s)",
-                    _queueId, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, _pending.Count, _attempts);
+                // Logged on the first wake unless that comes from the intake: then it is a new
+                // message, else one picked up again (restart, passivation, a failover to this node).
+                _recoveredPending = true;
                 ScheduleNextAttempt();
             }
         });
 
-        Command<AcceptMessage>(Accept);
-        Command<WakeMessage>(_ =>
+        // Written by MessageIntake; a second hand-over of the same message finds it here.
+        Command<AcceptMessage>(a => Sender.Tell(_envelope is null ? new MessageNotStored(_queueId, "not in the journal") : new MessageStored(_queueId)));
+        Command<WakeMessage>(wake =>
         {
-            if (_envelope is null || _completed) { Sender.Tell(new MessageIsDone(_queueId)); Passivate(); }
-            else ScheduleNextAttempt();
+            if (_envelope is null || _completed) { Sender.Tell(new MessageIsDone(_queueId)); Passivate(); return; }
+            if (_recoveredPending && !wake.JustAccepted)
+                _log.Info("{0}: resumed on {1}, {2} recipient(s) pending after {3} attempt(s)",
+                    _queueId, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, _pending.Count, _attempts);
+            _recoveredPending = false;
+            ScheduleNextAttempt();
         });
         Command<AttemptDue>(_ => StartAttempt());
         Command<AttemptFinished>(f => { _waitingForPool = false; RecordAttempt(f); });
@@ -94,40 +100,6 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             _log.Warning("{0}: could not queue the NDR ({1}); retrying in 30s", _queueId, b.Reason);
             Timers.StartSingleTimer("bounce", AttemptDue.Instance, TimeSpan.FromSeconds(30));
         });
-    }
-
-    // ---- acceptance: the 250 is sent only after this event is in the journal ----
-
-    void Accept(AcceptMessage command)
-    {
-        if (_envelope is not null) { Sender.Tell(new MessageStored(_queueId)); return; } // a retried hand-over
-        _acceptReplyTo = Sender;
-        var accepted = new MessageAccepted(_queueId, command.Envelope, command.Body);
-        Persist(new Tagged(accepted, [QueueTags.Queued]), _ =>
-        {
-            Apply(accepted);
-            _acceptReplyTo?.Tell(new MessageStored(_queueId));
-            _acceptReplyTo = null;
-            var e = accepted.Envelope;
-            _log.Info($"{_queueId}: accepted tenant={e.Tenant} from=<{e.Sender}> rcpts={e.Recipients.Count} size={accepted.Body.Length} " +
-                      $"pool={e.Pool} spam-score={e.SpamScore:0.##}{(e.IsBounce ? " (NDR)" : "")}");
-            StartAttempt();
-        });
-    }
-
-    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
-    {
-        _log.Error(cause, "{0}: journal write failed", _queueId);
-        _acceptReplyTo?.Tell(new MessageNotStored(_queueId, cause.Message));
-        base.OnPersistFailure(cause, @event, sequenceNr);
-    }
-
-    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
-    {
-        _log.Error(cause, "{0}: journal rejected an event", _queueId);
-        _acceptReplyTo?.Tell(new MessageNotStored(_queueId, cause.Message));
-        _acceptReplyTo = null;
-        base.OnPersistRejected(cause, @event, sequenceNr);
     }
 
     // ---- delivery attempts ----
@@ -235,7 +207,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
                 : "The receiving mail servers refused it permanently.");
             var bytes = NdrBuilder.ToBytes(ndr);
             var envelope = MessageEnvelope.BounceTo(_envelope.Tenant, _envelope.Sender);
-            _services.Region().Ask<object>(new AcceptMessage(bounceId, envelope, bytes), TimeSpan.FromSeconds(30))
+            _services.Intake().Ask<object>(new AcceptMessage(bounceId, envelope, bytes), TimeSpan.FromSeconds(30))
                 .PipeTo(Self, success: r => r is MessageStored ? new BounceAccepted(attempt, bounceId) : new BounceFailed(attempt, r.ToString() ?? ""),
                     failure: e => new BounceFailed(attempt, e.Message));
         }

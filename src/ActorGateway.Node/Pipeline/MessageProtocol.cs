@@ -35,9 +35,13 @@ public static class Pools
 }
 
 // ---- commands ----
+/// <summary>To the node's MessageIntake: store this message (the 250 waits for MessageStored).</summary>
 public sealed record AcceptMessage(string QueueId, MessageEnvelope Envelope, byte[] Body) : IMessageCommand;
-/// <summary>From the queue sweeper: the message is pending; start or continue its delivery.</summary>
-public sealed record WakeMessage(string QueueId) : IMessageCommand;
+/// <summary>
+/// The message is pending: start or continue its delivery. From the intake right after
+/// acceptance (<paramref name="JustAccepted"/>), or from the queue sweeper.
+/// </summary>
+public sealed record WakeMessage(string QueueId, bool JustAccepted = false) : IMessageCommand;
 
 // ---- replies ----
 public sealed record MessageStored(string QueueId) : IGatewayMessage;

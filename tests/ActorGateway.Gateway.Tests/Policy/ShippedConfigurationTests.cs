@@ -22,4 +22,60 @@ public sealed class ShippedConfigurationTests
         Assert.Empty(s.DkimKeys);
         Assert.False(s.Tenants.Single().RateLimit.Enabled);  // off unless enabled
     }
+
+    [Theory]
+    [InlineData("eu-de-01", "127.0.0.1", "good-gateway")]
+    [InlineData("eu-de-02", "127.0.0.2", "good-gateway")]
+    [InlineData("eu-de-03", "127.0.0.3", "bad-gateway")]
+    public void Each_site_file_differs_only_in_its_address_roles_and_egress_pool(string site, string address, string poolRole)
+    {
+        var config = GatewayConfig.Load(GatewayConfig.SiteFiles(site));
+        // The password stays out of the files: the connection string comes from the environment.
+        Assert.Equal("", config.GetString("gateway.storage.connection-string"));
+        Assert.Equal("ACTORGATEWAY_DB", config.GetString("gateway.storage.connection-string-env"));
+        var s = GatewayConfig.Read(WithConnection(config));
+        Assert.Equal(StorageProvider.PostgreSql, s.Storage);
+        Assert.False(s.SelfJoin);
+        Assert.Equal(address, config.GetString("akka.remote.dot-netty.tcp.hostname"));
+        Assert.Equal(4053, config.GetInt("akka.remote.dot-netty.tcp.port"));
+        Assert.Equal(["smtp", poolRole], config.GetStringList("akka.cluster.roles"));
+        Assert.Equal(3, config.GetStringList("akka.cluster.seed-nodes").Count);
+        Assert.Equal(address, s.Smtp.Endpoints.Single().Address);
+        Assert.Equal(poolRole == "bad-gateway" ? address : null, s.Pools.BadSource);
+        Assert.Equal(poolRole == "good-gateway" ? address : null, s.Pools.GoodSource);
+        Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        // Detection + decision + removal margin must leave room for the takeover within 15 s.
+        var budget = config.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause")
+                     + config.GetTimeSpan("akka.cluster.failure-detector.heartbeat-interval")
+                     + config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after")
+                     + config.GetTimeSpan("akka.cluster.down-removal-margin");
+        Assert.True(budget <= TimeSpan.FromSeconds(12), budget.ToString());
+    }
+
+    [Theory]
+    [InlineData("eu-de-01", "172.30.0.11")]
+    [InlineData("eu-de-03", "172.30.0.13")]
+    public void The_compose_files_read_on_top_of_the_site_files(string site, string address)
+    {
+        var deploy = Path.Combine(RepositoryRoot(), "deploy", "compose");
+        var config = GatewayConfig.Load([.. GatewayConfig.SiteFiles(site), Path.Combine(deploy, "compose.conf"), Path.Combine(deploy, site + ".conf")]);
+        var s = GatewayConfig.Read(WithConnection(config));
+        Assert.Equal(address, config.GetString("akka.remote.dot-netty.tcp.hostname"));
+        Assert.Contains($"akka.tcp://actorgateway@{address}:4053", config.GetStringList("akka.cluster.seed-nodes"));
+        Assert.Equal("0.0.0.0", s.Smtp.Endpoints.Single().Address);
+        Assert.Equal(address, s.Pools.GoodSource ?? s.Pools.BadSource);
+        Assert.Equal("clamd", s.Antivirus.Engine);
+        Assert.Equal("rspamd", s.Antispam.Engine);
+    }
+
+    // Stands in for the environment variable (setting it here would leak into other tests' nodes).
+    static Akka.Configuration.Config WithConnection(Akka.Configuration.Config config) =>
+        Akka.Configuration.ConfigurationFactory.ParseString("gateway.storage.connection-string = \"Host=127.0.0.1;Database=gw\"").WithFallback(config);
+
+    static string RepositoryRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "ActorGateway.sln"))) return d.FullName;
+        throw new DirectoryNotFoundException("repository root not found");
+    }
 }

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Starts the three-site cluster on this machine, for trying it locally:
+#   eu-de-01 on 127.0.0.1, eu-de-02 on 127.0.0.2 (good gateways), eu-de-03 on 127.0.0.3
+#   (bad gateway); each takes SMTP on port 2525 of its address and joins the others on 4053,
+#   all sharing one PostgreSQL 15 started here on 127.0.0.1:55432.
+# Extra arguments are passed to every node, e.g. --config my-tenants.conf.
+# Logs and data go to data/local-cluster/ (or $ACTORGATEWAY_LOCAL_DIR). Ctrl-C stops everything.
+# Needs the .NET SDK 10 and PostgreSQL 15 (Debian package postgresql).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+dir="${ACTORGATEWAY_LOCAL_DIR:-$root/data/local-cluster}"
+pgbin=/usr/lib/postgresql/15/bin
+pgport=55432
+mkdir -p "$dir"
+[ -x "$pgbin/initdb" ] || { echo "PostgreSQL 15 is missing: apt-get install postgresql" >&2; exit 1; }
+
+# PostgreSQL refuses to run as root: run it as the postgres user then.
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+if [ ! -d "$dir/pg" ]; then
+  mkdir -p "$dir/pg"; [ "$(id -u)" = 0 ] && chown postgres "$dir/pg"
+  echo "== initializing PostgreSQL in $dir/pg"
+  as_pg "$pgbin/initdb" -D "$dir/pg" -U postgres --auth=trust -E UTF8 >/dev/null
+fi
+[ "$(id -u)" = 0 ] && chown -R postgres "$dir/pg"
+echo "== starting PostgreSQL on 127.0.0.1:$pgport"
+as_pg "$pgbin/pg_ctl" -D "$dir/pg" -l "$dir/pg/log" -w -o "-c listen_addresses=127.0.0.1 -p $pgport -k /tmp" start >/dev/null
+export ACTORGATEWAY_DB="Host=127.0.0.1;Port=$pgport;Username=postgres;Database=postgres"
+
+echo "== building the node"
+dotnet build -c Release -v q -nologo "$root/src/ActorGateway.Node" >/dev/null
+node_dll="$root/src/ActorGateway.Node/bin/Release/net10.0/ActorGateway.Node.dll"
+
+pids=()
+stop() {
+  echo; echo "== stopping the nodes and PostgreSQL"
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  as_pg "$pgbin/pg_ctl" -D "$dir/pg" -m fast -w stop >/dev/null || true
+}
+trap stop EXIT INT TERM
+
+start_site() {
+  local site=$1
+  printf 'gateway.data-dir = "%s"\n' "$dir/$site" > "$dir/$site.conf"
+  (cd "$dir" && exec dotnet "$node_dll" --site "$site" --config "$dir/$site.conf" "${@:2}") > "$dir/$site.log" 2>&1 &
+  pids+=($!)
+}
+wait_ready() {
+  local site=$1
+  for _ in $(seq 1 120); do
+    grep -q " ready: cluster member up" "$dir/$site.log" && { echo "   $site is up ($(grep -o 'akka.tcp://[^ ]*' "$dir/$site.log" | head -1))"; return; }
+    sleep 0.5
+  done
+  echo "$site did not come up; see $dir/$site.log" >&2; exit 1
+}
+
+# The first site forms the cluster (and creates the tables), the others join it.
+echo "== starting eu-de-01"; start_site eu-de-01 "$@"; wait_ready eu-de-01
+echo "== starting eu-de-02 and eu-de-03"; start_site eu-de-02 "$@"; start_site eu-de-03 "$@"
+wait_ready eu-de-02; wait_ready eu-de-03
+cat <<INFO
+== the cluster is running; logs in $dir/eu-de-0N.log
+   send mail to any node, e.g.
+     swaks --server 127.0.0.2:2525 --from you@your-domain.example --to someone@example.net
+   (your sender domain must be a tenant's: pass --config with gateway.tenants, see README)
+   Ctrl-C stops everything.
+INFO
+wait -n "${pids[@]}" || true
+echo "a node exited; see the logs in $dir" >&2
