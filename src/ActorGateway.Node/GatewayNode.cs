@@ -1,4 +1,5 @@
 using System.Net;
+using ActorGateway.Mail.Blacklists;
 using ActorGateway.Mail.Checks;
 using ActorGateway.Mail.Delivery;
 using ActorGateway.Mail.Dns;
@@ -9,6 +10,7 @@ using ActorGateway.Node.Configuration;
 using ActorGateway.Node.Delivery;
 using ActorGateway.Node.Ingress;
 using ActorGateway.Node.Membership;
+using ActorGateway.Node.Monitor;
 using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.RateLimit;
 using ActorGateway.Node.Routing;
@@ -35,7 +37,20 @@ namespace ActorGateway.Node;
 /// </summary>
 public static class GatewayNode
 {
-    public static WebApplication Build(Config config)
+    /// <summary>
+    /// The node's roles plus one per pool it sends for, naming its egress address there
+    /// ("egress-good:192.0.2.10"), so that the whole cluster knows which address is whose.
+    /// </summary>
+    static Config EgressRoles(Config config, GatewaySettings settings)
+    {
+        var roles = config.GetStringList("akka.cluster.roles", []).ToList();
+        foreach (var (pool, source) in new[] { (Pools.Good, settings.Pools.GoodSource), (Pools.Bad, settings.Pools.BadSource) })
+            if (source is not null && roles.Contains(Pools.RoleOf(pool))) roles.Add(EgressAddresses.Role(pool, source));
+        return ConfigurationFactory.ParseString($"akka.cluster.roles = [{string.Join(", ", roles.Select(r => $"\"{r}\""))}]");
+    }
+
+    /// <param name="reload">Reads the configuration files again (on SIGHUP); null = no reload.</param>
+    public static WebApplication Build(Config config, Func<Config>? reload = null)
     {
         var settings = GatewayConfig.Read(config);
         StorageSetup.Prepare(settings);
@@ -63,6 +78,7 @@ public static class GatewayNode
         builder.Services.AddAkka("actorgateway", (akka, sp) =>
         {
             akka.AddHocon(StorageSetup.WithPersistence(config, settings), HoconAddMode.Prepend);
+            akka.AddHocon(EgressRoles(config, settings), HoconAddMode.Prepend);
             akka.ConfigureLoggers(l => { l.ClearLoggers(); l.AddLoggerFactory(); });
             akka.WithActors((system, registry) =>
             {
@@ -94,6 +110,11 @@ public static class GatewayNode
                 system.ActorOf(ClusterSingletonManager.Props(QueueSweeper.Props(region, settings.SweepInterval),
                     PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
 
+                var blacklistDns = DnsResolver.Create(settings.DnsServers, settings.DnsTimeout);
+                system.ActorOf(ClusterSingletonManager.Props(BlacklistMonitor.Props(settings.Blacklists, new DnsblChecker(blacklistDns), Intake,
+                    new RemovalRequester(new HttpClient { Timeout = TimeSpan.FromSeconds(30) })), PoisonPill.Instance,
+                    ClusterSingletonManagerSettings.Create(system)), "blacklist-monitor");
+
                 cluster.RegisterOnMemberUp(() => log.LogInformation("ActorGateway node {Address} ready: cluster member up, roles {Roles}",
                     cluster.SelfAddress, string.Join(",", cluster.SelfRoles)));
             });
@@ -106,7 +127,7 @@ public static class GatewayNode
             var virusGate = new VirusGate(scanner, settings.Antivirus.OnFailure, Intake, settings.ServerName, loggers.CreateLogger("ActorGateway.Scanning"));
             var spam = new SpamClassifier(scorer, settings.Antispam.Threshold, settings.Antispam.OnFailure, loggers.CreateLogger("ActorGateway.Scanning"));
             var rateLimit = new RateLimitGate(Limiters, settings.RateLimitTimeout, loggers.CreateLogger("ActorGateway.RateLimit"));
-            var hooks = new GatewaySmtpHooks(tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Intake, settings.ServerName,
+            var hooks = new GatewaySmtpHooks(() => tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Intake, settings.ServerName,
                 settings.StoreTimeout, loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);
@@ -114,6 +135,28 @@ public static class GatewayNode
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopping.Register(() => smtp?.BeginShutdown());
+        if (reload is not null)
+        {
+            // SIGHUP (systemctl reload): tenants, their users, domains and rate limits change without a restart;
+            // sessions already running keep the tenant they started with.
+            var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ActorGateway.Node");
+            var hup = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                try
+                {
+                    var fresh = GatewayConfig.Read(reload());
+                    tenants = new TenantDirectory(fresh.Tenants);
+                    log.LogInformation("configuration reloaded: {Count} tenant(s): {Tenants}", fresh.Tenants.Count,
+                        string.Join(", ", fresh.Tenants.Select(t => t.RateLimit.Enabled ? $"{t.Id} (limit {t.RateLimit.PerMinute}/min)" : t.Id)));
+                }
+                catch (Exception e)
+                {
+                    log.LogError("configuration reload failed, the running configuration stays: {Error}", e.Message);
+                }
+            });
+            app.Lifetime.ApplicationStopped.Register(hup.Dispose);
+        }
         return app;
     }
 }

@@ -24,7 +24,7 @@ for (var i = 0; i < args.Length; i++)
 try
 {
     var config = GatewayConfig.Load(files);
-    var app = GatewayNode.Build(config);
+    var app = GatewayNode.Build(config, reload: () => GatewayConfig.Load(files));
     await app.RunAsync();
     return 0;
 }

@@ -66,6 +66,13 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// <summary>SIGKILL: no shutdown code runs, as when a machine loses power.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>SIGHUP: the node reads its configuration files again.</summary>
+    public async Task ReloadAsync()
+    {
+        var kill = await ExternalProcess.RunAsync("/bin/kill", ["-HUP", _process!.Id.ToString()], TimeSpan.FromSeconds(10));
+        if (kill.ExitCode != 0) throw new InvalidOperationException(kill.ToString());
+    }
+
     public async Task KillAsync()
     {
         if (_process is null || _process.HasExited) return;

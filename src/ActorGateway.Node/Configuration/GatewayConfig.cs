@@ -93,7 +93,23 @@ public static class GatewayConfig
             ReadTlsPolicy(g),
             Items(g, "dkim.keys").Select(kv => ReadDkimKey(kv.Key, AsConfig(kv.Value))).ToArray(),
             g.HasPath("dkim.headers") ? g.GetStringList("dkim.headers").ToArray() : ActorGateway.Mail.Signing.DkimSigning.DefaultHeaders,
-            tenants);
+            tenants,
+            ReadBlacklists(g, serverName));
+    }
+
+    static ActorGateway.Node.Monitor.BlacklistSettings ReadBlacklists(Config g, string serverName)
+    {
+        var b = g.GetConfig("blacklists");
+        IPAddress[] Codes(Config z, string key) => z.GetStringList(key, []).Select(IPAddress.Parse).ToArray();
+        var zones = b is null || !b.HasPath("zones") ? [] : b.GetValue("zones").GetArray().Select(v => AsConfig(v)).Select(z =>
+            new ActorGateway.Mail.Blacklists.DnsblZone(z.GetString("zone"), Codes(z, "listed"), Codes(z, "refused"),
+                NullIfEmpty(z.GetString("removal-url", "")), NullIfEmpty(z.GetString("removal-mailbox", "")))).ToArray();
+        if (zones.Any(z => string.IsNullOrEmpty(z.Zone))) throw new InvalidOperationException("gateway.blacklists.zones: every zone needs a name");
+        var sender = b?.GetString("notification-sender", "") is { Length: > 0 } s ? s : $"postmaster@{serverName}";
+        return new ActorGateway.Node.Monitor.BlacklistSettings(zones,
+            new ActorGateway.Mail.Blacklists.CheckSchedule(b?.GetString("schedule", "0 5 * * *") ?? "0 5 * * *", b?.GetString("time-zone", "Europe/Berlin") ?? "Europe/Berlin"),
+            NullIfEmpty(b?.GetString("operations-mailbox", "") ?? ""), sender,
+            b?.GetStringList("extra-addresses", []).ToArray() ?? []);
     }
 
     static ActorGateway.Mail.Signing.DkimKey ReadDkimKey(string domain, Config k)

@@ -26,7 +26,8 @@ public sealed record GatewaySettings(
     ActorGateway.Mail.Delivery.TlsPolicy TlsPolicy,
     IReadOnlyList<ActorGateway.Mail.Signing.DkimKey> DkimKeys,
     IReadOnlyList<string> DkimHeaders,
-    IReadOnlyList<Tenant> Tenants);
+    IReadOnlyList<Tenant> Tenants,
+    ActorGateway.Node.Monitor.BlacklistSettings Blacklists);
 
 public sealed record DeliverySettings(
     int Port,

@@ -19,7 +19,7 @@ namespace ActorGateway.Node.Ingress;
 /// what the 250 promises.
 /// </summary>
 public sealed class GatewaySmtpHooks(
-    TenantDirectory tenants, SenderDomainCheck senderCheck, RateLimitGate rateLimit, VirusGate virusGate, SpamClassifier spam, DkimSigning dkim, Func<IActorRef> intake, string serverName,
+    Func<TenantDirectory> tenants, SenderDomainCheck senderCheck, RateLimitGate rateLimit, VirusGate virusGate, SpamClassifier spam, DkimSigning dkim, Func<IActorRef> intake, string serverName,
     TimeSpan storeTimeout, ILogger log)
     : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore
 {
@@ -32,7 +32,7 @@ public sealed class GatewaySmtpHooks(
 
     public ValueTask<bool> AuthenticateAsync(SmtpSessionContext session, string user, string password, CancellationToken ct)
     {
-        var tenant = tenants.Authenticate(user, password);
+        var tenant = tenants().Authenticate(user, password);
         if (tenant is not null) session.Properties = tenant;
         return ValueTask.FromResult(tenant is not null);
     }
@@ -122,7 +122,8 @@ public sealed class GatewaySmtpHooks(
     Tenant? TenantOf(SmtpSessionContext session)
     {
         if (session.Properties is Tenant t) return t;
-        var tenant = session.AuthenticatedUser is { } user ? tenants.FindByUser(user) : tenants.FindByAddress(session.RemoteAddress);
+        var directory = tenants();
+        var tenant = session.AuthenticatedUser is { } user ? directory.FindByUser(user) : directory.FindByAddress(session.RemoteAddress);
         session.Properties = tenant;
         return tenant;
     }

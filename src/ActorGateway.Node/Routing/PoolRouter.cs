@@ -1,6 +1,7 @@
 using ActorGateway.Node.Delivery;
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.DistributedData;
 using Akka.Event;
 
 namespace ActorGateway.Node.Routing;
@@ -11,15 +12,18 @@ namespace ActorGateway.Node.Routing;
 /// agent of one of them, chosen by the destination domain (rendezvous hashing) so that the
 /// same destination keeps using the same node and its open connection. With no member left,
 /// the request is answered <see cref="PoolUnavailable"/>: the message waits; it never moves
-/// to the other pool.
+/// to the other pool. A good gateway whose egress address is on a blacklist (see
+/// BlacklistMonitor) is left out of the good pool until it is clear; the bad pool keeps
+/// its members whatever their listing.
 /// </summary>
 public sealed class PoolRouter : ReceiveActor
 {
     readonly string _pool, _role;
     readonly ILoggingAdapter _log = Context.GetLogger();
     // By unique address: a node restarted at the same address is a new member (a new incarnation).
-    readonly HashSet<UniqueAddress> _up = [];
+    readonly Dictionary<UniqueAddress, Member> _up = [];
     readonly HashSet<UniqueAddress> _unreachable = [];
+    IReadOnlySet<string> _listed = new HashSet<string>();
 
     public static Props Props(string pool) => Akka.Actor.Props.Create(() => new PoolRouter(pool));
 
@@ -35,38 +39,53 @@ public sealed class PoolRouter : ReceiveActor
         _role = Pipeline.Pools.RoleOf(pool);
         Receive<ClusterEvent.CurrentClusterState>(s =>
         {
-            foreach (var m in s.Members) if (m.Status == MemberStatus.Up) Changed(m, true);
+            foreach (var m in s.Members) if (m.Status == MemberStatus.Up) Track(m, true);
             foreach (var m in s.Unreachable) _unreachable.Add(m.UniqueAddress);
             LogMembers();
         });
-        Receive<ClusterEvent.MemberUp>(e => { Changed(e.Member, true); LogMembers(); });
-        Receive<ClusterEvent.MemberRemoved>(e => { Changed(e.Member, false); LogMembers(); });
-        Receive<ClusterEvent.MemberExited>(e => { Changed(e.Member, false); LogMembers(); });
-        Receive<ClusterEvent.UnreachableMember>(e => { if (_unreachable.Add(e.Member.UniqueAddress) && _up.Contains(e.Member.UniqueAddress)) LogMembers(); });
-        Receive<ClusterEvent.ReachableMember>(e => { if (_unreachable.Remove(e.Member.UniqueAddress) && _up.Contains(e.Member.UniqueAddress)) LogMembers(); });
+        Receive<ClusterEvent.MemberUp>(e => { Track(e.Member, true); LogMembers(); });
+        Receive<ClusterEvent.MemberRemoved>(e => { Track(e.Member, false); LogMembers(); });
+        Receive<ClusterEvent.MemberExited>(e => { Track(e.Member, false); LogMembers(); });
+        Receive<ClusterEvent.UnreachableMember>(e => { if (_unreachable.Add(e.Member.UniqueAddress) && _up.ContainsKey(e.Member.UniqueAddress)) LogMembers(); });
+        Receive<ClusterEvent.ReachableMember>(e => { if (_unreachable.Remove(e.Member.UniqueAddress) && _up.ContainsKey(e.Member.UniqueAddress)) LogMembers(); });
+        Receive<Changed>(c =>
+        {
+            if (!c.Key.Equals(EgressAddresses.ListedKey)) return;
+            _listed = c.Get(EgressAddresses.ListedKey).Elements.ToHashSet();
+            LogMembers();
+        });
         Receive<DeliverRequest>(Route);
     }
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+        if (_pool == Pipeline.Pools.Good)
+            DistributedData.Get(Context.System).Replicator.Tell(Dsl.Subscribe(EgressAddresses.ListedKey, Self));
+    }
 
     protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
 
-    void Changed(Member member, bool up)
+    void Track(Member member, bool up)
     {
         if (!member.HasRole(_role)) return;
-        if (up) _up.Add(member.UniqueAddress);
+        if (up) _up[member.UniqueAddress] = member;
         else { _up.Remove(member.UniqueAddress); _unreachable.Remove(member.UniqueAddress); }
     }
 
     void LogMembers()
     {
         var live = Live().Select(a => a.ToString()).ToArray();
-        _log.Info("pool {0}: {1} gateway(s) available [{2}]", _pool, live.Length, string.Join(", ", live));
+        var listed = _up.Values.Where(Listed).Select(m => m.Address.ToString()).ToArray();
+        _log.Info("pool {0}: {1} gateway(s) available [{2}]{3}", _pool, live.Length, string.Join(", ", live),
+            listed.Length > 0 ? $", blacklisted and left out [{string.Join(", ", listed)}]" : "");
     }
 
-    IEnumerable<Address> Live() => _up.Where(a => !_unreachable.Contains(a)).Select(a => a.Address).OrderBy(a => a.ToString());
+    bool Listed(Member m) => EgressAddresses.Of(m).Any(e => e.Pool == _pool && _listed.Contains(e.Address));
+
+    IEnumerable<Address> Live() => _up.Values.Where(m => !_unreachable.Contains(m.UniqueAddress) && !Listed(m))
+        .Select(m => m.Address).OrderBy(a => a.ToString());
 
     void Route(DeliverRequest request)
     {

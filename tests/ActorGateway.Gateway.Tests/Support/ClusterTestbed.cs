@@ -42,16 +42,19 @@ public sealed class ClusterTestbed : IAsyncDisposable
 
     public async Task StartHeldReceiverAsync() => HeldReceiver = await TestMailReceiver.StartAsync(port: HeldPort);
 
-    public static async Task<ClusterTestbed> StartAsync(bool startReceiver = true)
+    static readonly string[] BaseRecords = [
+        "mx-host=sender.example,mail.sender.example,10", "host-record=mail.sender.example,127.0.0.1",
+        "mx-host=limited.example,mail.limited.example,10", "host-record=mail.limited.example,127.0.0.1",
+        "mx-host=rcpt.example,mx.rcpt.example,10", "host-record=mx.rcpt.example,127.0.0.1",
+        "mx-host=other.example,mx.other.example,10", "host-record=mx.other.example,127.0.0.1",
+    ];
+
+    /// <summary>Starts the three nodes; <paramref name="extraHocon"/> goes to every node, <paramref name="extraDns"/> to dnsmasq.</summary>
+    public static async Task<ClusterTestbed> StartAsync(bool startReceiver = true, string extraHocon = "", IEnumerable<string>? extraDns = null)
     {
         var bed = new ClusterTestbed();
         bed.Postgres = await PostgresServer.StartAsync();
-        bed.Dns = await Dnsmasq.StartAsync([
-            "mx-host=sender.example,mail.sender.example,10", "host-record=mail.sender.example,127.0.0.1",
-            "mx-host=limited.example,mail.limited.example,10", "host-record=mail.limited.example,127.0.0.1",
-            "mx-host=rcpt.example,mx.rcpt.example,10", "host-record=mx.rcpt.example,127.0.0.1",
-            "mx-host=other.example,mx.other.example,10", "host-record=mx.other.example,127.0.0.1",
-        ]);
+        bed.Dns = await Dnsmasq.StartAsync([.. BaseRecords, .. extraDns ?? []]);
         if (startReceiver) await bed.StartReceiverAsync();
         await File.WriteAllTextAsync(bed.Dir.File("common.conf"), $$"""
             akka.cluster.seed-nodes = [{{string.Join(", ", Enumerable.Range(0, Nodes).Select(i => $"\"{bed.ClusterAddress(i)}\""))}}]
@@ -78,6 +81,7 @@ public sealed class ClusterTestbed : IAsyncDisposable
                 }
               }
             }
+            {{extraHocon}}
             """);
         for (var i = 0; i < Nodes; i++)
             await File.WriteAllTextAsync(bed.Dir.File($"node{i}.conf"), $$"""
@@ -91,6 +95,14 @@ public sealed class ClusterTestbed : IAsyncDisposable
         await bed.StartNodeAsync(0);
         await Task.WhenAll(bed.StartNodeAsync(1), bed.StartNodeAsync(2));
         return bed;
+    }
+
+    /// <summary>DNS answers change: dnsmasq restarts on the same port with the base records plus these.</summary>
+    public async Task RepublishDnsAsync(IEnumerable<string> extraDns)
+    {
+        var port = Dns.Port;
+        await Dns.DisposeAsync();
+        Dns = await Dnsmasq.StartAsync([.. BaseRecords, .. extraDns], port);
     }
 
     public async Task StartReceiverAsync() => Receiver = await TestMailReceiver.StartAsync(port: DeliveryPort);
