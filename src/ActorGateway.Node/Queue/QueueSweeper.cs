@@ -117,9 +117,13 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             (_, q, a, d) = _history.Peek();
             _lastReconcile = DateTime.UtcNow;
         }
-        // Read in journal order of the tags: queued before attempted before done.
-        Task.Run(async () => new SweepRead(await Read(QueueTags.Queued, q), await Read(QueueTags.Attempted, a), await Read(QueueTags.Done, d)))
-            .PipeTo(Self);
+        // Read side by side, applied in the tags' order (queued, attempted, done). A message whose
+        // done event is read before its queued event is woken once more and answers that it is done.
+        Task.Run(async () =>
+        {
+            var (queued, attempted, done) = (Read(QueueTags.Queued, q), Read(QueueTags.Attempted, a), Read(QueueTags.Done, d));
+            return new SweepRead(await queued, await attempted, await done);
+        }).PipeTo(Self);
     }
 
     void Apply(SweepRead read)
