@@ -11,6 +11,7 @@ using ActorGateway.Node.Delivery;
 using ActorGateway.Node.Ingress;
 using ActorGateway.Node.Membership;
 using ActorGateway.Node.Monitor;
+using ActorGateway.Node.Operations;
 using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.RateLimit;
 using ActorGateway.Node.Routing;
@@ -59,6 +60,8 @@ public static class GatewayNode
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // The operations API speaks JSON with enum names ("Deferred", not 1).
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
 
         var dns = DnsResolver.Create(settings.DnsServers, settings.DnsTimeout);
         // Signatures are loaded now: a bad signature file is a start-up error, not a silent pass.
@@ -70,7 +73,8 @@ public static class GatewayNode
             : new BuiltInSpamScorer(settings.Antispam.Rules);
         var dkim = new DkimSigning(settings.DkimKeys, settings.DkimHeaders);
         var tenants = new TenantDirectory(settings.Tenants);
-        IActorRef? region = null, intake = null, limiters = null;
+        IActorRef? region = null, intake = null, limiters = null, sweeper = null, monitor = null;
+        var overrides = new RateLimitOverrides();
         IActorRef Region() => region ?? throw new InvalidOperationException("the actor system is not started yet");
         IActorRef Intake() => intake ?? throw new InvalidOperationException("the actor system is not started yet");
         IActorRef Limiters() => limiters ?? throw new InvalidOperationException("the actor system is not started yet");
@@ -109,11 +113,14 @@ public static class GatewayNode
 
                 system.ActorOf(ClusterSingletonManager.Props(QueueSweeper.Props(region, settings.SweepInterval),
                     PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
+                sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
+                system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");
 
                 var blacklistDns = DnsResolver.Create(settings.DnsServers, settings.DnsTimeout);
                 system.ActorOf(ClusterSingletonManager.Props(BlacklistMonitor.Props(settings.Blacklists, new DnsblChecker(blacklistDns), Intake,
                     new RemovalRequester(new HttpClient { Timeout = TimeSpan.FromSeconds(30) })), PoisonPill.Instance,
                     ClusterSingletonManagerSettings.Create(system)), "blacklist-monitor");
+                monitor = system.ActorOf(ClusterSingletonProxy.Props("/user/blacklist-monitor", ClusterSingletonProxySettings.Create(system)), "blacklist-monitor-proxy");
 
                 cluster.RegisterOnMemberUp(() => log.LogInformation("ActorGateway node {Address} ready: cluster member up, roles {Roles}",
                     cluster.SelfAddress, string.Join(",", cluster.SelfRoles)));
@@ -126,15 +133,23 @@ public static class GatewayNode
             var loggers = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>();
             var virusGate = new VirusGate(scanner, settings.Antivirus.OnFailure, Intake, settings.ServerName, loggers.CreateLogger("ActorGateway.Scanning"));
             var spam = new SpamClassifier(scorer, settings.Antispam.Threshold, settings.Antispam.OnFailure, loggers.CreateLogger("ActorGateway.Scanning"));
-            var rateLimit = new RateLimitGate(Limiters, settings.RateLimitTimeout, loggers.CreateLogger("ActorGateway.RateLimit"));
+            var rateLimit = new RateLimitGate(Limiters, overrides, settings.RateLimitTimeout, loggers.CreateLogger("ActorGateway.RateLimit"));
             var hooks = new GatewaySmtpHooks(() => tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Intake, settings.ServerName,
                 settings.StoreTimeout, loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);
+            if (settings.Operations.Port > 0) kestrel.Listen(IPAddress.Parse(settings.Operations.Address), settings.Operations.Port);
         });
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopping.Register(() => smtp?.BeginShutdown());
+        if (settings.Operations.Port > 0)
+        {
+            IActorRef Started(IActorRef? r) => r ?? throw new InvalidOperationException("the actor system is not started yet");
+            OperationsApi.Map(app, new OperationsContext(app.Services.GetRequiredService<ActorSystem>(), Region, Limiters, () => Started(sweeper),
+                () => Started(monitor), () => tenants, overrides, ct => StorageSetup.AnswersAsync(settings, ct), settings.Operations.Token),
+                settings.Operations.Port);
+        }
         if (reload is not null)
         {
             // SIGHUP (systemctl reload): tenants, their users, domains and rate limits change without a restart;

@@ -79,6 +79,7 @@ gateway_run() {
   cat > "$dir/bench.conf" <<EOF
 gateway {
   data-dir = "$dir/data"
+  operations.port = 0
   smtp { server-name = "gw.bench", max-connections-per-client = 1000, endpoints = [ { name = smtp, address = "127.0.0.1", port = $smtp } ] }
   dns.servers = ["127.0.0.1:$DNS_PORT"]
   delivery.routes { "rcpt.example" = "127.0.0.1:$sink" }

@@ -21,6 +21,8 @@ public sealed class TenantDirectory
             }
     }
 
+    public IReadOnlyList<Tenant> All => _tenants;
+
     /// <summary>The tenant whose user this is, if the password matches.</summary>
     public Tenant? Authenticate(string user, string password) =>
         _users.TryGetValue(user, out var entry) && PasswordHash.Verify(password, entry.Hash) ? entry.Tenant : null;

@@ -94,7 +94,18 @@ public static class GatewayConfig
             Items(g, "dkim.keys").Select(kv => ReadDkimKey(kv.Key, AsConfig(kv.Value))).ToArray(),
             g.HasPath("dkim.headers") ? g.GetStringList("dkim.headers").ToArray() : ActorGateway.Mail.Signing.DkimSigning.DefaultHeaders,
             tenants,
-            ReadBlacklists(g, serverName));
+            ReadBlacklists(g, serverName),
+            ReadOperations(g));
+    }
+
+    static ActorGateway.Node.Operations.OperationsSettings ReadOperations(Config g)
+    {
+        var o = g.GetConfig("operations");
+        string? token = null;
+        if (o?.GetString("token-file", "") is { Length: > 0 } file) token = File.ReadAllText(file).Trim();
+        else if (o?.GetString("token-env", "") is { Length: > 0 } env) token = Environment.GetEnvironmentVariable(env);
+        return new ActorGateway.Node.Operations.OperationsSettings(o?.GetString("address", "127.0.0.1") ?? "127.0.0.1", o?.GetInt("port", 0) ?? 0,
+            string.IsNullOrWhiteSpace(token) ? null : token);
     }
 
     static ActorGateway.Node.Monitor.BlacklistSettings ReadBlacklists(Config g, string serverName)

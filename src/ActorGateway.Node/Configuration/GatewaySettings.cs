@@ -27,7 +27,8 @@ public sealed record GatewaySettings(
     IReadOnlyList<ActorGateway.Mail.Signing.DkimKey> DkimKeys,
     IReadOnlyList<string> DkimHeaders,
     IReadOnlyList<Tenant> Tenants,
-    ActorGateway.Node.Monitor.BlacklistSettings Blacklists);
+    ActorGateway.Node.Monitor.BlacklistSettings Blacklists,
+    ActorGateway.Node.Operations.OperationsSettings Operations);
 
 public sealed record DeliverySettings(
     int Port,

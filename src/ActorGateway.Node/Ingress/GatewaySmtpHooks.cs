@@ -43,24 +43,29 @@ public sealed class GatewaySmtpHooks(
         if (tenant is null)
         {
             log.LogWarning("{Session} refused: client {Client} is no tenant", session.SessionId, session.RemoteAddress);
+            Metrics.Rejected("unknown-client");
             return UnknownClient;
         }
-        if (mail.Sender.IsNull) return NullSenderRefused;
+        if (mail.Sender.IsNull) { Metrics.Rejected("null-sender"); return NullSenderRefused; }
         if (!tenant.OwnsDomain(mail.Sender.Domain))
         {
             log.LogWarning("{Session} tenant={Tenant} refused sender <{Sender}>: domain not owned", session.SessionId, tenant.Id, mail.Sender.Address);
+            Metrics.Rejected("sender-domain-not-owned");
             return new SmtpReply(550, "5.7.1", $"Sender domain {mail.Sender.Domain} is not permitted for this client");
         }
         switch (await senderCheck.CheckAsync(mail.Sender.Domain, ct))
         {
             case SenderDomainVerdict.DoesNotResolve:
                 log.LogInformation("{Session} tenant={Tenant} refused sender <{Sender}>: domain does not resolve", session.SessionId, tenant.Id, mail.Sender.Address);
+                Metrics.Rejected("sender-domain-does-not-resolve");
                 return SenderDomainMustResolve;
             case SenderDomainVerdict.TemporaryFailure:
                 log.LogWarning("{Session} tenant={Tenant} deferred sender <{Sender}>: DNS lookup failed", session.SessionId, tenant.Id, mail.Sender.Address);
+                Metrics.Rejected("sender-domain-lookup-failed");
                 return SenderDomainLookupFailed;
         }
-        return await rateLimit.CheckAsync(session.SessionId, tenant, ct) ?? SmtpReply.SenderOk;
+        if (await rateLimit.CheckAsync(session.SessionId, tenant, ct) is { } limited) { Metrics.Rejected("rate-limit"); return limited; }
+        return SmtpReply.SenderOk;
     }
 
     public ValueTask<SmtpReply> CanDeliverToAsync(SmtpSessionContext session, MailFromCommand mail, RcptToCommand rcpt, CancellationToken ct) =>
@@ -83,11 +88,16 @@ public sealed class GatewaySmtpHooks(
             session.RemoteAddress.ToString(), IsBounce: false);
         // Parsed once for all the checks below.
         var scanned = new ScannedMessage(bytes);
-        if (await virusGate.CheckAsync(queueId, envelope, scanned, ct) is { } refusal) return refusal;
+        var scan = System.Diagnostics.Stopwatch.StartNew();
+        var refusal = await virusGate.CheckAsync(queueId, envelope, scanned, ct);
+        Metrics.Scanned("antivirus", scan.Elapsed);
+        if (refusal is not null) { Metrics.Rejected(refusal.Code == 554 ? "virus" : "antivirus-unavailable"); return refusal; }
+        scan.Restart();
         var (classified, spamRefusal) = await spam.ClassifyAsync(queueId, tenant, envelope, scanned,
             new SpamContext(session.RemoteAddress.ToString(), session.HeloName, transaction.Sender,
                 transaction.Recipients.Select(r => r.Address).ToArray(), session.AuthenticatedUser), ct);
-        if (spamRefusal is not null) return spamRefusal;
+        Metrics.Scanned("antispam", scan.Elapsed);
+        if (spamRefusal is not null) { Metrics.Rejected("antispam-unavailable"); return spamRefusal; }
         envelope = classified!;
         // Signed last, after every header the gateway adds; only for a domain the tenant owns.
         if (SigningDomain(tenant, transaction.Sender) is { } domain)
@@ -95,20 +105,26 @@ public sealed class GatewaySmtpHooks(
             bytes = dkim.Sign(domain, scanned);
             log.LogInformation("{QueueId}: DKIM signed for d={Domain}", queueId, domain);
         }
-        if (await rateLimit.TakeAsync(queueId, tenant, ct) is { } limited) return limited;
+        if (await rateLimit.TakeAsync(queueId, tenant, ct) is { } limited) { Metrics.Rejected("rate-limit"); return limited; }
         try
         {
             var reply = await intake().Ask<object>(new AcceptMessage(queueId, envelope, bytes), storeTimeout, ct);
             if (reply is MessageStored)
+            {
+                Metrics.Accepted(tenant.Id);
                 return new SmtpReply(250, "2.0.0", $"Ok: queued as {queueId}");
+            }
             log.LogError("{Session} {QueueId} not stored: {Reply}", session.SessionId, queueId, reply);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
         {
             log.LogError("{Session} {QueueId} not stored in time: {Error}", session.SessionId, queueId, e.Message);
         }
+        Metrics.Rejected("storage");
         return SmtpReply.LocalError;
     }
+
+    static ActorGateway.Node.Operations.GatewayMetrics Metrics => ActorGateway.Node.Operations.GatewayMetrics.Instance;
 
     /// <summary>The sender's domain or its nearest parent that has a key and that the tenant owns.</summary>
     string? SigningDomain(Tenant tenant, string sender)

@@ -13,26 +13,34 @@ namespace ActorGateway.Node.Ingress;
 /// is stored, so only accepted messages count. When the limiter cannot be asked in time (its
 /// node just died and the entity is moving), the client is told to retry: never a silent pass.
 /// </summary>
-public sealed class RateLimitGate(Func<IActorRef> region, TimeSpan timeout, ILogger log)
+public sealed class RateLimitGate(Func<IActorRef> region, RateLimitOverrides overrides, TimeSpan timeout, ILogger log)
 {
     public static readonly SmtpReply RateLimitReached = new(451, "4.7.1", "Ratelimit reached");
     public static readonly SmtpReply LimiterUnavailable = new(451, "4.3.0", "Rate limit cannot be checked now, try again later");
 
     /// <summary>At MAIL FROM: null when the tenant may go on.</summary>
     public Task<SmtpReply?> CheckAsync(string session, Tenant tenant, CancellationToken ct) =>
-        AskAsync(session, tenant, new CheckRateLimit(tenant.Id, tenant.RateLimit.PerMinute), ct);
+        Limit(tenant) is { } perMinute ? AskAsync(session, tenant, new CheckRateLimit(tenant.Id, perMinute), ct) : Task.FromResult<SmtpReply?>(null);
 
     /// <summary>At the end of DATA: null when the message is counted and may be stored.</summary>
     public Task<SmtpReply?> TakeAsync(string queueId, Tenant tenant, CancellationToken ct) =>
-        AskAsync(queueId, tenant, new TakePermit(tenant.Id, tenant.RateLimit.PerMinute, queueId), ct);
+        Limit(tenant) is { } perMinute ? AskAsync(queueId, tenant, new TakePermit(tenant.Id, perMinute, queueId), ct) : Task.FromResult<SmtpReply?>(null);
+
+    /// <summary>The tenant's limit now: an operator's override, else its configuration; null = no limit.</summary>
+    public int? Limit(Tenant tenant) => overrides.For(tenant.Id) switch
+    {
+        0 => null,
+        { } perMinute => perMinute,
+        null => tenant.RateLimit.Enabled ? tenant.RateLimit.PerMinute : null,
+    };
 
     async Task<SmtpReply?> AskAsync(string context, Tenant tenant, IRateLimitCommand command, CancellationToken ct)
     {
-        if (!tenant.RateLimit.Enabled) return null;
         try
         {
             var answer = await region().Ask<RateLimitAnswer>(command, timeout, ct);
             if (answer.Allowed) return null;
+            ActorGateway.Node.Operations.GatewayMetrics.Instance.RateLimited(tenant.Id);
             log.LogInformation("{Context} tenant={Tenant} refused: rate limit {Used}/{Limit} per minute reached, room again in {RetryAfter:0}s",
                 context, tenant.Id, answer.Used, answer.PerMinute, answer.RetryAfter.TotalSeconds);
             return RateLimitReached;

@@ -42,7 +42,8 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     readonly HashSet<int> _bouncesInFlight = [];
     int _attempts;
     DateTimeOffset? _nextAttempt;
-    bool _completed, _attemptRunning, _waitingForPool, _recoveredPending;
+    bool _completed, _attemptRunning, _waitingForPool, _recoveredPending, _held;
+    readonly List<AttemptRecorded> _history = [];
 
     public ITimerScheduler Timers { get; set; } = null!;
     public override string PersistenceId => PersistenceIdOf(_queueId);
@@ -62,6 +63,8 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         Recover<AttemptRecorded>(Apply);
         Recover<BounceQueued>(Apply);
         Recover<MessageCompleted>(Apply);
+        Recover<MessageHeld>(_ => _held = true);
+        Recover<MessageReleased>(_ => _held = false);
         Recover<RecoveryCompleted>(_ =>
         {
             if (_completed) Passivate();
@@ -86,6 +89,12 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             ScheduleNextAttempt();
         });
         Command<AttemptDue>(_ => StartAttempt());
+        Command<GetMessageDetails>(_ =>
+        {
+            Sender.Tell(new MessageDetails(_queueId, State(), _envelope, _body.Length, _pending.Keys.ToArray(), _history.ToArray(), _nextAttempt));
+            if (_envelope is null) Passivate();
+        });
+        Command<ControlMessage>(Control);
         Command<AttemptFinished>(f => { _waitingForPool = false; RecordAttempt(f); });
         Command<PoolWait>(WaitForPool);
         Command<BounceAccepted>(b => Persist(new BounceQueued(b.Attempt, b.BounceId), e =>
@@ -104,16 +113,71 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
 
     // ---- delivery attempts ----
 
+    // ---- operations: hold, release, retry now, bounce ----
+
+    string State() => _envelope is null ? "unknown" : _completed ? "done" : _held ? "held" : _attemptRunning ? "delivering"
+        : _waitingForPool ? "waiting for its pool" : _attempts > 0 ? "deferred" : "queued";
+
+    void Control(ControlMessage command)
+    {
+        if (_envelope is null || _completed) { Sender.Tell(new ControlResult(_queueId, false, _envelope is null ? "no such message" : "already done")); return; }
+        var replyTo = Sender;
+        switch (command.Action)
+        {
+            case QueueAction.Hold when _held:
+            case QueueAction.Release when !_held:
+                replyTo.Tell(new ControlResult(_queueId, false, _held ? "already held" : "not held"));
+                break;
+            case QueueAction.Hold:
+                Persist(new MessageHeld(DateTimeOffset.UtcNow), _ =>
+                {
+                    _held = true;
+                    Timers.Cancel("attempt");
+                    _log.Info("{0}: held by the operator", _queueId);
+                    replyTo.Tell(new ControlResult(_queueId, true, "held: no delivery attempts until released"));
+                });
+                break;
+            case QueueAction.Release:
+                Persist(new MessageReleased(DateTimeOffset.UtcNow), _ =>
+                {
+                    _held = false;
+                    _log.Info("{0}: released by the operator", _queueId);
+                    ScheduleNextAttempt();
+                    replyTo.Tell(new ControlResult(_queueId, true, "released"));
+                });
+                break;
+            case QueueAction.Retry when _held || _attemptRunning:
+                replyTo.Tell(new ControlResult(_queueId, false, _held ? "held: release it first" : "an attempt is running"));
+                break;
+            case QueueAction.Retry:
+                _log.Info("{0}: retry now, asked by the operator", _queueId);
+                Timers.Cancel("attempt");
+                StartAttempt();
+                replyTo.Tell(new ControlResult(_queueId, true, "delivery attempt started"));
+                break;
+            case QueueAction.Bounce when _attemptRunning:
+                replyTo.Tell(new ControlResult(_queueId, false, "an attempt is running; try again in a moment"));
+                break;
+            case QueueAction.Bounce:
+                _log.Info("{0}: returned to the sender by the operator", _queueId);
+                var pending = _pending.Keys.Select(r => new DeliverResult(Domain(r), DeliveryOutcome.All([r], RecipientStatus.Failed, "5.0.0",
+                    "x-gateway; returned to the sender by the gateway's operator"))).ToArray();
+                RecordAttempt(new AttemptFinished(_attempts + 1, pending));
+                replyTo.Tell(new ControlResult(_queueId, true, $"{pending.Length} recipient(s) bounced"));
+                break;
+        }
+    }
+
     void ScheduleNextAttempt()
     {
-        if (_attemptRunning || _completed) return;
+        if (_attemptRunning || _completed || _held) return;
         var wait = (_nextAttempt ?? DateTimeOffset.UtcNow) - DateTimeOffset.UtcNow;
         Timers.StartSingleTimer("attempt", AttemptDue.Instance, wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
     }
 
     void StartAttempt()
     {
-        if (_attemptRunning || _completed || _envelope is null) return;
+        if (_attemptRunning || _completed || _envelope is null || _held) return;
         if (_pending.Count == 0) { QueueBounces(); CompleteIfDone(); return; }
         QueueBounces();
 
@@ -175,6 +239,8 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         {
             Apply(recorded);
             _attemptRunning = false;
+            foreach (var r in results)
+                ActorGateway.Node.Operations.GatewayMetrics.Instance.DeliveryResult(_envelope!.Pool, r.Status.ToString().ToLowerInvariant());
             foreach (var r in results)
                 _log.Info($"{_queueId}: tenant={_envelope!.Tenant} pool={_envelope.Pool} to=<{r.Recipient}> status={r.Status.ToString().ToLowerInvariant()} " +
                           $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={r.Tls ?? "none"} attempt={recorded.Attempt}" +
@@ -242,6 +308,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
 
     void Apply(AttemptRecorded e)
     {
+        _history.Add(e);
         _attempts = e.Attempt;
         _completed |= e.Completes;
         _nextAttempt = e.NextAttemptAt;

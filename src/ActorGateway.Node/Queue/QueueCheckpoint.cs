@@ -7,3 +7,8 @@ public sealed record QueueCheckpoint(long QueuedOffset, long AttemptedOffset, lo
 
 /// <summary>Event before each checkpoint snapshot (it gives the snapshot its sequence number).</summary>
 public sealed record QueueCheckpointTaken(DateTimeOffset At) : IGatewayMessage;
+
+/// <summary>To the sweeper (operations): which messages are queued, with when each is due.</summary>
+public sealed record GetPendingMessages : IGatewayMessage;
+
+public sealed record PendingMessages(IReadOnlyDictionary<string, DateTimeOffset?> Pending, DateTimeOffset At) : IGatewayMessage;

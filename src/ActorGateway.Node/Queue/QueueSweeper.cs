@@ -69,6 +69,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         Command<Sweep>(_ => StartSweep());
         Command<SweepRead>(Apply);
         Command<Status.Failure>(f => { _sweeping = false; _log.Warning("queue sweep failed: {0}", f.Cause.Message); });
+        Command<GetPendingMessages>(_ => Sender.Tell(new PendingMessages(new Dictionary<string, DateTimeOffset?>(_pending), DateTimeOffset.UtcNow)));
         Command<MessageIsDone>(d => { if (_pending.Remove(d.QueueId)) _changedSinceCheckpoint = true; });
         // A member gone: its messages' shards move on the next wake, so wake them now, not at the next interval.
         Command<Akka.Cluster.ClusterEvent.MemberRemoved>(e =>

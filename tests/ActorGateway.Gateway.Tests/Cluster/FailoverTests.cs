@@ -151,7 +151,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
                 ActorGateway.Mail.Scanning.BuiltInSpamScorer.Gtube)));
             ids.Add(spam);
         }
-        await bed.Node(0).WaitForLogAsync(TimeSpan.FromSeconds(30), "status=deferred");
+        await bed.WaitForLogOnAnyAsync(TimeSpan.FromSeconds(30), "status=deferred");
 
         for (var node = 0; node < ClusterTestbed.Nodes; node++) await bed.KillNodeAsync(node);
         await bed.StartReceiverAsync();

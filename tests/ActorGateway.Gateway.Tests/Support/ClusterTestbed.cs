@@ -24,6 +24,10 @@ public sealed class ClusterTestbed : IAsyncDisposable
     public int DeliveryPort { get; } = FreePort.Next();
     readonly int[] _remotingPorts = Enumerable.Range(0, Nodes).Select(_ => FreePort.Next()).ToArray();
     readonly int[] _smtpPorts = Enumerable.Range(0, Nodes).Select(_ => FreePort.Next()).ToArray();
+    readonly int[] _operationsPorts = Enumerable.Range(0, Nodes).Select(_ => FreePort.Next()).ToArray();
+    public const string OperationsToken = "cluster-operations-token";
+    /// <summary>The operations endpoint of node i.</summary>
+    public string OperationsUrl(int node) => $"http://{Address(node)}:{_operationsPorts[node]}";
     readonly GatewayProcess?[] _nodes = new GatewayProcess?[Nodes];
 
     /// <summary>Node i (0..2) is site eu-de-0{i+1} on 127.0.0.{i+1}.</summary>
@@ -83,11 +87,13 @@ public sealed class ClusterTestbed : IAsyncDisposable
             }
             {{extraHocon}}
             """);
+        await File.WriteAllTextAsync(bed.Dir.File("ops-token"), OperationsToken + "\n");
         for (var i = 0; i < Nodes; i++)
             await File.WriteAllTextAsync(bed.Dir.File($"node{i}.conf"), $$"""
                 akka.remote.dot-netty.tcp.port = {{bed._remotingPorts[i]}}
                 gateway {
                   data-dir = "{{bed.Dir.File(Site(i))}}"
+                  operations { address = "{{Address(i)}}", port = {{bed._operationsPorts[i]}}, token-file = "{{bed.Dir.File("ops-token")}}" }
                   smtp.endpoints = [ { name = smtp, address = "{{Address(i)}}", port = {{bed._smtpPorts[i]}} } ]
                 }
                 """);
@@ -118,6 +124,19 @@ public sealed class ClusterTestbed : IAsyncDisposable
     }
 
     public Task KillNodeAsync(int node) => Node(node).KillAsync();
+
+    /// <summary>Waits until every pattern is in the log of some node (a message's entity may run on any of them).</summary>
+    public async Task WaitForLogOnAnyAsync(TimeSpan timeout, params string[] patterns)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var missing = patterns.Where(p => !_nodes.Any(n => n is not null && System.Text.RegularExpressions.Regex.IsMatch(n.Output, p))).ToArray();
+            if (missing.Length == 0) return;
+            if (DateTime.UtcNow > until) throw new TimeoutException("no node logged: " + string.Join(", ", missing) + "\n" + Logs());
+            await Task.Delay(200);
+        }
+    }
 
     /// <summary>All running nodes' logs, for failure messages.</summary>
     public string Logs() => string.Join("\n", Enumerable.Range(0, Nodes).Where(i => _nodes[i] is not null)

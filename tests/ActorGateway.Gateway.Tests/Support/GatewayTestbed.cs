@@ -22,6 +22,9 @@ public sealed class GatewayTestbed : IAsyncDisposable
     public TempDirectory Dir { get; } = new();
     public int SmtpPort { get; private set; }
     public int DeliveryPort { get; private set; }
+    /// <summary>The node's operations endpoint (HTTP on 127.0.0.1); its token is <see cref="OperationsToken"/>.</summary>
+    public int OperationsPort { get; } = FreePort.Next();
+    public const string OperationsToken = "test-operations-token";
     public string DataDir => Dir.File("data");
     string ConfigFile => Dir.File("test.conf");
 
@@ -45,6 +48,7 @@ public sealed class GatewayTestbed : IAsyncDisposable
         bed.SmtpPort = FreePort.Next();
         bed.DeliveryPort = FreePort.Next();
         if (startReceiver) await bed.StartReceiverAsync();
+        await File.WriteAllTextAsync(bed.Dir.File("ops-token"), OperationsToken);
         await File.WriteAllTextAsync(bed.ConfigFile, $$"""
             gateway {
               data-dir = "{{bed.DataDir}}"
@@ -62,6 +66,7 @@ public sealed class GatewayTestbed : IAsyncDisposable
                 idle-connection-timeout = 2s
               }
               queue.sweep-interval = 1s
+              operations { port = {{bed.OperationsPort}}, token-file = "{{bed.Dir.File("ops-token")}}" }
               pools { good.source-address = "{{GoodAddress}}", bad.source-address = "{{BadAddress}}" }
               tenants {
                 local { networks = ["127.0.0.1/32"], domains = ["sender.example", "arecord.example", "nothing.example", "nullmx.example"] }

@@ -1,0 +1,186 @@
+using System.CommandLine;
+using System.Text.Json;
+using ActorGateway.Cli;
+
+// actorgw: inspect and operate an ActorGateway cluster through any node's operations endpoint.
+var nodeOption = new Option<string>("--node")
+{
+    Description = "Operations endpoint of any node (env ACTORGW_NODE)",
+    Recursive = true,
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ACTORGW_NODE") ?? "http://127.0.0.1:8025",
+};
+var tokenOption = new Option<string?>("--token")
+{
+    Description = "Operations token for changes (env ACTORGW_TOKEN)",
+    Recursive = true,
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ACTORGW_TOKEN"),
+};
+var jsonOption = new Option<bool>("--json") { Description = "Print the node's JSON instead of tables", Recursive = true };
+
+var root = new RootCommand("actorgw: the ActorGateway cluster's inspection and operations command line");
+root.Options.Add(nodeOption);
+root.Options.Add(tokenOption);
+root.Options.Add(jsonOption);
+
+Command Cmd(string name, string description, Func<NodeClient, ParseResult, bool, Task> action, params Symbol[] symbols)
+{
+    var command = new Command(name, description);
+    foreach (var s in symbols)
+        if (s is Argument a) command.Arguments.Add(a); else command.Options.Add((Option)s);
+    command.SetAction(async (parse, _) =>
+    {
+        try
+        {
+            var node = parse.GetValue(nodeOption)!;
+            await action(new NodeClient(new Uri(node.EndsWith('/') ? node : node + "/"), parse.GetValue(tokenOption)), parse, parse.GetValue(jsonOption));
+            return 0;
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine($"actorgw: {e.Message}");
+            return e.ExitCode;
+        }
+    });
+    return command;
+}
+
+Command Group(string name, string description, params Command[] commands)
+{
+    var group = new Command(name, description);
+    foreach (var c in commands) group.Subcommands.Add(c);
+    return group;
+}
+
+static void Done(JsonElement result, bool json)
+{
+    if (json) Output.Json(result);
+    else Console.WriteLine(result.Text("text"));
+}
+
+// ---- cluster ----
+var address = new Argument<string>("address") { Description = "Member address, e.g. akka.tcp://actorgateway@127.0.0.2:4053" };
+var optionalAddress = new Argument<string?>("address") { Description = "Member address (default: the node asked)", Arity = ArgumentArity.ZeroOrOne };
+root.Subcommands.Add(Group("cluster", "Cluster membership",
+    Cmd("show", "One line per member: address, roles, status, reachability; then the count", async (node, _, json) =>
+    {
+        var members = await node.GetAsync("api/cluster/members");
+        if (json) { Output.Json(members); return; }
+        var rows = members.EnumerateArray().ToArray();
+        Output.Table(["ADDRESS", "STATUS", "REACHABLE", "ROLES"], rows.Select(m => new[]
+            { m.Text("address") + (m.GetProperty("self").GetBoolean() ? " (this node)" : ""), m.Text("status"), m.GetProperty("reachable").GetBoolean() ? "yes" : "NO", m.Text("roles") }));
+        Console.WriteLine($"{rows.Length} member(s), {rows.Count(m => m.Text("status") == "Up")} up, {rows.Count(m => !m.GetProperty("reachable").GetBoolean())} unreachable");
+    }),
+    Cmd("leader", "The cluster's leader", async (node, _, json) =>
+    {
+        var leader = await node.GetAsync("api/cluster/leader");
+        if (json) Output.Json(leader); else Console.WriteLine(leader.Text("leader"));
+    }),
+    Cmd("singletons", "Where each cluster singleton runs", async (node, _, json) =>
+    {
+        var rows = await node.GetAsync("api/cluster/singletons");
+        if (json) Output.Json(rows); else Output.Table(["SINGLETON", "NODE"], rows.EnumerateArray().Select(r => new[] { r.Text("singleton"), r.Text("node") }));
+    }),
+    Cmd("leave", "Let a member leave gracefully (default: the node asked)", async (node, parse, json) =>
+        Done(await node.PostAsync("api/cluster/leave" + (parse.GetValue(optionalAddress) is { } a ? "?address=" + Uri.EscapeDataString(a) : "")), json), optionalAddress),
+    Cmd("down", "Mark a member down (it is removed; its work moves)", async (node, parse, json) =>
+        Done(await node.PostAsync("api/cluster/down?address=" + Uri.EscapeDataString(parse.GetValue(address)!)), json), address),
+    Cmd("down-unreachable", "Mark every unreachable member down", async (node, _, json) => Done(await node.PostAsync("api/cluster/down-unreachable"), json)),
+    Cmd("tail", "Membership events as they happen (Ctrl-C stops)", async (node, _, _) =>
+    {
+        await foreach (var line in node.LinesAsync("api/cluster/tail")) Console.WriteLine(line);
+    })));
+
+root.Subcommands.Add(Group("cluster-sharding", "Cluster sharding",
+    Cmd("region-stats", "Shards and entities per node of each sharded region", async (node, _, json) =>
+    {
+        var rows = await node.GetAsync("api/sharding/region-stats");
+        if (json) { Output.Json(rows); return; }
+        Output.Table(["REGION", "NODE", "SHARDS", "ENTITIES"], rows.EnumerateArray().Select(r => new[] { r.Text("region"), r.Text("node"), r.Text("shards"), r.Text("entities") }));
+    })));
+
+// ---- queue ----
+var id = new Argument<string>("id") { Description = "Queue id" };
+var tenantFilter = new Option<string?>("--tenant") { Description = "Only this tenant's messages" };
+var poolFilter = new Option<string?>("--pool") { Description = "good or bad" };
+var stateFilter = new Option<string?>("--state") { Description = "queued, deferred, delivering, held, waiting for its pool" };
+var destinationFilter = new Option<string?>("--destination") { Description = "Only messages with a recipient at this domain" };
+var limit = new Option<int>("--limit") { Description = "At most this many messages", DefaultValueFactory = _ => 100 };
+Command QueueAction(string action, string description) => Cmd(action, description, async (node, parse, json) =>
+    Done(await node.PostAsync($"api/queue/{Uri.EscapeDataString(parse.GetValue(id)!)}/{action}"), json), id);
+root.Subcommands.Add(Group("queue", "The queue of the whole cluster",
+    Cmd("list", "Queued messages (filters: --tenant --pool --state --destination)", async (node, parse, json) =>
+    {
+        var query = string.Join("&", new[] { ("tenant", parse.GetValue(tenantFilter)), ("pool", parse.GetValue(poolFilter)), ("state", parse.GetValue(stateFilter)),
+            ("destination", parse.GetValue(destinationFilter)), ("limit", parse.GetValue(limit).ToString()) }
+            .Where(p => p.Item2 is not null).Select(p => $"{p.Item1}={Uri.EscapeDataString(p.Item2!)}"));
+        var result = await node.GetAsync("api/queue?" + query);
+        if (json) { Output.Json(result); return; }
+        var rows = result.GetProperty("shown").EnumerateArray().ToArray();
+        Output.Table(["ID", "TENANT", "POOL", "STATE", "ATTEMPTS", "NEXT", "FROM", "PENDING"], rows.Select(r => new[]
+            { r.Text("id"), r.Text("tenant"), r.Text("pool"), r.Text("state"), r.Text("attempts"), r.Text("next"), r.Text("from"), r.Text("pending") }));
+        Console.WriteLine($"{rows.Length} shown of {result.Text("total")} queued");
+    }, tenantFilter, poolFilter, stateFilter, destinationFilter, limit),
+    Cmd("show", "Envelope, verdicts and every attempt with its replies", async (node, parse, json) =>
+    {
+        var d = await node.GetAsync($"api/queue/{Uri.EscapeDataString(parse.GetValue(id)!)}");
+        if (json) { Output.Json(d); return; }
+        var e = d.GetProperty("envelope");
+        Console.WriteLine($"queue id:   {d.Text("queueId")}\nstate:      {d.Text("state")}\ntenant:     {e.Text("tenant")}\nfrom:       <{e.Text("sender")}>");
+        Console.WriteLine($"received:   {e.Text("receivedAt")} from {e.Text("clientAddress")}\nsize:       {d.Text("size")} octets");
+        Console.WriteLine($"pool:       {e.Text("pool")} (spam score {e.Text("spamScore")}, symbols {e.Text("spamSymbols")})\npending:    {d.Text("pending")}\nnext:       {d.Text("nextAttempt")}");
+        foreach (var a in d.GetProperty("attempts").EnumerateArray())
+            foreach (var r in a.GetProperty("results").EnumerateArray())
+                Console.WriteLine($"attempt {a.Text("attempt")} {a.Text("at")}: <{r.Text("recipient")}> {r.Text("status")} {r.Text("statusCode")} {r.Text("diagnostic")} relay={r.Text("remoteMta")} tls={r.Text("tls")}");
+    }, id),
+    QueueAction("retry", "Attempt delivery now"),
+    QueueAction("hold", "No delivery attempts until released"),
+    QueueAction("release", "Release a held message"),
+    QueueAction("bounce", "Return the message to its sender with an NDR")));
+
+// ---- tenants ----
+var tenantId = new Argument<string>("id") { Description = "Tenant id" };
+var perMinute = new Option<int?>("--per-minute") { Description = "Limit to this many messages per minute" };
+var off = new Option<bool>("--off") { Description = "No limit" };
+var reset = new Option<bool>("--reset") { Description = "Back to the configured limit" };
+void PrintTenants(IEnumerable<JsonElement> tenants) => Output.Table(["TENANT", "DOMAINS", "NETWORKS", "USERS", "LIMIT/MIN", "USED", "SET BY"],
+    tenants.Select(t => new[] { t.Text("id"), t.Text("domains"), t.Text("networks"), t.Text("users"), t.Text("rateLimit") == "-" ? "off" : t.Text("rateLimit"),
+        t.Text("usedLastMinute"), t.Text("limitSource") }));
+root.Subcommands.Add(Group("tenant", "Tenants and their rate limits",
+    Cmd("list", "All tenants with their rate-limit state", async (node, _, json) =>
+    {
+        var rows = await node.GetAsync("api/tenants");
+        if (json) Output.Json(rows); else PrintTenants(rows.EnumerateArray());
+    }),
+    Cmd("show", "One tenant with its rate-limit state", async (node, parse, json) =>
+    {
+        var t = await node.GetAsync($"api/tenants/{Uri.EscapeDataString(parse.GetValue(tenantId)!)}");
+        if (json) Output.Json(t); else PrintTenants([t]);
+    }, tenantId),
+    Cmd("limit", "Set a tenant's limit for the whole cluster: --per-minute N, --off, or --reset", async (node, parse, json) =>
+    {
+        var query = parse.GetValue(reset) ? "reset=true" : parse.GetValue(off) ? "off=true"
+            : parse.GetValue(perMinute) is { } n ? $"perMinute={n}" : throw new CliException("give --per-minute N, --off or --reset", 1);
+        Done(await node.PostAsync($"api/tenants/{Uri.EscapeDataString(parse.GetValue(tenantId)!)}/limit?{query}"), json);
+    }, tenantId, perMinute, off, reset)));
+
+// ---- blacklists ----
+root.Subcommands.Add(Group("blacklist", "DNS blacklist monitoring of the gateway's addresses",
+    Cmd("status", "Watched addresses, current listings, last and next check", async (node, _, json) =>
+    {
+        var s = await node.GetAsync("api/blacklist");
+        if (json) { Output.Json(s); return; }
+        Console.WriteLine($"watched:    {s.Text("addresses")}\nlast check: {s.Text("lastSlot")}\nnext check: {s.Text("nextSlot")}");
+        var current = s.GetProperty("current").EnumerateArray().ToArray();
+        if (current.Length == 0) { Console.WriteLine("no address is listed"); return; }
+        Output.Table(["ADDRESS", "ZONE", "CODE", "SINCE", "REASON"], current.Select(l => new[] { l.Text("address"), l.Text("zone"), l.Text("returnCode"), l.Text("at"), l.Text("reason") }));
+    }),
+    Cmd("check", "Check all addresses now", async (node, _, json) => Done(await node.PostAsync("api/blacklist/check"), json)),
+    Cmd("history", "Every listing with its start and end", async (node, _, json) =>
+    {
+        var s = await node.GetAsync("api/blacklist");
+        if (json) { Output.Json(s.GetProperty("history")); return; }
+        Output.Table(["ADDRESS", "ZONE", "LISTED", "DELISTED", "REASON"], s.GetProperty("history").EnumerateArray()
+            .Select(h => new[] { h.Text("address"), h.Text("zone"), h.Text("listedAt"), h.Text("delistedAt"), h.Text("reason") }));
+    })));
+
+return await root.Parse(args).InvokeAsync();

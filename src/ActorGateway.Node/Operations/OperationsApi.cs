@@ -1,0 +1,229 @@
+using ActorGateway.Mail.Tenants;
+using ActorGateway.Node.Monitor;
+using ActorGateway.Node.Pipeline;
+using ActorGateway.Node.Queue;
+using ActorGateway.Node.RateLimit;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace ActorGateway.Node.Operations;
+
+/// <summary>What the operations endpoint reaches on this node.</summary>
+public sealed record OperationsContext(ActorSystem System, Func<IActorRef> Messages, Func<IActorRef> Limiters, Func<IActorRef> Sweeper,
+    Func<IActorRef> BlacklistMonitor, Func<TenantDirectory> Tenants, RateLimitOverrides Overrides, Func<CancellationToken, Task<bool>> StorageAnswers,
+    string? Token);
+
+/// <summary>
+/// The management HTTP API of a node (what `actorgw` talks to), after Petabridge.Cmd's
+/// palettes: cluster, sharding, queue, tenants, blacklists; plus health and Prometheus
+/// metrics. Reading needs nothing; every change needs the operations token
+/// (Authorization: Bearer), and without a configured token changes are refused.
+/// </summary>
+public static class OperationsApi
+{
+    static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+
+    public static void Map(WebApplication app, OperationsContext ops, int port)
+    {
+        var api = app.MapGroup("").RequireHost($"*:{port}");
+        var cluster = Cluster.Get(ops.System);
+
+        api.MapGet("/health/live", () => Results.Text("live\n"));
+        api.MapGet("/health/ready", async (CancellationToken ct) =>
+        {
+            var up = cluster.SelfMember.Status == MemberStatus.Up;
+            var storage = await ops.StorageAnswers(ct);
+            return up && storage ? Results.Text("ready\n")
+                : Results.Text($"not ready: cluster member {(up ? "up" : cluster.SelfMember.Status.ToString())}, storage {(storage ? "answers" : "does not answer")}\n", statusCode: 503);
+        });
+        api.MapGet("/metrics", async () => Results.Text(GatewayMetrics.Instance.Render(await GaugesAsync(ops, cluster)), "text/plain; version=0.0.4"));
+
+        // ---- cluster ----
+        api.MapGet("/api/cluster/members", () => Results.Json(Members(cluster)));
+        api.MapGet("/api/cluster/leader", () => Results.Json(new { leader = cluster.State.Leader?.ToString(), self = cluster.SelfAddress.ToString() }));
+        api.MapGet("/api/cluster/singletons", () =>
+        {
+            // Singletons without a role run on the oldest member that is up.
+            var oldest = cluster.State.Members.Where(m => m.Status == MemberStatus.Up).OrderBy(m => m, Member.AgeOrdering).FirstOrDefault();
+            var where = oldest?.Address.ToString();
+            return Results.Json(new[] { "queue-sweeper", "blacklist-monitor", "message shard coordinator", "ratelimit shard coordinator" }
+                .Select(s => new { singleton = s, node = where }));
+        });
+        api.MapPost("/api/cluster/leave", (HttpRequest r, string? address) => Guarded(r, ops, () =>
+        {
+            var a = address is null ? cluster.SelfAddress : Address.Parse(address);
+            cluster.Leave(a);
+            return Results.Json(new { done = true, text = $"{a} is leaving the cluster" });
+        }));
+        api.MapPost("/api/cluster/down", (HttpRequest r, string address) => Guarded(r, ops, () =>
+        {
+            var a = Address.Parse(address);
+            if (cluster.State.Members.All(m => m.Address != a)) return Results.Json(new { done = false, text = $"{a} is not a member" }, statusCode: 404);
+            cluster.Down(a);
+            return Results.Json(new { done = true, text = $"{a} downed" });
+        }));
+        api.MapPost("/api/cluster/down-unreachable", (HttpRequest r) => Guarded(r, ops, () =>
+        {
+            var downed = cluster.State.Unreachable.Select(m => m.Address).ToArray();
+            foreach (var a in downed) cluster.Down(a);
+            return Results.Json(new { done = true, text = downed.Length == 0 ? "no unreachable member" : "downed " + string.Join(", ", downed) });
+        }));
+        api.MapGet("/api/cluster/tail", async (HttpResponse response, CancellationToken ct) =>
+        {
+            // Membership events as they happen, one line each, until the client goes away.
+            response.ContentType = "text/plain; charset=utf-8";
+            var lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
+            var tail = ops.System.ActorOf(Props.Create(() => new ClusterTail(lines.Writer)));
+            try
+            {
+                await foreach (var line in lines.Reader.ReadAllAsync(ct))
+                {
+                    await response.WriteAsync(line + "\n", ct);
+                    await response.Body.FlushAsync(ct);
+                }
+            }
+            catch (OperationCanceledException) { }
+            finally { ops.System.Stop(tail); }
+        });
+        api.MapGet("/api/sharding/region-stats", async () =>
+        {
+            var regions = new[] { (MessageExtractor.RegionName, ops.Messages()), (TenantRateLimiter.RegionName, ops.Limiters()) };
+            var stats = new List<object>();
+            foreach (var (name, region) in regions)
+            {
+                var s = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(AskTimeout), AskTimeout + TimeSpan.FromSeconds(2));
+                stats.AddRange(s.Regions.Select(kv => new { region = name, node = kv.Key.ToString(), shards = kv.Value.Stats.Count, entities = kv.Value.Stats.Values.Sum() }));
+            }
+            return Results.Json(stats);
+        });
+
+        // ---- queue ----
+        api.MapGet("/api/queue", async (string? tenant, string? pool, string? state, string? destination, int? limit) =>
+        {
+            var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(), AskTimeout);
+            var rows = new List<object>();
+            foreach (var (id, next) in pending.Pending.OrderBy(p => p.Key).Take(Math.Clamp(limit ?? 100, 1, 1000)))
+            {
+                var d = await ops.Messages().Ask<MessageDetails>(new GetMessageDetails(id), AskTimeout);
+                if (d.Envelope is not { } e) continue;
+                if ((tenant is not null && e.Tenant != tenant) || (pool is not null && e.Pool != pool) || (state is not null && d.State != state)
+                    || (destination is not null && !d.Pending.Any(r => r.EndsWith("@" + destination, StringComparison.OrdinalIgnoreCase)))) continue;
+                rows.Add(new { id, tenant = e.Tenant, from = e.Sender, pool = e.Pool, state = d.State, pending = d.Pending, attempts = d.Attempts.Count,
+                    next = d.NextAttempt, received = e.ReceivedAt, size = d.Size });
+            }
+            return Results.Json(new { total = pending.Pending.Count, shown = rows });
+        });
+        api.MapGet("/api/queue/{id}", async (string id) =>
+        {
+            var d = await ops.Messages().Ask<MessageDetails>(new GetMessageDetails(id), AskTimeout);
+            return d.Envelope is null ? Results.Json(new { done = false, text = $"no message {id}" }, statusCode: 404) : Results.Json(d);
+        });
+        api.MapPost("/api/queue/{id}/{action}", (HttpRequest r, string id, string action) => GuardedAsync(r, ops, async () =>
+        {
+            if (!Enum.TryParse<QueueAction>(action, ignoreCase: true, out var a))
+                return Results.Json(new { done = false, text = "action must be retry, hold, release or bounce" }, statusCode: 400);
+            var result = await ops.Messages().Ask<ControlResult>(new ControlMessage(id, a), AskTimeout);
+            return Results.Json(new { done = result.Done, text = result.Text }, statusCode: result.Done ? 200 : 409);
+        }));
+
+        // ---- tenants ----
+        api.MapGet("/api/tenants", async () =>
+        {
+            var rows = new List<object>();
+            foreach (var t in ops.Tenants().All) rows.Add(await TenantRowAsync(ops, t));
+            return Results.Json(rows);
+        });
+        api.MapGet("/api/tenants/{id}", async (string id) =>
+            ops.Tenants().All.FirstOrDefault(t => t.Id == id) is { } t ? Results.Json(await TenantRowAsync(ops, t))
+                : Results.Json(new { done = false, text = $"no tenant {id}" }, statusCode: 404));
+        api.MapPost("/api/tenants/{id}/limit", (HttpRequest r, string id, int? perMinute, bool? off, bool? reset) => GuardedAsync(r, ops, async () =>
+        {
+            if (ops.Tenants().All.All(t => t.Id != id)) return Results.Json(new { done = false, text = $"no tenant {id}" }, statusCode: 404);
+            if (perMinute is < 1) return Results.Json(new { done = false, text = "per-minute must be at least 1" }, statusCode: 400);
+            int? value = reset == true ? null : off == true ? 0 : perMinute ?? throw new BadHttpRequestException("give perMinute, off or reset");
+            var answer = await RateLimitOverrides.SetAsync(ops.System, id, value);
+            var ok = answer is Akka.DistributedData.UpdateSuccess;
+            return Results.Json(new { done = ok, text = !ok ? $"not written to a majority of the nodes: {answer}"
+                : value is null ? $"{id}: limit as configured" : value == 0 ? $"{id}: no limit" : $"{id}: {value} per minute" }, statusCode: ok ? 200 : 503);
+        }));
+
+        // ---- blacklists ----
+        api.MapGet("/api/blacklist", async () => Results.Json(await ops.BlacklistMonitor().Ask<BlacklistStatus>(new GetBlacklistStatus(), AskTimeout)));
+        api.MapPost("/api/blacklist/check", (HttpRequest r) => GuardedAsync(r, ops, async () =>
+        {
+            await ops.BlacklistMonitor().Ask<Status.Success>(new RunBlacklistCheck(), AskTimeout);
+            return Results.Json(new { done = true, text = "check started; see blacklist status" });
+        }));
+    }
+
+    static async Task<object> TenantRowAsync(OperationsContext ops, Tenant t)
+    {
+        var over = ops.Overrides.For(t.Id);
+        int? limit = over switch { 0 => null, { } n => n, null => t.RateLimit.Enabled ? t.RateLimit.PerMinute : null };
+        int? used = null;
+        if (limit is { } l)
+            used = (await ops.Limiters().Ask<RateLimitAnswer>(new CheckRateLimit(t.Id, l), AskTimeout)).Used;
+        return new { id = t.Id, domains = t.Domains, networks = t.Networks.Select(n => n.ToString()), users = t.Users.Keys,
+            rateLimit = limit, usedLastMinute = used, limitSource = over is null ? "configuration" : "operations" };
+    }
+
+    static object[] Members(Cluster cluster) =>
+        cluster.State.Members.OrderBy(m => m.Address.ToString()).Select(m => (object)new
+        {
+            address = m.Address.ToString(), roles = m.Roles.OrderBy(r => r), status = m.Status.ToString(),
+            reachable = !cluster.State.Unreachable.Contains(m), self = m.Address == cluster.SelfAddress,
+        }).ToArray();
+
+    static async Task<IEnumerable<(string, string, string, double)>> GaugesAsync(OperationsContext ops, Cluster cluster)
+    {
+        var gauges = new List<(string, string, string, double)>();
+        foreach (var g in cluster.State.Members.GroupBy(m => m.Status))
+            gauges.Add(("actorgateway_cluster_members", "Cluster members as this node sees them, by status.", $"status=\"{g.Key}\"", g.Count()));
+        gauges.Add(("actorgateway_cluster_unreachable_members", "Members this node cannot reach.", "", cluster.State.Unreachable.Count));
+        try
+        {
+            var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(), TimeSpan.FromSeconds(3));
+            gauges.Add(("actorgateway_queue_messages", "Messages in the queue (cluster-wide).", "", pending.Pending.Count));
+            var due = pending.Pending.Values.Where(v => v is not null).Select(v => v!.Value).DefaultIfEmpty(pending.At).Min();
+            gauges.Add(("actorgateway_queue_next_attempt_seconds", "Seconds until the earliest scheduled retry.", "", Math.Max(0, (due - pending.At).TotalSeconds)));
+            var status = await ops.BlacklistMonitor().Ask<BlacklistStatus>(new GetBlacklistStatus(), TimeSpan.FromSeconds(3));
+            gauges.Add(("actorgateway_blacklist_listings", "Current listings of the gateway's addresses.", "", status.Current.Count));
+        }
+        catch (AskTimeoutException) { /* a singleton is moving: those gauges are left out of this scrape */ }
+        return gauges;
+    }
+
+    static IResult Guarded(HttpRequest request, OperationsContext ops, Func<IResult> action) =>
+        Authorized(request, ops) is { } refusal ? refusal : action();
+
+    static async Task<IResult> GuardedAsync(HttpRequest request, OperationsContext ops, Func<Task<IResult>> action) =>
+        Authorized(request, ops) is { } refusal ? refusal : await action();
+
+    static IResult? Authorized(HttpRequest request, OperationsContext ops)
+    {
+        if (ops.Token is null) return Results.Json(new { done = false, text = "changes are disabled: no operations token is configured" }, statusCode: 403);
+        var given = request.Headers.Authorization.ToString();
+        var expected = "Bearer " + ops.Token;
+        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(expected))
+            ? null : Results.Json(new { done = false, text = "a valid operations token is required (Authorization: Bearer ...)" }, statusCode: 401);
+    }
+
+    /// <summary>Feeds membership events to one `cluster tail` client.</summary>
+    sealed class ClusterTail : ReceiveActor
+    {
+        public ClusterTail(System.Threading.Channels.ChannelWriter<string> lines)
+        {
+            Receive<ClusterEvent.IMemberEvent>(e => lines.TryWrite($"{DateTimeOffset.UtcNow:O} {e.GetType().Name} {e.Member.Address} [{string.Join(",", e.Member.Roles)}] {e.Member.Status}"));
+            Receive<ClusterEvent.UnreachableMember>(e => lines.TryWrite($"{DateTimeOffset.UtcNow:O} UnreachableMember {e.Member.Address}"));
+            Receive<ClusterEvent.ReachableMember>(e => lines.TryWrite($"{DateTimeOffset.UtcNow:O} ReachableMember {e.Member.Address}"));
+        }
+
+        protected override void PreStart() => Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+
+        protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
+    }
+}
