@@ -130,7 +130,7 @@ root.Subcommands.Add(Group("queue", "The queue of the whole cluster",
         Console.WriteLine($"pool:       {e.Text("pool")} (spam score {e.Text("spamScore")}, symbols {e.Text("spamSymbols")})\npending:    {d.Text("pending")}\nnext:       {d.Text("nextAttempt")}");
         foreach (var a in d.GetProperty("attempts").EnumerateArray())
             foreach (var r in a.GetProperty("results").EnumerateArray())
-                Console.WriteLine($"attempt {a.Text("attempt")} {a.Text("at")}: <{r.Text("recipient")}> {r.Text("status")} {r.Text("statusCode")} {r.Text("diagnostic")} relay={r.Text("remoteMta")} tls={r.Text("tls")}");
+                Console.WriteLine($"attempt {a.Text("attempt")} {a.Text("at")}: <{r.Text("recipient")}> {r.Text("status")} {r.Text("statusCode")} {r.Text("diagnostic")} relay={r.Text("remoteMta")} tls={r.Text("tls")} egress={r.Text("egress")}");
     }, id),
     QueueAction("retry", "Attempt delivery now"),
     QueueAction("hold", "No delivery attempts until released"),

@@ -226,7 +226,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     {
         var now = DateTimeOffset.UtcNow;
         var results = finished.Results.SelectMany(r => r.Outcome.Recipients.Select(o =>
-            new RecipientResult(o.Recipient, o.Status, o.StatusCode, o.Diagnostic, o.RemoteMta, r.Outcome.Tls))).ToArray();
+            new RecipientResult(o.Recipient, o.Status, o.StatusCode, o.Diagnostic, o.RemoteMta, r.Outcome.Tls, r.Outcome.SourceAddress))).ToArray();
         var deferred = results.Any(r => r.Status == RecipientStatus.Deferred);
         DateTimeOffset? next = deferred ? now + _services.Retry.DelayAfter(finished.Attempt) : null;
         var first = finished.Results.FirstOrDefault()?.Outcome;
@@ -244,7 +244,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             foreach (var r in results)
                 _log.Info($"{_queueId}: tenant={_envelope!.Tenant} pool={_envelope.Pool} to=<{r.Recipient}> status={r.Status.ToString().ToLowerInvariant()} " +
                           $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={r.Tls ?? "none"} attempt={recorded.Attempt}" +
-                          (r.Status == RecipientStatus.Deferred ? $" next={next:O}" : ""));
+                          (r.Status == RecipientStatus.Deferred ? $" next={next:O}" : "") + (r.Egress is null ? "" : $" egress={r.Egress}"));
             if (recorded.Completes)
             {
                 _log.Info("{0}: removed (all recipients done)", _queueId);

@@ -52,8 +52,12 @@ public sealed record MessageIsDone(string QueueId) : IGatewayMessage;
 // ---- events (the journal of one message) ----
 public sealed record MessageAccepted(string QueueId, MessageEnvelope Envelope, byte[] Body) : IGatewayMessage;
 
-/// <summary>One recipient's answer in an attempt, with how its connection was secured (TLS protocol, cipher, verified).</summary>
-public sealed record RecipientResult(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta, string? Tls = null);
+/// <summary>
+/// One recipient's answer in an attempt, with how its connection was secured (TLS protocol,
+/// cipher, verified) and the gateway address it was sent from (which node of the pool).
+/// </summary>
+public sealed record RecipientResult(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta, string? Tls = null,
+    string? Egress = null);
 
 /// <summary>
 /// One delivery attempt's answers. <paramref name="Completes"/>: nothing is left to do after it
