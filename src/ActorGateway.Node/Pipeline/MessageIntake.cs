@@ -30,58 +30,60 @@ public sealed class MessageIntake : ReceiveActor
     // A writer that fails is not restarted: the requester hears MessageNotStored or times out.
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
-    /// <summary>Writes one message's acceptance, replies, wakes the message's entity, and stops.</summary>
-    sealed class Writer : ReceivePersistentActor
+    /// <summary>
+    /// Writes one message's acceptance as event 1 of its journal, replies, wakes the message's
+    /// entity, and stops. It talks to the journal directly: a new queue id has no events to
+    /// recover (a persistent actor would still ask for the highest sequence number first, one
+    /// more database round trip per message). Should the id exist after all, the write fails
+    /// on its sequence number: no 250.
+    /// </summary>
+    sealed class Writer : ReceiveActor
     {
-        readonly AcceptMessage _command;
         readonly IActorRef _region;
         readonly ILoggingAdapter _log = Context.GetLogger();
         IActorRef? _replyTo;
+        MessageAccepted? _accepted;
 
-        public static Props Props(AcceptMessage command, IActorRef region) => Akka.Actor.Props.Create(() => new Writer(command, region));
+        public static Props Props(AcceptMessage command, IActorRef region) => Akka.Actor.Props.Create(() => new Writer(region));
 
-        public override string PersistenceId => MessageActor.PersistenceIdOf(_command.QueueId);
-
-        // A new queue id has no journal yet: nothing to read before the first write. (Should
-        // the id exist after all, the write fails on its sequence number: no 250.)
-        public override Recovery Recovery => Recovery.None;
-
-        public Writer(AcceptMessage command, IActorRef region)
+        public Writer(IActorRef region)
         {
-            _command = command;
             _region = region;
-            SnapshotPluginId = "akka.persistence.no-snapshot-store";
-            Command<AcceptMessage>(Write);
+            Receive<AcceptMessage>(Write);
+            Receive<WriteMessagesSuccessful>(_ => { });
+            Receive<WriteMessageSuccess>(_ => Stored());
+            Receive<WriteMessageRejected>(r => Failed(r.Cause));
+            Receive<WriteMessageFailure>(f => Failed(f.Cause));
+            Receive<WriteMessagesFailed>(f => Failed(f.Cause));
         }
 
         void Write(AcceptMessage command)
         {
             if (_replyTo is not null) return; // a retried hand-over while the write is running
             _replyTo = Sender;
-            var accepted = new MessageAccepted(command.QueueId, command.Envelope, command.Body);
-            Persist(new Tagged(accepted, [QueueTags.Queued]), _ =>
-            {
-                _replyTo.Tell(new MessageStored(command.QueueId));
-                var e = accepted.Envelope;
-                _log.Info($"{command.QueueId}: accepted tenant={e.Tenant} from=<{e.Sender}> rcpts={e.Recipients.Count} size={accepted.Body.Length} " +
-                          $"pool={e.Pool} spam-score={e.SpamScore:0.##}{(e.IsBounce ? " (NDR)" : "")}");
-                _region.Tell(new WakeMessage(command.QueueId, JustAccepted: true));
-                Context.Stop(Self);
-            });
+            _accepted = new MessageAccepted(command.QueueId, command.Envelope, command.Body);
+            var persistent = new Persistent(new Tagged(_accepted, [QueueTags.Queued]), 1, MessageActor.PersistenceIdOf(command.QueueId),
+                writerGuid: Guid.NewGuid().ToString(), timestamp: DateTime.UtcNow.Ticks);
+            Persistence.Instance.Apply(Context.System).JournalFor(null)
+                .Tell(new WriteMessages([new AtomicWrite(persistent)], Self, 1));
         }
 
-        protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+        void Stored()
         {
-            _log.Error(cause, "{0}: journal write failed", _command.QueueId);
-            _replyTo?.Tell(new MessageNotStored(_command.QueueId, cause.Message));
-            base.OnPersistFailure(cause, @event, sequenceNr);
+            var a = _accepted!;
+            _replyTo!.Tell(new MessageStored(a.QueueId));
+            var e = a.Envelope;
+            _log.Info($"{a.QueueId}: accepted tenant={e.Tenant} from=<{e.Sender}> rcpts={e.Recipients.Count} size={a.Body.Length} " +
+                      $"pool={e.Pool} spam-score={e.SpamScore:0.##}{(e.IsBounce ? " (NDR)" : "")}");
+            _region.Tell(new WakeMessage(a.QueueId, JustAccepted: true));
+            Context.Stop(Self);
         }
 
-        protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+        void Failed(Exception cause)
         {
-            _log.Error(cause, "{0}: journal rejected the message", _command.QueueId);
-            _replyTo?.Tell(new MessageNotStored(_command.QueueId, cause.Message));
-            base.OnPersistRejected(cause, @event, sequenceNr);
+            _log.Error(cause, "{0}: journal write failed", _accepted?.QueueId);
+            _replyTo?.Tell(new MessageNotStored(_accepted?.QueueId ?? "", cause.Message));
+            Context.Stop(Self);
         }
     }
 }
