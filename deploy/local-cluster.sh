@@ -2,7 +2,7 @@
 # Starts the three-site cluster on this machine, for trying it locally:
 #   eu-de-01 on 127.0.0.1, eu-de-02 on 127.0.0.2 (good gateways), eu-de-03 on 127.0.0.3
 #   (bad gateway); each takes SMTP on port 2525 of its address and joins the others on 4053,
-#   all sharing one PostgreSQL 15 started here on 127.0.0.1:55432.
+#   all sharing one PostgreSQL 15 started here on 127.0.0.1:55432 ($ACTORGATEWAY_LOCAL_PGPORT).
 # Extra arguments are passed to every node, e.g. --config my-tenants.conf.
 # Logs and data go to data/local-cluster/ (or $ACTORGATEWAY_LOCAL_DIR). Ctrl-C stops everything.
 # Needs the .NET SDK 10 and PostgreSQL 15 (Debian package postgresql).
@@ -10,7 +10,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${ACTORGATEWAY_LOCAL_DIR:-$root/data/local-cluster}"
 pgbin=/usr/lib/postgresql/15/bin
-pgport=55432
+pgport=${ACTORGATEWAY_LOCAL_PGPORT:-55432}
 mkdir -p "$dir"
 [ -x "$pgbin/initdb" ] || { echo "PostgreSQL 15 is missing: apt-get install postgresql" >&2; exit 1; }
 
@@ -48,7 +48,7 @@ start_site() {
 wait_ready() {
   local site=$1
   for _ in $(seq 1 120); do
-    grep -q " ready: cluster member up" "$dir/$site.log" && { echo "   $site is up ($(grep -o 'akka.tcp://[^ ]*' "$dir/$site.log" | head -1))"; return; }
+    grep -q " ready: cluster member up" "$dir/$site.log" && { echo "   $site is up ($(grep -o 'akka.tcp://[^] ]*' "$dir/$site.log" | head -1))"; return; }
     sleep 0.5
   done
   echo "$site did not come up; see $dir/$site.log" >&2; exit 1
