@@ -189,6 +189,8 @@ public static class OperationsApi
             gauges.Add(("actorgateway_queue_messages", "Messages in the queue (cluster-wide).", "", pending.Pending.Count));
             var due = pending.Pending.Values.Where(v => v is not null).Select(v => v!.Value).DefaultIfEmpty(pending.At).Min();
             gauges.Add(("actorgateway_queue_next_attempt_seconds", "Seconds until the earliest scheduled retry.", "", Math.Max(0, (due - pending.At).TotalSeconds)));
+            gauges.Add(("actorgateway_queue_oldest_message_age_seconds", "Age of the oldest queued message.", "",
+                pending.OldestReceived is { } oldest ? Math.Max(0, (pending.At - oldest).TotalSeconds) : 0));
             var status = await ops.BlacklistMonitor().Ask<BlacklistStatus>(new GetBlacklistStatus(), TimeSpan.FromSeconds(3));
             gauges.Add(("actorgateway_blacklist_listings", "Current listings of the gateway's addresses.", "", status.Current.Count));
         }

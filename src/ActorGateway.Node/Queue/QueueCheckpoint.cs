@@ -3,7 +3,8 @@ using ActorGateway.Node.Serialization;
 namespace ActorGateway.Node.Queue;
 
 /// <summary>The queue sweeper's progress: how far it has read each tag, and what is pending with its next attempt.</summary>
-public sealed record QueueCheckpoint(long QueuedOffset, long AttemptedOffset, long DoneOffset, IReadOnlyDictionary<string, DateTimeOffset?> Pending) : IGatewayMessage;
+public sealed record QueueCheckpoint(long QueuedOffset, long AttemptedOffset, long DoneOffset, IReadOnlyDictionary<string, DateTimeOffset?> Pending,
+    IReadOnlyDictionary<string, DateTimeOffset>? Received = null) : IGatewayMessage;
 
 /// <summary>Event before each checkpoint snapshot (it gives the snapshot its sequence number).</summary>
 public sealed record QueueCheckpointTaken(DateTimeOffset At) : IGatewayMessage;
@@ -11,4 +12,5 @@ public sealed record QueueCheckpointTaken(DateTimeOffset At) : IGatewayMessage;
 /// <summary>To the sweeper (operations): which messages are queued, with when each is due.</summary>
 public sealed record GetPendingMessages : IGatewayMessage;
 
-public sealed record PendingMessages(IReadOnlyDictionary<string, DateTimeOffset?> Pending, DateTimeOffset At) : IGatewayMessage;
+/// <param name="OldestReceived">When the oldest queued message was received (null: none, or not known yet).</param>
+public sealed record PendingMessages(IReadOnlyDictionary<string, DateTimeOffset?> Pending, DateTimeOffset At, DateTimeOffset? OldestReceived = null) : IGatewayMessage;

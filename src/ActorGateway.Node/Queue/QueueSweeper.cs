@@ -33,6 +33,8 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     readonly TimeSpan _interval, _checkpointInterval;
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly Dictionary<string, DateTimeOffset?> _pending = new();
+    // When each pending message was received, for the queue's age.
+    readonly Dictionary<string, DateTimeOffset> _received = new();
     long _queuedOffset, _attemptedOffset, _doneOffset;
     bool _sweeping, _sweepAgain, _changedSinceCheckpoint;
     DateTime _lastCheckpoint = DateTime.UtcNow, _lastReconcile = DateTime.UtcNow;
@@ -55,6 +57,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             if (o.Snapshot is not QueueCheckpoint c) return;
             (_queuedOffset, _attemptedOffset, _doneOffset) = (c.QueuedOffset, c.AttemptedOffset, c.DoneOffset);
             foreach (var (id, next) in c.Pending) _pending[id] = next;
+            foreach (var (id, at) in c.Received ?? new Dictionary<string, DateTimeOffset>()) _received[id] = at;
         });
         Recover<QueueCheckpointTaken>(_ => { });
         Recover<RecoveryCompleted>(_ =>
@@ -69,8 +72,9 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         Command<Sweep>(_ => StartSweep());
         Command<SweepRead>(Apply);
         Command<Status.Failure>(f => { _sweeping = false; _log.Warning("queue sweep failed: {0}", f.Cause.Message); });
-        Command<GetPendingMessages>(_ => Sender.Tell(new PendingMessages(new Dictionary<string, DateTimeOffset?>(_pending), DateTimeOffset.UtcNow)));
-        Command<MessageIsDone>(d => { if (_pending.Remove(d.QueueId)) _changedSinceCheckpoint = true; });
+        Command<GetPendingMessages>(_ => Sender.Tell(new PendingMessages(new Dictionary<string, DateTimeOffset?>(_pending), DateTimeOffset.UtcNow,
+            _received.Count == 0 ? null : _received.Values.Min())));
+        Command<MessageIsDone>(d => { if (_pending.Remove(d.QueueId)) _changedSinceCheckpoint = true; _received.Remove(d.QueueId); });
         // A member gone: its messages' shards move on the next wake, so wake them now, not at the next interval.
         Command<Akka.Cluster.ClusterEvent.MemberRemoved>(e =>
         {
@@ -129,14 +133,20 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
 
     void Apply(SweepRead read)
     {
-        foreach (var e in read.Queued) { _queuedOffset = Math.Max(_queuedOffset, ((Sequence)e.Offset).Value); if (e.Event is MessageAccepted m) _pending.TryAdd(m.QueueId, null); }
+        foreach (var e in read.Queued) { _queuedOffset = Math.Max(_queuedOffset, ((Sequence)e.Offset).Value); if (e.Event is MessageAccepted m && _pending.TryAdd(m.QueueId, null)) _received[m.QueueId] = m.Envelope.ReceivedAt; }
         foreach (var e in read.Attempted)
         {
             _attemptedOffset = Math.Max(_attemptedOffset, ((Sequence)e.Offset).Value);
             var id = e.PersistenceId["msg-".Length..];
             if (e.Event is AttemptRecorded r && _pending.ContainsKey(id)) _pending[id] = r.NextAttemptAt;
         }
-        foreach (var e in read.Done) { _doneOffset = Math.Max(_doneOffset, ((Sequence)e.Offset).Value); _pending.Remove(e.PersistenceId["msg-".Length..]); }
+        foreach (var e in read.Done)
+        {
+            _doneOffset = Math.Max(_doneOffset, ((Sequence)e.Offset).Value);
+            var id = e.PersistenceId["msg-".Length..];
+            _pending.Remove(id);
+            _received.Remove(id);
+        }
         _sweeping = false;
         _changedSinceCheckpoint |= read.Queued.Count + read.Attempted.Count + read.Done.Count > 0;
         var now = DateTime.UtcNow;
@@ -168,7 +178,8 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         // Offsets from at least CheckpointLag ago (events committed late are read again), the pending set as of now.
         var lagged = _history.LastOrDefault(h => DateTime.UtcNow - h.At >= CheckpointLag);
         if (lagged.At == default) lagged = _history.Peek();
-        var checkpoint = new QueueCheckpoint(lagged.Queued, lagged.Attempted, lagged.Done, new Dictionary<string, DateTimeOffset?>(_pending));
+        var checkpoint = new QueueCheckpoint(lagged.Queued, lagged.Attempted, lagged.Done, new Dictionary<string, DateTimeOffset?>(_pending),
+            new Dictionary<string, DateTimeOffset>(_received));
         // A small event first, so that each snapshot has a sequence number of its own.
         Persist(new QueueCheckpointTaken(DateTimeOffset.UtcNow), _ => SaveSnapshot(checkpoint));
     }

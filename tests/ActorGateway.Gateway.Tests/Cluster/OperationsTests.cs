@@ -82,6 +82,11 @@ public sealed class OperationsTests
         Assert.Contains("actorgateway_accepted_total{tenant=\"limited\"} 2", metrics);
         Assert.Contains("actorgateway_rejected_total{reason=\"rate-limit\"} 1", metrics);
         Assert.Contains("actorgateway_cluster_members{status=\"Up\"} 3", metrics);
+        // The released held message is still queued: the queue is not empty and has an age.
+        var age = System.Text.RegularExpressions.Regex.Match(metrics, @"actorgateway_queue_oldest_message_age_seconds ([0-9.]+)");
+        Assert.True(age.Success && double.Parse(age.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, metrics);
+        Assert.Matches(@"actorgateway_queue_messages [1-9]", metrics);
+        Assert.Contains("actorgateway_delivery_results_total{pool=\"good\",status=\"deferred\"}", metrics + await http.GetStringAsync(bed.OperationsUrl(0) + "/metrics") + await http.GetStringAsync(bed.OperationsUrl(1) + "/metrics"));
 
         // cluster tail sees a member leave gracefully; cluster show then counts two
         await using var tail = Actorgw.Start(On("cluster", "tail"));
