@@ -20,19 +20,11 @@ public sealed class RateLimitGate(Func<IActorRef> region, RateLimitOverrides ove
 
     /// <summary>At MAIL FROM: null when the tenant may go on.</summary>
     public Task<SmtpReply?> CheckAsync(string session, Tenant tenant, CancellationToken ct) =>
-        Limit(tenant) is { } perMinute ? AskAsync(session, tenant, new CheckRateLimit(tenant.Id, perMinute), ct) : Task.FromResult<SmtpReply?>(null);
+        overrides.LimitOf(tenant) is { } perMinute ? AskAsync(session, tenant, new CheckRateLimit(tenant.Id, perMinute), ct) : Task.FromResult<SmtpReply?>(null);
 
     /// <summary>At the end of DATA: null when the message is counted and may be stored.</summary>
     public Task<SmtpReply?> TakeAsync(string queueId, Tenant tenant, CancellationToken ct) =>
-        Limit(tenant) is { } perMinute ? AskAsync(queueId, tenant, new TakePermit(tenant.Id, perMinute, queueId), ct) : Task.FromResult<SmtpReply?>(null);
-
-    /// <summary>The tenant's limit now: an operator's override, else its configuration; null = no limit.</summary>
-    public int? Limit(Tenant tenant) => overrides.For(tenant.Id) switch
-    {
-        0 => null,
-        { } perMinute => perMinute,
-        null => tenant.RateLimit.Enabled ? tenant.RateLimit.PerMinute : null,
-    };
+        overrides.LimitOf(tenant) is { } perMinute ? AskAsync(queueId, tenant, new TakePermit(tenant.Id, perMinute, queueId), ct) : Task.FromResult<SmtpReply?>(null);
 
     async Task<SmtpReply?> AskAsync(string context, Tenant tenant, IRateLimitCommand command, CancellationToken ct)
     {

@@ -162,7 +162,7 @@ public static class OperationsApi
     static async Task<object> TenantRowAsync(OperationsContext ops, Tenant t)
     {
         var over = ops.Overrides.For(t.Id);
-        int? limit = over switch { 0 => null, { } n => n, null => t.RateLimit.Enabled ? t.RateLimit.PerMinute : null };
+        var limit = ops.Overrides.LimitOf(t);
         int? used = null;
         if (limit is { } l)
             used = (await ops.Limiters().Ask<RateLimitAnswer>(new CheckRateLimit(t.Id, l), AskTimeout)).Used;

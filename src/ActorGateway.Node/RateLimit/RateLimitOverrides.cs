@@ -23,6 +23,14 @@ public sealed class RateLimitOverrides
 
     public IReadOnlyDictionary<string, int> Current => _current;
 
+    /// <summary>A tenant's limit now: an operator's override, else its configuration; null = no limit.</summary>
+    public int? LimitOf(ActorGateway.Mail.Tenants.Tenant tenant) => For(tenant.Id) switch
+    {
+        0 => null,
+        { } perMinute => perMinute,
+        null => tenant.RateLimit.Enabled ? tenant.RateLimit.PerMinute : null,
+    };
+
     /// <summary>Keeps <see cref="Current"/> up to date on this node.</summary>
     public Props Subscriber() => Props.Create(() => new SubscriberActor(this));
 

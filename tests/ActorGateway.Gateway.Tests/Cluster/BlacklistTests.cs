@@ -33,8 +33,7 @@ public sealed class BlacklistTests
         var notice = await WaitForSubjectAsync(bed, "[ActorGateway] 127.0.0.1 listed on dnsbl.test");
         Assert.Contains("Listed for a test, see https://dnsbl.test/1", notice.Text);
         Assert.Contains("taken out of the good pool", notice.Text);
-        await WaitAsync(() => removal.Requests.Any(r => r.StartsWith("POST") && r.Contains("\"address\":\"127.0.0.1\"") && r.Contains("\"zone\":\"dnsbl.test\"")),
-            TimeSpan.FromSeconds(10), bed);
+        await Eventually.WaitAsync(() => removal.Requests.Any(r => r.StartsWith("POST") && r.Contains("\"address\":\"127.0.0.1\"") && r.Contains("\"zone\":\"dnsbl.test\"")), TimeSpan.FromSeconds(10), () => "condition not met\n" + bed.Logs());
         // A refusal code is not a listing.
         await bed.Node(0).WaitForLogAsync("refusing.test refused the query for 127.0.0.3");
         Assert.DoesNotContain(bed.Receiver.Messages(), m => m.Text.Contains("127.0.0.3 listed"));
@@ -48,22 +47,19 @@ public sealed class BlacklistTests
         var delistedSince = DateTime.Now;
         await bed.RepublishDnsAsync(Clear);
         await WaitForSubjectAsync(bed, "[ActorGateway] 127.0.0.1 delisted from dnsbl.test");
-        await WaitAsync(() => NodeLog.FirstAfter(bed.Node(0).Output, @"pool good: 2 gateway\(s\) available \[[^\]]*\]\s*$", delistedSince) is not null,
-            TimeSpan.FromSeconds(30), bed);
+        await Eventually.WaitAsync(() => NodeLog.FirstAfter(bed.Node(0).Output, @"pool good: 2 gateway\(s\) available \[[^\]]*\]\s*$", delistedSince) is not null, TimeSpan.FromSeconds(30), () => "condition not met\n" + bed.Logs());
 
         // The monitor's node (eu-de-01, the oldest) dies: the monitor runs on and its history is intact.
         await bed.KillNodeAsync(0);
         var survivors = new[] { 1, 2 };
-        await WaitAsync(() => survivors.Any(n => bed.Node(n).Output.Contains("blacklist monitor running on") &&
-                                                 System.Text.RegularExpressions.Regex.IsMatch(bed.Node(n).Output, @"blacklist monitor running on .*0 current listing\(s\), 1 in the history")),
-            TimeSpan.FromSeconds(40), bed);
+        await Eventually.WaitAsync(() => survivors.Any(n => bed.Node(n).Output.Contains("blacklist monitor running on") &&
+                                                 System.Text.RegularExpressions.Regex.IsMatch(bed.Node(n).Output, @"blacklist monitor running on .*0 current listing\(s\), 1 in the history")), TimeSpan.FromSeconds(40), () => "condition not met\n" + bed.Logs());
     }
 
     static async Task<ActorGateway.Testing.ReceivedMail> WaitForSubjectAsync(ClusterTestbed bed, string subject)
     {
         ActorGateway.Testing.ReceivedMail? found = null;
-        await WaitAsync(() => (found = bed.Receiver.Messages().FirstOrDefault(m => m.Recipients.Contains("ops@ops.example") && m.Text.Contains("Subject: " + subject))) is not null,
-            TimeSpan.FromSeconds(40), bed);
+        await Eventually.WaitAsync(() => (found = bed.Receiver.Messages().FirstOrDefault(m => m.Recipients.Contains("ops@ops.example") && m.Text.Contains("Subject: " + subject))) is not null, TimeSpan.FromSeconds(40), () => "condition not met\n" + bed.Logs());
         return found!;
     }
 
@@ -79,15 +75,5 @@ public sealed class BlacklistTests
             ids.Add(id);
         }
         return ids;
-    }
-
-    static async Task WaitAsync(Func<bool> condition, TimeSpan timeout, ClusterTestbed bed)
-    {
-        var until = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > until) throw new TimeoutException("condition not met\n" + bed.Logs());
-            await Task.Delay(200);
-        }
     }
 }

@@ -54,7 +54,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
         string SurvivorLogs() => string.Join("\n", survivors.Select(s => bed.Node(s).Output));
         var removedAt = NodeLog.FirstAfter(SurvivorLogs(), $"cluster: member {deadAddress} removed", killedAt)!.Value;
         // Messages also resume before (shards rebalanced when the nodes joined): only what resumes after the removal counts.
-        await WaitUntilAsync(() => NodeLog.FirstAfter(SurvivorLogs(), "queue sweeper running on", killedAt) is not null
+        await Eventually.WaitAsync(() => NodeLog.FirstAfter(SurvivorLogs(), "queue sweeper running on", killedAt) is not null
                                    && NodeLog.FirstAfter(SurvivorLogs(), "resumed on akka.tcp", removedAt) is not null,
             TimeSpan.FromSeconds(30), () => "the queue sweeper or the dead node's messages did not resume on a survivor\n" + bed.Logs());
         var log = SurvivorLogs();
@@ -117,7 +117,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
         // Good mail flows; spam waits while eu-de-03 is down (removed from the cluster, not just slow).
         Assert.Empty(await ClusterMail.WaitForIdsAsync(bed.Receiver, ["good-0@test", "good-1@test"], TimeSpan.FromSeconds(30)));
         await bed.Node(0).WaitForLogAsync(TimeSpan.FromSeconds(30), $"cluster: member {badAddress} removed");
-        await WaitUntilAsync(() => bed.Node(0).Output.Contains("no gateway of pool bad is available") || bed.Node(1).Output.Contains("no gateway of pool bad is available"),
+        await Eventually.WaitAsync(() => bed.Node(0).Output.Contains("no gateway of pool bad is available") || bed.Node(1).Output.Contains("no gateway of pool bad is available"),
             TimeSpan.FromSeconds(60), () => "no message waited for the bad pool\n" + bed.Logs());
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.DoesNotContain(bed.Receiver.Messages(), m => m.MessageId()?.StartsWith("spam-") == true);
@@ -180,16 +180,6 @@ public sealed class FailoverTests(ITestOutputHelper output)
     }
 
     static double Since(DateTime start, DateTime? at) => at is { } t ? Math.Round((t - start).TotalSeconds, 1) : double.NaN;
-
-    static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> failure)
-    {
-        var until = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > until) throw new TimeoutException(failure());
-            await Task.Delay(200);
-        }
-    }
 
     /// <summary>Seconds from the kill, as the survivors logged them.</summary>
     sealed record FailoverTiming(double Detected, double Downed, double Removed, double SingletonMoved, double WorkResumed)
