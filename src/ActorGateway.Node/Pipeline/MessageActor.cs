@@ -48,7 +48,12 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
     public override string PersistenceId => PersistenceIdOf(_queueId);
 
-    public static string PersistenceIdOf(string queueId) => "msg-" + queueId;
+    const string PersistenceIdPrefix = "msg-";
+
+    public static string PersistenceIdOf(string queueId) => PersistenceIdPrefix + queueId;
+
+    /// <summary>The queue id of a message's journal (as the queue sweeper reads it).</summary>
+    public static string QueueIdOf(string persistenceId) => persistenceId[PersistenceIdPrefix.Length..];
 
     public static Props Props(string queueId, MessageServices services) => Akka.Actor.Props.Create(() => new MessageActor(queueId, services));
 

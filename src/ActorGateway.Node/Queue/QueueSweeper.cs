@@ -137,13 +137,13 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         foreach (var e in read.Attempted)
         {
             _attemptedOffset = Math.Max(_attemptedOffset, ((Sequence)e.Offset).Value);
-            var id = e.PersistenceId["msg-".Length..];
+            var id = MessageActor.QueueIdOf(e.PersistenceId);
             if (e.Event is AttemptRecorded r && _pending.ContainsKey(id)) _pending[id] = r.NextAttemptAt;
         }
         foreach (var e in read.Done)
         {
             _doneOffset = Math.Max(_doneOffset, ((Sequence)e.Offset).Value);
-            var id = e.PersistenceId["msg-".Length..];
+            var id = MessageActor.QueueIdOf(e.PersistenceId);
             _pending.Remove(id);
             _received.Remove(id);
         }
