@@ -14,3 +14,9 @@ public sealed record PoolUnavailable(string Pool) : IGatewayMessage;
 /// <summary>What delivery on this node needs: where mail goes and from which address.</summary>
 public sealed record DeliveryContext(NextHopResolver Resolver, System.Net.IPAddress? SourceAddress, string HeloName,
     TimeSpan ConnectTimeout, TimeSpan CommandTimeout, TimeSpan IdleTimeout);
+
+/// <summary>A destination actor to its agent: nothing to do since the idle timeout.</summary>
+public sealed record DestinationIdle(string Domain);
+
+/// <summary>The agent to a destination actor it no longer routes to: stop unless work came in meanwhile.</summary>
+public sealed class StopWhenIdle { public static readonly StopWhenIdle Instance = new(); }

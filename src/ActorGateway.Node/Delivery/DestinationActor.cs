@@ -36,7 +36,10 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
             d.ReplyTo.Tell(new DeliverResult(d.Request.Domain, d.Outcome));
             Next();
         });
-        Receive<IdleTimeout>(_ => { if (!_busy && _waiting.Count == 0) Context.Stop(Self); });
+        // Idle: the agent decides, so that no request is forwarded to an actor that is stopping.
+        Receive<IdleTimeout>(_ => { if (!_busy && _waiting.Count == 0) Context.Parent.Tell(new DestinationIdle(_domain)); });
+        // Comes after every request the agent forwarded before it: work that arrived meanwhile keeps this actor.
+        Receive<StopWhenIdle>(_ => { if (!_busy && _waiting.Count == 0) Context.Stop(Self); });
     }
 
     void Next()
