@@ -56,7 +56,10 @@ public static class GatewayNode
         var settings = GatewayConfig.Read(config);
         StorageSetup.Prepare(settings);
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // Configuration is HOCON; the host's own sources (appsettings.json, environment) stay, but
+        // without reload-on-change: that watches the working directory recursively, and with the
+        // queue's database under it, every journal write woke the watcher (measured: 8 % of the CPU samples).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
