@@ -109,12 +109,12 @@ public static class GatewayNode
                 region = ClusterSharding.Get(system).Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
                     ClusterShardingSettings.Create(system), new MessageExtractor(100));
                 registry.Register<MessageExtractor>(region);
-                intake = system.ActorOf(MessageIntake.Props(Region), "intake");
+                intake = system.ActorOf(MessageIntake.Props(Region, services), "intake");
                 limiters = ClusterSharding.Get(system).Start(TenantRateLimiter.RegionName, TenantRateLimiter.Props,
                     ClusterShardingSettings.Create(system), new RateLimitExtractor(30));
                 system.ActorOf(ClusterEventLog.Props(), "cluster-events");
 
-                system.ActorOf(ClusterSingletonManager.Props(QueueSweeper.Props(region, settings.SweepInterval),
+                system.ActorOf(ClusterSingletonManager.Props(QueueSweeper.Props(region, settings.SweepInterval, services.AttemptTimeout),
                     PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
                 system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");

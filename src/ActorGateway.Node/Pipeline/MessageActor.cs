@@ -26,10 +26,8 @@ public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pool
 public sealed class MessageActor : ReceivePersistentActor, IWithTimers
 {
     sealed class AttemptDue { public static readonly AttemptDue Instance = new(); }
-    sealed record AttemptFinished(int Attempt, IReadOnlyList<DeliverResult> Results);
     sealed record BounceAccepted(int Attempt, string BounceId);
     sealed record BounceFailed(int Attempt, string Reason);
-    sealed record PoolWait(string Pool);
 
     readonly string _queueId;
     readonly MessageServices _services;
@@ -78,7 +76,9 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
                 // Logged on the first wake unless that comes from the intake: then it is a new
                 // message, else one picked up again (restart, passivation, a failover to this node).
                 _recoveredPending = true;
-                ScheduleNextAttempt();
+                // Never attempted: the intake may be making the first attempt right now. Only a wake
+                // (from the intake, the sweeper or the operator) starts one here.
+                if (_attempts > 0) ScheduleNextAttempt();
             }
         });
 
@@ -94,14 +94,21 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             ScheduleNextAttempt();
         });
         Command<AttemptDue>(_ => StartAttempt());
+        // The intake made the first attempt but could not journal it: recorded here, unless this entity attempted meanwhile.
+        Command<RecordFirstAttempt>(r =>
+        {
+            if (_envelope is null || _completed || _attempts > 0 || _attemptRunning)
+                _log.Warning("{0}: first attempt's answers from the intake not recorded: the message moved on meanwhile", _queueId);
+            else PersistAttempt(r.Recorded);
+        });
         Command<GetMessageDetails>(_ =>
         {
             Sender.Tell(new MessageDetails(_queueId, State(), _envelope, _body.Length, _pending.Keys.ToArray(), _history.ToArray(), _nextAttempt));
             if (_envelope is null) Passivate();
         });
         Command<ControlMessage>(Control);
-        Command<AttemptFinished>(f => { _waitingForPool = false; RecordAttempt(f); });
-        Command<PoolWait>(WaitForPool);
+        Command<DeliveryAttempt.Finished>(f => { _waitingForPool = false; RecordAttempt(f); });
+        Command<DeliveryAttempt.PoolWait>(WaitForPool);
         Command<BounceAccepted>(b => Persist(new BounceQueued(b.Attempt, b.BounceId), e =>
         {
             Apply(e);
@@ -167,7 +174,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
                 _log.Info("{0}: returned to the sender by the operator", _queueId);
                 var pending = _pending.Keys.Select(r => new DeliverResult(Domain(r), DeliveryOutcome.All([r], RecipientStatus.Failed, "5.0.0",
                     "x-gateway; returned to the sender by the gateway's operator"))).ToArray();
-                RecordAttempt(new AttemptFinished(_attempts + 1, pending));
+                RecordAttempt(new DeliveryAttempt.Finished(_attempts + 1, pending));
                 replyTo.Tell(new ControlResult(_queueId, true, $"{pending.Length} recipient(s) bounced"));
                 break;
         }
@@ -192,34 +199,15 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         {
             var expired = _pending.Keys.Select(r => new DeliverResult(Domain(r), DeliveryOutcome.All([r], RecipientStatus.Failed, "5.4.7",
                 $"x-gateway; delivery time expired after {_services.Retry.MaxLifetime.TotalDays:0.#} days"))).ToArray();
-            RecordAttempt(new AttemptFinished(attempt, expired));
+            RecordAttempt(new DeliveryAttempt.Finished(attempt, expired));
             return;
         }
 
-        // A message's pool is fixed at acceptance: its router picks a node of that pool, never one of the other.
-        var poolName = _envelope.Pool ?? Pools.Good;
-        var pool = _services.Pools[poolName];
         _attemptRunning = true;
-        var asks = _pending.Keys.GroupBy(Domain, StringComparer.OrdinalIgnoreCase).Select(group =>
-        {
-            var recipients = group.ToArray();
-            var tls = _services.TlsPolicy.Find(Domain(_envelope.Sender), group.Key);
-            var job = new DeliveryJob(_queueId, _envelope.Sender, recipients, _body, _envelope.EnvelopeId, tls);
-            return pool.Ask<object>(new DeliverRequest(group.Key, job), _services.AttemptTimeout).ContinueWith(t => t switch
-            {
-                { IsCompletedSuccessfully: true, Result: DeliverResult r } => (r, false),
-                { IsCompletedSuccessfully: true, Result: PoolUnavailable } => (new DeliverResult(group.Key, DeliveryOutcome.All(recipients,
-                    RecipientStatus.Deferred, "4.4.1", $"x-gateway; no gateway of the {poolName} pool is available")), true),
-                _ => (new DeliverResult(group.Key, DeliveryOutcome.All(recipients, RecipientStatus.Deferred, "4.4.1", "x-gateway; delivery attempt timed out")), false),
-            });
-        }).ToArray();
-        // Nothing tried because the pool has no node up: not an attempt, the message just waits for the pool.
-        Task.WhenAll(asks).PipeTo(Self, success: replies => replies.All(r => r.Item2)
-            ? (object)new PoolWait(poolName)
-            : new AttemptFinished(attempt, replies.Select(r => r.Item1).ToArray()));
+        DeliveryAttempt.Run(_queueId, _envelope, _body, _pending.Keys.ToArray(), attempt, _services).PipeTo(Self);
     }
 
-    void WaitForPool(PoolWait wait)
+    void WaitForPool(DeliveryAttempt.PoolWait wait)
     {
         _attemptRunning = false;
         if (!_waitingForPool) _log.Warning("{0}: no gateway of pool {1} is available; waiting for one (never the other pool)", _queueId, wait.Pool);
@@ -227,40 +215,23 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         Timers.StartSingleTimer("attempt", AttemptDue.Instance, _services.PoolWaitInterval);
     }
 
-    void RecordAttempt(AttemptFinished finished)
+    void RecordAttempt(DeliveryAttempt.Finished finished) =>
+        PersistAttempt(DeliveryAttempt.Record(finished, _envelope!, _pending, _bouncesToQueue.Count > 0, _services.Retry));
+
+    void PersistAttempt(AttemptRecorded recorded) => Persist(new Tagged(recorded, DeliveryAttempt.TagsOf(recorded)), _ =>
     {
-        var now = DateTimeOffset.UtcNow;
-        var results = finished.Results.SelectMany(r => r.Outcome.Recipients.Select(o =>
-            new RecipientResult(o.Recipient, o.Status, o.StatusCode, o.Diagnostic, o.RemoteMta, r.Outcome.Tls, r.Outcome.SourceAddress))).ToArray();
-        var deferred = results.Any(r => r.Status == RecipientStatus.Deferred);
-        DateTimeOffset? next = deferred ? now + _services.Retry.DelayAfter(finished.Attempt) : null;
-        var first = finished.Results.FirstOrDefault()?.Outcome;
-        // Done in one write when every recipient has its final answer and none needs an NDR.
-        var completes = !deferred && _bouncesToQueue.Count == 0
-                        && _pending.Keys.All(p => results.Any(r => r.Recipient.Equals(p, StringComparison.OrdinalIgnoreCase)))
-                        && !results.Any(r => r.Status == RecipientStatus.Failed && _pending.TryGetValue(r.Recipient, out var q) && WantsFailureNotice(q));
-        var recorded = new AttemptRecorded(finished.Attempt, now, results, first?.RemoteMta, first?.Tls, next, completes);
-        Persist(new Tagged(recorded, completes ? [QueueTags.Attempted, QueueTags.Done] : [QueueTags.Attempted]), _ =>
+        Apply(recorded);
+        _attemptRunning = false;
+        DeliveryAttempt.Report(_log, _queueId, _envelope!, recorded);
+        if (recorded.Completes)
         {
-            Apply(recorded);
-            _attemptRunning = false;
-            foreach (var r in results)
-                ActorGateway.Node.Operations.GatewayMetrics.Instance.DeliveryResult(_envelope!.Pool, r.Status.ToString().ToLowerInvariant());
-            foreach (var r in results)
-                _log.Info($"{_queueId}: tenant={_envelope!.Tenant} pool={_envelope.Pool} to=<{r.Recipient}> status={r.Status.ToString().ToLowerInvariant()} " +
-                          $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={r.Tls ?? "none"} attempt={recorded.Attempt}" +
-                          (r.Status == RecipientStatus.Deferred ? $" next={next:O}" : "") + (r.Egress is null ? "" : $" egress={r.Egress}"));
-            if (recorded.Completes)
-            {
-                _log.Info("{0}: removed (all recipients done)", _queueId);
-                Passivate();
-                return;
-            }
-            QueueBounces();
-            if (_pending.Count > 0) ScheduleNextAttempt();
-            else CompleteIfDone();
-        });
-    }
+            Passivate();
+            return;
+        }
+        QueueBounces();
+        if (_pending.Count > 0) ScheduleNextAttempt();
+        else CompleteIfDone();
+    });
 
     // ---- NDRs: built here, queued as messages of their own with the null sender ----
 
@@ -335,13 +306,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
 
     void Apply(MessageCompleted e) => _completed = true;
 
-    /// <summary>NDRs go to real senders only, never about an NDR, and as NOTIFY allows (RFC 3461 4.1).</summary>
-    bool WantsFailureNotice(QueuedRecipient r)
-    {
-        if (_envelope!.IsBounce || _envelope.Sender.Length == 0) return false;
-        var notify = (DsnNotify)r.Notify;
-        return notify == DsnNotify.Unspecified || notify.HasFlag(DsnNotify.Failure);
-    }
+    bool WantsFailureNotice(QueuedRecipient r) => DeliveryAttempt.WantsFailureNotice(_envelope!, r);
 
-    static string Domain(string address) => address[(address.LastIndexOf('@') + 1)..];
+    static string Domain(string address) => DeliveryAttempt.Domain(address);
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
@@ -7,83 +8,144 @@ namespace ActorGateway.Node.Pipeline;
 
 /// <summary>
 /// Where an accepted message enters the queue, on the node that received it (Postfix's
-/// cleanup writing the queue file). One child per message writes its first journal event,
-/// MessageAccepted, and answers; only then does the client get its 250. The message's
-/// sharded entity takes over from that journal when it is woken, wherever its shard lives.
+/// cleanup writing the queue file, and the qmgr's first delivery of it). One child per
+/// message writes its first journal event, MessageAccepted, and answers; only then does the
+/// client get its 250. The child then makes the first delivery attempt with the message
+/// still in memory and journals its answers. Most mail is done at that point: it costs two
+/// journal writes and no read. Only mail that needs another attempt or an NDR goes on to its
+/// sharded entity, which takes over from the journal wherever its shard lives.
 /// Acceptance thus needs only the local node and the database: it goes on while a dead
 /// node's shards are still moving, and the body does not cross the network to be stored.
 /// </summary>
 public sealed class MessageIntake : ReceiveActor
 {
-    public static Props Props(Func<IActorRef> region) => Akka.Actor.Props.Create(() => new MessageIntake(region));
+    public static Props Props(Func<IActorRef> region, MessageServices services) =>
+        Akka.Actor.Props.Create(() => new MessageIntake(region, services));
 
-    public MessageIntake(Func<IActorRef> region)
+    /// <summary>
+    /// This node's incarnation (address and uid), recorded in each message it accepts. A node
+    /// that restarted has a new uid: the sweeper then knows the first attempt will not come.
+    /// </summary>
+    public static string NodeOf(ActorSystem system) => NodeOf(Cluster.Get(system).SelfUniqueAddress);
+
+    public static string NodeOf(UniqueAddress node) => $"{node.Address}#{node.Uid}";
+
+    public MessageIntake(Func<IActorRef> region, MessageServices services)
     {
+        var node = NodeOf(Context.System);
         Receive<AcceptMessage>(command =>
         {
-            var writer = Context.Child(command.QueueId);
-            if (writer.IsNobody()) writer = Context.ActorOf(Writer.Props(command, region()), command.QueueId);
-            writer.Forward(command);
+            var child = Context.Child(command.QueueId);
+            if (child.IsNobody()) child = Context.ActorOf(NewMessage.Props(region(), services, node), command.QueueId);
+            child.Forward(command);
         });
     }
 
-    // A writer that fails is not restarted: the requester hears MessageNotStored or times out.
+    // A child that fails is not restarted: the requester hears MessageNotStored or times out,
+    // and mail already stored is picked up by the queue sweeper.
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
     /// <summary>
-    /// Writes one message's acceptance as event 1 of its journal, replies, wakes the message's
-    /// entity, and stops. It talks to the journal directly: a new queue id has no events to
-    /// recover (a persistent actor would still ask for the highest sequence number first, one
-    /// more database round trip per message). Should the id exist after all, the write fails
-    /// on its sequence number: no 250.
+    /// One new message: writes its acceptance as event 1 of its journal, replies, makes the
+    /// first attempt and writes its answers as event 2. It talks to the journal directly: a new
+    /// queue id has no events to recover (a persistent actor would still ask for the highest
+    /// sequence number first, one more database round trip per message). Should the id exist
+    /// after all, the write fails on its sequence number: no 250.
     /// </summary>
-    sealed class Writer : ReceiveActor
+    sealed class NewMessage : ReceiveActor
     {
         readonly IActorRef _region;
+        readonly MessageServices _services;
+        readonly string _node;
         readonly ILoggingAdapter _log = Context.GetLogger();
-        IActorRef? _replyTo;
-        MessageAccepted? _accepted;
+        readonly IActorRef _journal;
+        MessageAccepted _accepted = null!;
 
-        public static Props Props(AcceptMessage command, IActorRef region) => Akka.Actor.Props.Create(() => new Writer(region));
+        public static Props Props(IActorRef region, MessageServices services, string node) =>
+            Akka.Actor.Props.Create(() => new NewMessage(region, services, node));
 
-        public Writer(IActorRef region)
+        public NewMessage(IActorRef region, MessageServices services, string node)
         {
-            _region = region;
-            Receive<AcceptMessage>(Write);
-            Receive<WriteMessagesSuccessful>(_ => { });
-            Receive<WriteMessageSuccess>(_ => Stored());
-            Receive<WriteMessageRejected>(r => Failed(r.Cause));
-            Receive<WriteMessageFailure>(f => Failed(f.Cause));
-            Receive<WriteMessagesFailed>(f => Failed(f.Cause));
+            _region = region; _services = services; _node = node;
+            _journal = Persistence.Instance.Apply(Context.System).JournalFor(null);
+            Receive<AcceptMessage>(Accept);
         }
 
-        void Write(AcceptMessage command)
+        void Accept(AcceptMessage command)
         {
-            if (_replyTo is not null) return; // a retried hand-over while the write is running
-            _replyTo = Sender;
-            _accepted = new MessageAccepted(command.QueueId, command.Envelope, command.Body);
-            var persistent = new Persistent(new Tagged(_accepted, [QueueTags.Queued]), 1, MessageActor.PersistenceIdOf(command.QueueId),
+            var replyTo = Sender;
+            _accepted = new MessageAccepted(command.QueueId, command.Envelope, command.Body, _node);
+            Write(1, _accepted, [QueueTags.Queued], stored: () =>
+            {
+                replyTo.Tell(new MessageStored(_accepted.QueueId));
+                var e = _accepted.Envelope;
+                _log.Info($"{_accepted.QueueId}: accepted tenant={e.Tenant} from=<{e.Sender}> rcpts={e.Recipients.Count} size={_accepted.Body.Length} " +
+                          $"pool={e.Pool} spam-score={e.SpamScore:0.##}{(e.IsBounce ? " (NDR)" : "")}");
+                FirstAttempt();
+            }, failed: cause =>
+            {
+                _log.Error(cause, "{0}: journal write failed", _accepted.QueueId);
+                replyTo.Tell(new MessageNotStored(_accepted.QueueId, cause.Message));
+                Context.Stop(Self);
+            });
+        }
+
+        void FirstAttempt()
+        {
+            var e = _accepted.Envelope;
+            DeliveryAttempt.Run(_accepted.QueueId, e, _accepted.Body, e.Recipients.Select(r => r.Address), 1, _services).PipeTo(Self);
+            Become(() =>
+            {
+                Receive<AcceptMessage>(a => Sender.Tell(new MessageStored(a.QueueId))); // a retried hand-over
+                // The entity waits for the pool (and logs that it does).
+                Receive<DeliveryAttempt.PoolWait>(_ => HandOver());
+                Receive<DeliveryAttempt.Finished>(Record);
+            });
+        }
+
+        void Record(DeliveryAttempt.Finished finished)
+        {
+            var e = _accepted.Envelope;
+            var pending = e.Recipients.GroupBy(r => r.Address, StringComparer.OrdinalIgnoreCase)
+                .ToDictionary(g => g.Key, g => g.First(), StringComparer.OrdinalIgnoreCase);
+            var recorded = DeliveryAttempt.Record(finished, e, pending, bouncesOutstanding: false, _services.Retry);
+            Write(2, recorded, DeliveryAttempt.TagsOf(recorded), stored: () =>
+            {
+                DeliveryAttempt.Report(_log, _accepted.QueueId, e, recorded);
+                if (recorded.Completes) Context.Stop(Self);
+                else HandOver();
+            }, failed: cause =>
+            {
+                // Written by the entity instead (unless it has moved on, e.g. an operator held the message meanwhile).
+                _log.Warning("{0}: could not journal the first attempt ({1}); handing its answers to the message's entity", _accepted.QueueId, cause.Message);
+                _region.Tell(new RecordFirstAttempt(_accepted.QueueId, recorded));
+                Context.Stop(Self);
+            });
+        }
+
+        /// <summary>Retries, NDRs and waiting for a pool are the entity's work.</summary>
+        void HandOver()
+        {
+            _region.Tell(new WakeMessage(_accepted.QueueId, JustAccepted: true));
+            Context.Stop(Self);
+        }
+
+        void Write(long sequenceNr, object payload, string[] tags, Action stored, Action<Exception> failed)
+        {
+            var persistent = new Persistent(new Tagged(payload, tags), sequenceNr, MessageActor.PersistenceIdOf(_accepted.QueueId),
                 writerGuid: Guid.NewGuid().ToString(), timestamp: DateTime.UtcNow.Ticks);
-            Persistence.Instance.Apply(Context.System).JournalFor(null)
-                .Tell(new WriteMessages([new AtomicWrite(persistent)], Self, 1));
-        }
-
-        void Stored()
-        {
-            var a = _accepted!;
-            _replyTo!.Tell(new MessageStored(a.QueueId));
-            var e = a.Envelope;
-            _log.Info($"{a.QueueId}: accepted tenant={e.Tenant} from=<{e.Sender}> rcpts={e.Recipients.Count} size={a.Body.Length} " +
-                      $"pool={e.Pool} spam-score={e.SpamScore:0.##}{(e.IsBounce ? " (NDR)" : "")}");
-            _region.Tell(new WakeMessage(a.QueueId, JustAccepted: true));
-            Context.Stop(Self);
-        }
-
-        void Failed(Exception cause)
-        {
-            _log.Error(cause, "{0}: journal write failed", _accepted?.QueueId);
-            _replyTo?.Tell(new MessageNotStored(_accepted?.QueueId ?? "", cause.Message));
-            Context.Stop(Self);
+            _journal.Tell(new WriteMessages([new AtomicWrite(persistent)], Self, 1));
+            var done = false;
+            void Once(Action action) { if (done) return; done = true; action(); }
+            Become(() =>
+            {
+                Receive<AcceptMessage>(_ => { }); // a retried hand-over while the write runs: the first one gets the answer
+                Receive<WriteMessagesSuccessful>(_ => { });
+                Receive<WriteMessageSuccess>(_ => Once(stored));
+                Receive<WriteMessageRejected>(r => Once(() => failed(r.Cause)));
+                Receive<WriteMessageFailure>(f => Once(() => failed(f.Cause)));
+                Receive<WriteMessagesFailed>(f => Once(() => failed(f.Cause)));
+            });
         }
     }
 }

@@ -43,6 +43,12 @@ public sealed record AcceptMessage(string QueueId, MessageEnvelope Envelope, byt
 /// </summary>
 public sealed record WakeMessage(string QueueId, bool JustAccepted = false) : IMessageCommand;
 
+/// <summary>
+/// From the intake: the first attempt's answers, which it could not write to the journal
+/// itself (the delivery happened; it must be recorded so that it is not repeated).
+/// </summary>
+public sealed record RecordFirstAttempt(string QueueId, AttemptRecorded Recorded) : IMessageCommand;
+
 // ---- replies ----
 public sealed record MessageStored(string QueueId) : IGatewayMessage;
 public sealed record MessageNotStored(string QueueId, string Reason) : IGatewayMessage;
@@ -50,7 +56,9 @@ public sealed record MessageNotStored(string QueueId, string Reason) : IGatewayM
 public sealed record MessageIsDone(string QueueId) : IGatewayMessage;
 
 // ---- events (the journal of one message) ----
-public sealed record MessageAccepted(string QueueId, MessageEnvelope Envelope, byte[] Body) : IGatewayMessage;
+/// <param name="AcceptedBy">The node incarnation that accepted it and makes its first attempt
+/// (<see cref="MessageIntake.NodeOf"/>): the queue sweeper leaves the message to that node while it lives.</param>
+public sealed record MessageAccepted(string QueueId, MessageEnvelope Envelope, byte[] Body, string? AcceptedBy = null) : IGatewayMessage;
 
 /// <summary>
 /// One recipient's answer in an attempt, with how its connection was secured (TLS protocol,

@@ -2,9 +2,12 @@ using ActorGateway.Node.Serialization;
 
 namespace ActorGateway.Node.Queue;
 
-/// <summary>The queue sweeper's progress: how far it has read each tag, and what is pending with its next attempt.</summary>
+/// <summary>
+/// The queue sweeper's progress: how far it has read each tag, and what is pending with its
+/// next attempt; for mail not attempted yet, the node incarnation making its first attempt.
+/// </summary>
 public sealed record QueueCheckpoint(long QueuedOffset, long AttemptedOffset, long DoneOffset, IReadOnlyDictionary<string, DateTimeOffset?> Pending,
-    IReadOnlyDictionary<string, DateTimeOffset>? Received = null) : IGatewayMessage;
+    IReadOnlyDictionary<string, DateTimeOffset>? Received = null, IReadOnlyDictionary<string, string>? AcceptedBy = null) : IGatewayMessage;
 
 /// <summary>Event before each checkpoint snapshot (it gives the snapshot its sequence number).</summary>
 public sealed record QueueCheckpointTaken(DateTimeOffset At) : IGatewayMessage;

@@ -23,6 +23,10 @@ namespace ActorGateway.Node.Queue;
 /// that committed later still is skipped for good, every reconcile interval a sweep reads
 /// again from where the sweeps were one interval earlier, and checkpoints keep offsets that
 /// lag behind by the same margin. Reading an event twice changes nothing.
+/// New mail's first attempt is made by the node that accepted it (MessageIntake). The sweeper
+/// leaves such mail alone while that node incarnation is a member and the attempt could still
+/// be running; once the node is gone (removed, or restarted with a new uid), it wakes the
+/// mail at once.
 /// </summary>
 public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
 {
@@ -35,6 +39,12 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     readonly Dictionary<string, DateTimeOffset?> _pending = new();
     // When each pending message was received, for the queue's age.
     readonly Dictionary<string, DateTimeOffset> _received = new();
+    // Pending mail without an attempt yet, and the node incarnation that makes its first one.
+    readonly Dictionary<string, string> _acceptedBy = new();
+    // How long after its receipt new mail is left to its first attempt; at least this long also
+    // when its node is not (yet) seen as a member: a node can accept mail while it is joining.
+    readonly TimeSpan _firstAttemptGrace;
+    static readonly TimeSpan JoiningGrace = TimeSpan.FromSeconds(10);
     long _queuedOffset, _attemptedOffset, _doneOffset;
     bool _sweeping, _sweepAgain, _changedSinceCheckpoint;
     DateTime _lastCheckpoint = DateTime.UtcNow, _lastReconcile = DateTime.UtcNow;
@@ -45,11 +55,14 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
     public override string PersistenceId => "queue-sweeper";
 
-    public static Props Props(IActorRef region, TimeSpan interval) => Akka.Actor.Props.Create(() => new QueueSweeper(region, interval));
+    /// <param name="firstAttemptTimeout">The longest a first attempt can take (the delivery ask's timeout).</param>
+    public static Props Props(IActorRef region, TimeSpan interval, TimeSpan firstAttemptTimeout) =>
+        Akka.Actor.Props.Create(() => new QueueSweeper(region, interval, firstAttemptTimeout));
 
-    public QueueSweeper(IActorRef region, TimeSpan interval)
+    public QueueSweeper(IActorRef region, TimeSpan interval, TimeSpan firstAttemptTimeout)
     {
         _region = region; _interval = interval;
+        _firstAttemptGrace = firstAttemptTimeout + TimeSpan.FromSeconds(30);
         _checkpointInterval = TimeSpan.FromTicks(Math.Max(interval.Ticks, TimeSpan.FromSeconds(5).Ticks));
 
         Recover<SnapshotOffer>(o =>
@@ -58,6 +71,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             (_queuedOffset, _attemptedOffset, _doneOffset) = (c.QueuedOffset, c.AttemptedOffset, c.DoneOffset);
             foreach (var (id, next) in c.Pending) _pending[id] = next;
             foreach (var (id, at) in c.Received ?? new Dictionary<string, DateTimeOffset>()) _received[id] = at;
+            foreach (var (id, node) in c.AcceptedBy ?? new Dictionary<string, string>()) _acceptedBy[id] = node;
         });
         Recover<QueueCheckpointTaken>(_ => { });
         Recover<RecoveryCompleted>(_ =>
@@ -74,7 +88,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         Command<Status.Failure>(f => { _sweeping = false; _log.Warning("queue sweep failed: {0}", f.Cause.Message); });
         Command<GetPendingMessages>(_ => Sender.Tell(new PendingMessages(new Dictionary<string, DateTimeOffset?>(_pending), DateTimeOffset.UtcNow,
             _received.Count == 0 ? null : _received.Values.Min())));
-        Command<MessageIsDone>(d => { if (_pending.Remove(d.QueueId)) _changedSinceCheckpoint = true; _received.Remove(d.QueueId); });
+        Command<MessageIsDone>(d => { if (_pending.Remove(d.QueueId)) _changedSinceCheckpoint = true; _received.Remove(d.QueueId); _acceptedBy.Remove(d.QueueId); });
         // A member gone: its messages' shards move on the next wake, so wake them now, not at the next interval.
         Command<Akka.Cluster.ClusterEvent.MemberRemoved>(e =>
         {
@@ -133,12 +147,23 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
 
     void Apply(SweepRead read)
     {
-        foreach (var e in read.Queued) { _queuedOffset = Math.Max(_queuedOffset, ((Sequence)e.Offset).Value); if (e.Event is MessageAccepted m && _pending.TryAdd(m.QueueId, null)) _received[m.QueueId] = m.Envelope.ReceivedAt; }
+        foreach (var e in read.Queued)
+        {
+            _queuedOffset = Math.Max(_queuedOffset, ((Sequence)e.Offset).Value);
+            if (e.Event is not MessageAccepted m) continue;
+            if (m.AcceptedBy is null) { if (_pending.TryAdd(m.QueueId, null)) _received[m.QueueId] = m.Envelope.ReceivedAt; }
+            else if (_pending.TryAdd(m.QueueId, m.Envelope.ReceivedAt + _firstAttemptGrace))
+            {
+                _received[m.QueueId] = m.Envelope.ReceivedAt;
+                _acceptedBy[m.QueueId] = m.AcceptedBy;
+            }
+        }
         foreach (var e in read.Attempted)
         {
             _attemptedOffset = Math.Max(_attemptedOffset, ((Sequence)e.Offset).Value);
             var id = MessageActor.QueueIdOf(e.PersistenceId);
             if (e.Event is AttemptRecorded r && _pending.ContainsKey(id)) _pending[id] = r.NextAttemptAt;
+            _acceptedBy.Remove(id);
         }
         foreach (var e in read.Done)
         {
@@ -146,6 +171,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             var id = MessageActor.QueueIdOf(e.PersistenceId);
             _pending.Remove(id);
             _received.Remove(id);
+            _acceptedBy.Remove(id);
         }
         _sweeping = false;
         _changedSinceCheckpoint |= read.Queued.Count + read.Attempted.Count + read.Done.Count > 0;
@@ -160,13 +186,30 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         Checkpoint();
     }
 
-    /// <summary>Wakes every pending message due before the next sweep; a message that is already busy ignores it.</summary>
+    /// <summary>
+    /// Wakes every pending message due before the next sweep, and new mail whose accepting node
+    /// is gone; a message that is already busy ignores it.
+    /// </summary>
     int WakeDue()
     {
-        var horizon = DateTimeOffset.UtcNow + _interval;
+        var now = DateTimeOffset.UtcNow;
+        var horizon = now + _interval;
+        var members = Akka.Cluster.Cluster.Get(Context.System).State.Members
+            .Where(m => m.Status != Akka.Cluster.MemberStatus.Down && m.Status != Akka.Cluster.MemberStatus.Removed)
+            .Select(m => m.UniqueAddress).ToArray();
+        bool Gone(string node, string id)
+        {
+            if (members.Any(m => MessageIntake.NodeOf(m) == node)) return false;
+            // Its address has a new incarnation: it restarted. Else it may still be joining.
+            return members.Any(m => node.StartsWith(m.Address + "#", StringComparison.Ordinal))
+                   || !_received.TryGetValue(id, out var received) || now - received > JoiningGrace;
+        }
         var woken = 0;
         foreach (var (id, next) in _pending)
-            if (next is null || next <= horizon) { _region.Tell(new WakeMessage(id)); woken++; }
+        {
+            var due = next is null || next <= horizon || (_acceptedBy.TryGetValue(id, out var node) && Gone(node, id));
+            if (due) { _region.Tell(new WakeMessage(id)); woken++; }
+        }
         return woken;
     }
 
@@ -179,7 +222,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         var lagged = _history.LastOrDefault(h => DateTime.UtcNow - h.At >= CheckpointLag);
         if (lagged.At == default) lagged = _history.Peek();
         var checkpoint = new QueueCheckpoint(lagged.Queued, lagged.Attempted, lagged.Done, new Dictionary<string, DateTimeOffset?>(_pending),
-            new Dictionary<string, DateTimeOffset>(_received));
+            new Dictionary<string, DateTimeOffset>(_received), new Dictionary<string, string>(_acceptedBy));
         // A small event first, so that each snapshot has a sequence number of its own.
         Persist(new QueueCheckpointTaken(DateTimeOffset.UtcNow), _ => SaveSnapshot(checkpoint));
     }
