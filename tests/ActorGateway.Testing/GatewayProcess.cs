@@ -45,7 +45,15 @@ public sealed class GatewayProcess : IAsyncDisposable
             if (DateTime.UtcNow > until) throw new TimeoutException($"the gateway did not become ready:\n{Output}");
             await Task.Delay(100);
         }
-        await FreePort.WaitUntilListeningAsync(smtpAddress, smtpPort, TimeSpan.FromSeconds(10));
+        try
+        {
+            await FreePort.WaitUntilListeningAsync(smtpAddress, smtpPort, TimeSpan.FromSeconds(20));
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            // Say why: the log shows a failed bind or a crash after the cluster came up.
+            throw new TimeoutException($"the gateway is not listening on {smtpAddress}:{smtpPort} ({e.Message}), exited: {_process.HasExited}\n{Output}", e);
+        }
     }
 
     /// <summary>Waits until the node's log matches every pattern (regular expressions).</summary>
