@@ -20,7 +20,20 @@ public static class StorageSetup
         var sqlite = settings.Storage == StorageProvider.Sqlite;
         var provider = sqlite ? "SQLite.MS" : "PostgreSQL.15";
         var cs = settings.ConnectionString.Replace("\\", "\\\\").Replace("\"", "\\\"");
+        // SQLite: the gateway's own journal writer on the plugin's schema (SqliteJournal); the
+        // plugin's journal section stays configured, its read journal and snapshot store use it.
+        var journal = sqlite ? $$"""
+            akka.persistence.journal {
+              plugin = "akka.persistence.journal.gateway-sqlite"
+              gateway-sqlite {
+                class = "{{typeof(SqliteJournal).AssemblyQualifiedName}}"
+                plugin-dispatcher = "akka.actor.default-dispatcher"
+                connection-string = "{{cs}}"
+              }
+            }
+            """ : "";
         var connection = $$"""
+            {{journal}}
             akka.persistence {
               journal.sql { provider-name = "{{provider}}", connection-string = "{{cs}}" }
               snapshot-store.sql { provider-name = "{{provider}}", connection-string = "{{cs}}" }
