@@ -36,7 +36,13 @@ public sealed class OperationsTests
                 Assert.Equal("250", await client.TrySendAsync(ClusterMail.Message($"ops-{i}@test", "alice@sender.example", $"ops{i}@held.example")));
         }
         await bed.WaitForLogOnAnyAsync(TimeSpan.FromSeconds(30), "to=<ops0@held.example> status=deferred", "to=<ops1@held.example> status=deferred");
+        // The queue's view is the sweeper's, which reads the journal once per sweep interval.
         var list = await Actorgw.RunAsync(On("queue", "list", "--destination", "held.example"));
+        for (var listUntil = DateTime.UtcNow.AddSeconds(15); !list.StandardOutput.Contains("2 shown of 2 queued") && DateTime.UtcNow < listUntil;)
+        {
+            await Task.Delay(500);
+            list = await Actorgw.RunAsync(On("queue", "list", "--destination", "held.example"));
+        }
         Assert.True(list.ExitCode == 0, list.ToString());
         Assert.Contains("2 shown of 2 queued", list.StandardOutput);
         var ids = System.Text.RegularExpressions.Regex.Matches(list.StandardOutput, @"^([0-9A-Z]{16})\s", System.Text.RegularExpressions.RegexOptions.Multiline)
