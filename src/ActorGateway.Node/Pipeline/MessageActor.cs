@@ -40,7 +40,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     readonly HashSet<int> _bouncesInFlight = [];
     int _attempts;
     DateTimeOffset? _nextAttempt;
-    bool _completed, _attemptRunning, _waitingForPool, _recoveredPending, _held;
+    bool _completed, _attemptRunning, _waitingForPool, _recoveredPending, _held, _poolWaitJournaled;
     readonly List<AttemptRecorded> _history = [];
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -68,6 +68,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         Recover<MessageCompleted>(Apply);
         Recover<MessageHeld>(_ => _held = true);
         Recover<MessageReleased>(_ => _held = false);
+        Recover<PoolWaitStarted>(_ => _poolWaitJournaled = true);
         Recover<RecoveryCompleted>(_ =>
         {
             if (_completed) Passivate();
@@ -213,6 +214,10 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         if (!_waitingForPool) _log.Warning("{0}: no gateway of pool {1} is available; waiting for one (never the other pool)", _queueId, wait.Pool);
         _waitingForPool = true;
         Timers.StartSingleTimer("attempt", AttemptDue.Instance, _services.PoolWaitInterval);
+        // Never attempted: without this the sweeper would leave it to the accepting node's first attempt
+        // (which handed it here) until that attempt's timeout, also after this entity was passivated.
+        if (_attempts == 0 && !_poolWaitJournaled)
+            Persist(new Tagged(new PoolWaitStarted(DateTimeOffset.UtcNow), [QueueTags.Attempted]), _ => _poolWaitJournaled = true);
     }
 
     void RecordAttempt(DeliveryAttempt.Finished finished) =>

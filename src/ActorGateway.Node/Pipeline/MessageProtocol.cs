@@ -79,11 +79,17 @@ public sealed record BounceQueued(int Attempt, string BounceQueueId) : IGatewayM
 
 public sealed record MessageCompleted(DateTimeOffset At) : IGatewayMessage;
 
+/// <summary>
+/// Mail never attempted waits for a node of its pool. Read by the queue sweeper, which then
+/// wakes it every sweep (as any waiting mail) instead of leaving it to its accepting node.
+/// </summary>
+public sealed record PoolWaitStarted(DateTimeOffset At) : IGatewayMessage;
+
 public static class QueueTags
 {
     /// <summary>Tag of every MessageAccepted: the queue's index of what exists.</summary>
     public const string Queued = "queued";
-    /// <summary>Tag of every AttemptRecorded: when each message is due again.</summary>
+    /// <summary>Tag of every AttemptRecorded (and PoolWaitStarted): when each message is due again.</summary>
     public const string Attempted = "attempted";
     /// <summary>Tag of every MessageCompleted: what has left the queue.</summary>
     public const string Done = "done";

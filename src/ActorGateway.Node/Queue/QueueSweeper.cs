@@ -163,6 +163,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             _attemptedOffset = Math.Max(_attemptedOffset, ((Sequence)e.Offset).Value);
             var id = MessageActor.QueueIdOf(e.PersistenceId);
             if (e.Event is AttemptRecorded r && _pending.ContainsKey(id)) _pending[id] = r.NextAttemptAt;
+            if (e.Event is PoolWaitStarted && _pending.ContainsKey(id)) _pending[id] = null;
             _acceptedBy.Remove(id);
         }
         foreach (var e in read.Done)
