@@ -17,7 +17,13 @@ public sealed class OperationsTests
         string[] Changing(params string[] args) => [.. args, "--node", node, "--token", ClusterTestbed.OperationsToken];
 
         // cluster palette
+        // Each node sees the others come up a moment apart: wait until this one sees all three.
         var show = await Actorgw.RunAsync(On("cluster", "show"));
+        for (var upUntil = DateTime.UtcNow.AddSeconds(15); !show.StandardOutput.Contains("3 up, 0 unreachable") && DateTime.UtcNow < upUntil;)
+        {
+            await Task.Delay(250);
+            show = await Actorgw.RunAsync(On("cluster", "show"));
+        }
         Assert.True(show.ExitCode == 0, show.ToString());
         Assert.Contains("3 member(s), 3 up, 0 unreachable", show.StandardOutput);
         Assert.Contains($"{bed.ClusterAddress(1)} (this node)", show.StandardOutput);
@@ -66,6 +72,16 @@ public sealed class OperationsTests
         // tenant palette: a limit set at run time holds for the whole cluster
         Assert.Contains("limited: 2 per minute", (await Actorgw.RunAsync(Changing("tenant", "limit", "limited", "--per-minute", "2"))).StandardOutput);
         Assert.Contains("local: no limit", (await Actorgw.RunAsync(Changing("tenant", "limit", "local", "--off"))).StandardOutput);
+        // Replicated to a majority when the command returns, to the rest by gossip: wait until
+        // the node the mail goes to has it, as an operator would check with `tenant show`.
+        string[] OnNode2(params string[] args) => [.. args, "--node", bed.OperationsUrl(2), "--json"];
+        var seen = await Actorgw.RunAsync(OnNode2("tenant", "show", "limited"));
+        for (var limitUntil = DateTime.UtcNow.AddSeconds(15); !seen.StandardOutput.Contains("\"rateLimit\": 2") && DateTime.UtcNow < limitUntil;)
+        {
+            await Task.Delay(250);
+            seen = await Actorgw.RunAsync(OnNode2("tenant", "show", "limited"));
+        }
+        Assert.True(seen.StandardOutput.Contains("\"rateLimit\": 2"), $"node 2 does not have the limit:\n{seen}\n{bed.Logs()}");
         var outcomes = new List<string>();
         using (var limitedClient = new SmtpClient { LocalEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ClusterTestbed.LimitedClientAddress), 0) })
         {
