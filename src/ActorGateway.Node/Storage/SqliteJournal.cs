@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
@@ -12,7 +12,7 @@ namespace ActorGateway.Node.Storage;
 /// <summary>
 /// The journal of the embedded default (one node, SQLite), on Akka.Persistence.Sql's own
 /// schema, so that its read journal (the queue sweeper's tag queries) and snapshot store work
-/// on the same database unchanged. What differs is the write path: one writer loop with one
+/// on the same database unchanged. What differs is the write path: one writer thread with one
 /// open connection and prepared statements takes every write queued meanwhile into one
 /// transaction (one fsync), instead of the plugin's per-batch connection and per-row query
 /// building, which cost about as much CPU as the rest of the gateway together (measured: an
@@ -27,8 +27,11 @@ public sealed class SqliteJournal : AsyncWriteJournal
 
     readonly string _connectionString;
     readonly Akka.Serialization.Serialization _serialization;
-    readonly Channel<Work> _queue = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
-    readonly Task _writer;
+    readonly ConcurrentQueue<Work> _queue = new();
+    // Set when work is queued. No spinning before it blocks (a spinning wait cost CPU on two cores).
+    readonly ManualResetEventSlim _queued = new(false, spinCount: 0);
+    volatile bool _stopping;
+    readonly Thread _writer;
     const int MaxBatch = 500;
 
     public SqliteJournal(Config config)
@@ -36,15 +39,17 @@ public sealed class SqliteJournal : AsyncWriteJournal
         _connectionString = config.GetString("connection-string");
         _serialization = Context.System.Serialization;
         using (var connection = Open()) CreateSchema(connection);
-        // An async loop rather than a thread blocked on the queue (a blocking wait spins first, which
-        // costs CPU on two cores); only one batch is written at a time either way.
-        _writer = Task.Run(WriteLoopAsync);
+        // A thread of its own, not the thread pool: every 250 waits for this loop, also when the
+        // pool is busy (a loop on the pool once stalled writes for 20 s under a loaded test run).
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "sqlite-journal-writer" };
+        _writer.Start();
     }
 
     protected override void PostStop()
     {
-        _queue.Writer.TryComplete();
-        _writer.Wait(TimeSpan.FromSeconds(10));
+        _stopping = true;
+        _queued.Set();
+        _writer.Join(TimeSpan.FromSeconds(10));
         base.PostStop();
     }
 
@@ -89,7 +94,8 @@ public sealed class SqliteJournal : AsyncWriteJournal
     Task Enqueue(Action<Writer> apply)
     {
         var work = new Work(apply, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_queue.Writer.TryWrite(work)) work.Done.SetException(new InvalidOperationException("the journal is stopping"));
+        if (_stopping) work.Done.SetException(new InvalidOperationException("the journal is stopping"));
+        else { _queue.Enqueue(work); _queued.Set(); }
         return work.Done.Task;
     }
 
@@ -104,14 +110,18 @@ public sealed class SqliteJournal : AsyncWriteJournal
         return new Row(p.PersistenceId, p.SequenceNr, p.Timestamp > 0 ? p.Timestamp : DateTime.UtcNow.Ticks, bytes, manifest, serializer.Identifier, tags);
     }
 
-    async Task WriteLoopAsync()
+    void WriteLoop()
     {
         Writer? writer = null;
         var batch = new List<Work>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
+        while (true)
         {
+            _queued.Wait();
+            _queued.Reset(); // before taking: work queued from now on sets it again
+            if (_queue.IsEmpty) { if (_stopping) break; continue; }
             batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var work)) batch.Add(work);
+            while (batch.Count < MaxBatch && _queue.TryDequeue(out var work)) batch.Add(work);
+            if (!_queue.IsEmpty) _queued.Set(); // more than one batch queued
             try
             {
                 writer ??= new Writer(Open(), Guid.NewGuid().ToString("N"));
@@ -135,9 +145,13 @@ public sealed class SqliteJournal : AsyncWriteJournal
     }
 
     // After a failure the connection is opened anew (it may be what failed).
-    static Writer? Reset(Writer? writer) { writer?.Dispose(); return null; }
+    static Writer? Reset(Writer? writer)
+    {
+        try { writer?.Dispose(); } catch (Exception) { /* a broken connection may fail to close; it is dropped either way */ }
+        return null;
+    }
 
-    /// <summary>The writer loop's connection with its prepared statements.</summary>
+    /// <summary>The writer thread's connection with its prepared statements.</summary>
     sealed class Writer : IDisposable
     {
         readonly SqliteConnection _connection;
