@@ -19,6 +19,12 @@ namespace ActorGateway.Gateway.Tests.Storage;
 /// what it wrote, concurrent writers are all stored, a bad write fails alone, deletes keep
 /// the highest sequence number. That a 250 survives kill -9 is RestartSafetyTests' part.
 /// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class JournalCollection { public const string Name = "journal, alone"; }
+
+// Alone: under the whole suite's parallel start-up (node processes, PostgreSQL) on two cores, the
+// concurrent-writers case timed out twice in CI (one 20 s ask); alone it has not. Cause not found yet.
+[Collection(JournalCollection.Name)]
 public sealed class SqliteJournalTests : TestKit
 {
     readonly string _dataDir;
