@@ -33,6 +33,7 @@ public sealed class SmtpServerHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout ?? TimeSpan.FromSeconds(30));
+        builder.WebHost.UseSockets(SocketEventLoop.Configure);
         IReadOnlyList<ListenOptions> listeners = [];
         SmtpServer? server = null;
         builder.WebHost.ConfigureKestrel((_, kestrel) =>

@@ -6,7 +6,8 @@ using ActorGateway.Smtp.Session;
 namespace ActorGateway.Smtp.Tests.Support;
 
 /// <summary>A message as the store received it.</summary>
-public sealed record StoredMessage(string QueueId, SmtpTransaction Transaction, byte[] Body, string? User, TlsInfo? Tls, object? Properties = null);
+public sealed record StoredMessage(string QueueId, SmtpTransaction Transaction, byte[] Body, string? User, TlsInfo? Tls, object? Properties = null,
+    string? StoredOnThread = null);
 
 /// <summary>
 /// Test hooks: one user (alice/secret), senders at "blocked.example" refused, recipients
@@ -39,10 +40,11 @@ public sealed class RecordingHooks : ISmtpAuthenticator, IEnvelopeFilter, IMessa
 
     public async ValueTask<SmtpReply> SaveAsync(SmtpSessionContext session, SmtpTransaction transaction, MessageBody body, CancellationToken ct)
     {
+        var thread = Thread.CurrentThread.Name;
         if (StoreDelay > TimeSpan.Zero) await Task.Delay(StoreDelay, ct);
         if (StoreOverride?.Invoke(transaction) is { } reply) return reply;
         var id = $"T{Interlocked.Increment(ref _count):D6}";
-        Messages.Enqueue(new StoredMessage(id, transaction, DiscardBodies ? [] : body.ToArray(), session.AuthenticatedUser, session.Tls, session.Properties));
+        Messages.Enqueue(new StoredMessage(id, transaction, DiscardBodies ? [] : body.ToArray(), session.AuthenticatedUser, session.Tls, session.Properties, thread));
         return new SmtpReply(250, "2.0.0", $"Ok: queued as {id}");
     }
 }
