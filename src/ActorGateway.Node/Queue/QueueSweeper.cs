@@ -198,11 +198,14 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         var members = Akka.Cluster.Cluster.Get(Context.System).State.Members
             .Where(m => m.Status != Akka.Cluster.MemberStatus.Down && m.Status != Akka.Cluster.MemberStatus.Removed)
             .Select(m => m.UniqueAddress).ToArray();
+        // Once per sweep, not once per pending message.
+        var incarnations = members.Select(MessageIntake.NodeOf).ToHashSet(StringComparer.Ordinal);
+        var addresses = members.Select(m => m.Address + "#").ToArray();
         bool Gone(string node, string id)
         {
-            if (members.Any(m => MessageIntake.NodeOf(m) == node)) return false;
+            if (incarnations.Contains(node)) return false;
             // Its address has a new incarnation: it restarted. Else it may still be joining.
-            return members.Any(m => node.StartsWith(m.Address + "#", StringComparison.Ordinal))
+            return addresses.Any(a => node.StartsWith(a, StringComparison.Ordinal))
                    || !_received.TryGetValue(id, out var received) || now - received > JoiningGrace;
         }
         var woken = 0;
