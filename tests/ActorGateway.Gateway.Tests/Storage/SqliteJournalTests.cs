@@ -1,15 +1,13 @@
-using ActorGateway.Node.Configuration;
+using ActorGateway.Gateway.Tests.Support;
 using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.Storage;
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
-using Akka.TestKit.Xunit2;
 
 namespace ActorGateway.Gateway.Tests.Storage;
 
@@ -19,36 +17,11 @@ namespace ActorGateway.Gateway.Tests.Storage;
 /// what it wrote, concurrent writers are all stored, a bad write fails alone, deletes keep
 /// the highest sequence number. That a 250 survives kill -9 is RestartSafetyTests' part.
 /// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class JournalCollection { public const string Name = "journal, alone"; }
-
 // Alone: under the whole suite's parallel start-up (node processes, PostgreSQL) on two cores, the
 // concurrent-writers case timed out twice in CI (one 20 s ask); alone it has not. Cause not found yet.
 [Collection(JournalCollection.Name)]
-public sealed class SqliteJournalTests : TestKit
+public sealed class SqliteJournalTests() : JournalTestKit("journal-test")
 {
-    readonly string _dataDir;
-
-    public SqliteJournalTests() : this(Path.Combine(Path.GetTempPath(), "agw-journal-" + Guid.NewGuid().ToString("N"))) { }
-
-    SqliteJournalTests(string dataDir) : base(SystemConfig(dataDir), "journal-test") => _dataDir = dataDir;
-
-    static Config SystemConfig(string dataDir)
-    {
-        var config = ConfigurationFactory.ParseString($"gateway.data-dir = \"{dataDir}\"\nakka.actor.provider = local")
-            .WithFallback(GatewayConfig.Load([]));
-        var settings = GatewayConfig.Read(config);
-        StorageSetup.Prepare(settings);
-        return StorageSetup.WithPersistence(config, settings);
-    }
-
-    protected override void AfterAll()
-    {
-        base.AfterAll();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { }
-    }
-
     /// <summary>Persists what it is told (tagged), answers with its sequence number; recovers the events it had.</summary>
     sealed class Entity : ReceivePersistentActor
     {

@@ -1,0 +1,39 @@
+using ActorGateway.Node.Configuration;
+using ActorGateway.Node.Storage;
+using Akka.Configuration;
+using Akka.TestKit.Xunit2;
+
+namespace ActorGateway.Gateway.Tests.Support;
+
+/// <summary>Tests that use the journal run one at a time, apart from the node processes of other tests.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class JournalCollection { public const string Name = "journal, alone"; }
+
+/// <summary>
+/// An actor system (local actors only) with the node's persistence as the embedded default
+/// configures it: SqliteJournal on a fresh SQLite file in WAL mode, removed afterwards.
+/// </summary>
+public abstract class JournalTestKit : TestKit
+{
+    readonly string _dataDir;
+
+    protected JournalTestKit(string systemName) : this(Path.Combine(Path.GetTempPath(), "agw-journal-" + Guid.NewGuid().ToString("N")), systemName) { }
+
+    JournalTestKit(string dataDir, string systemName) : base(SystemConfig(dataDir), systemName) => _dataDir = dataDir;
+
+    static Config SystemConfig(string dataDir)
+    {
+        var config = ConfigurationFactory.ParseString($"gateway.data-dir = \"{dataDir}\"\nakka.actor.provider = local")
+            .WithFallback(GatewayConfig.Load([]));
+        var settings = GatewayConfig.Read(config);
+        StorageSetup.Prepare(settings);
+        return StorageSetup.WithPersistence(config, settings);
+    }
+
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { }
+    }
+}
