@@ -17,13 +17,15 @@ public abstract class JournalTestKit : TestKit
 {
     readonly string _dataDir;
 
-    protected JournalTestKit(string systemName) : this(Path.Combine(Path.GetTempPath(), "agw-journal-" + Guid.NewGuid().ToString("N")), systemName) { }
+    /// <param name="hocon">Overrides; by default the actors are local (no cluster).</param>
+    protected JournalTestKit(string systemName, string hocon = "akka.actor.provider = local")
+        : this(Path.Combine(Path.GetTempPath(), "agw-journal-" + Guid.NewGuid().ToString("N")), systemName, hocon) { }
 
-    JournalTestKit(string dataDir, string systemName) : base(SystemConfig(dataDir), systemName) => _dataDir = dataDir;
+    JournalTestKit(string dataDir, string systemName, string hocon) : base(SystemConfig(dataDir, hocon), systemName) => _dataDir = dataDir;
 
-    static Config SystemConfig(string dataDir)
+    static Config SystemConfig(string dataDir, string hocon)
     {
-        var config = ConfigurationFactory.ParseString($"gateway.data-dir = \"{dataDir}\"\nakka.actor.provider = local")
+        var config = ConfigurationFactory.ParseString($"gateway.data-dir = \"{dataDir}\"\n{hocon}")
             .WithFallback(GatewayConfig.Load([]));
         var settings = GatewayConfig.Read(config);
         StorageSetup.Prepare(settings);

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using ActorGateway.Gateway.Tests.Support;
+using ActorGateway.Node.Pipeline;
+using ActorGateway.Node.Queue;
+using Akka.Actor;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+
+namespace ActorGateway.Gateway.Tests.Queue;
+
+/// <summary>
+/// Whom the queue sweeper leaves new mail to: the node incarnation that accepted it makes its
+/// first attempt, so the sweeper does not wake the mail while that node is a member. It wakes
+/// it at once when the node has restarted (same address, new uid), and 10 s after receipt when
+/// the node was never seen as a member (it may still have been joining). One actor on the real
+/// journal and its read journal, in a one-node cluster; the shard region is a probe.
+/// </summary>
+[Collection(JournalCollection.Name)]
+public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.actor.provider = cluster")
+{
+    void Accepted(string queueId, string acceptedBy)
+    {
+        var envelope = new MessageEnvelope("local", "alice@sender.example", [new QueuedRecipient("bob@rcpt.example", 0, null)],
+            null, false, false, DateTimeOffset.UtcNow, "127.0.0.1", false);
+        var accepted = new MessageAccepted(queueId, envelope, "Subject: x\r\n\r\nbody\r\n"u8.ToArray(), acceptedBy);
+        var probe = CreateTestProbe();
+        Persistence.Instance.Apply(Sys).JournalFor(null).Tell(new WriteMessages(
+            [new AtomicWrite(new Persistent(new Tagged(accepted, [QueueTags.Queued]), 1, MessageActor.PersistenceIdOf(queueId), writerGuid: "intake"))],
+            probe.Ref, 1));
+        probe.ExpectMsg<WriteMessagesSuccessful>(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task New_mail_is_left_to_its_living_acceptor_woken_at_once_after_its_restart_and_after_10_s_for_a_node_never_seen()
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Sys);
+        cluster.Join(cluster.SelfAddress);
+        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(20));
+
+        var self = MessageIntake.NodeOf(cluster.SelfUniqueAddress);
+        Accepted("alive", self);                                                           // its acceptor is a member
+        Accepted("restarted", $"{cluster.SelfAddress}#{cluster.SelfUniqueAddress.Uid + 1}"); // an earlier incarnation of this address
+        Accepted("unknown", "akka.tcp://sweeper-test@127.0.0.9:2552#7");                     // never seen as a member
+        var accepted = Stopwatch.StartNew();
+
+        var region = CreateTestProbe();
+        Sys.ActorOf(QueueSweeper.Props(region.Ref, TimeSpan.FromMilliseconds(500), firstAttemptTimeout: TimeSpan.FromMinutes(10)));
+
+        var firstWake = new Dictionary<string, TimeSpan>();
+        while (accepted.Elapsed < TimeSpan.FromSeconds(14))
+        {
+            var wake = region.ReceiveOne(TimeSpan.FromMilliseconds(200));
+            if (wake is WakeMessage w) firstWake.TryAdd(w.QueueId, accepted.Elapsed);
+        }
+
+        Assert.True(firstWake.TryGetValue("restarted", out var restarted) && restarted < TimeSpan.FromSeconds(5),
+            $"mail of a restarted acceptor woken at {restarted}");
+        Assert.True(firstWake.TryGetValue("unknown", out var unknown) && unknown >= TimeSpan.FromSeconds(9) && unknown < TimeSpan.FromSeconds(13),
+            $"mail of a node never seen woken at {unknown}");
+        Assert.False(firstWake.ContainsKey("alive"), "mail of a living acceptor was woken before its first attempt could have ended");
+    }
+}
