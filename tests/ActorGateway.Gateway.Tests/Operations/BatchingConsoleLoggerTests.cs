@@ -1,0 +1,57 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using ActorGateway.Node.Operations;
+using Microsoft.Extensions.Logging;
+
+namespace ActorGateway.Gateway.Tests.Operations;
+
+/// <summary>The node's log writer: the simple console line format, written in batches, never unbounded.</summary>
+public sealed class BatchingConsoleLoggerTests
+{
+    static string Text(MemoryStream output) => Encoding.UTF8.GetString(output.ToArray());
+
+    [Fact]
+    public void Writes_one_line_per_entry_in_order_in_the_simple_console_format_with_the_configured_levels_applied()
+    {
+        var output = new MemoryStream();
+        // Registered as the node registers it, so that the container disposes (and flushes) it.
+        using (var factory = LoggerFactory.Create(b => b.AddBatchingConsole(() => new BatchingConsoleLoggerProvider(output))
+                   .SetMinimumLevel(LogLevel.Information).AddFilter("Quiet", LogLevel.Warning)))
+        {
+            var log = factory.CreateLogger("ActorGateway.Test");
+            log.LogInformation(new EventId(3), "{Id}: accepted from {Sender}", "Q1", "<a@b.example>");
+            log.LogDebug("not at this level");
+            factory.CreateLogger("Quiet").LogInformation("filtered by category");
+            log.LogError(new InvalidOperationException("boom"), "two\nlines");
+            for (var i = 0; i < 1000; i++) log.LogWarning("n={N}", i);
+        } // disposing the factory flushes the rest
+
+        var lines = Text(output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(1002, lines.Length);
+        Assert.Matches(new Regex(@"^\d\d:\d\d:\d\d\.\d{3} info: ActorGateway\.Test\[3\] Q1: accepted from <a@b\.example>$"), lines[0]);
+        Assert.Matches(new Regex(@"^\d\d:\d\d:\d\d\.\d{3} fail: ActorGateway\.Test\[0\] two lines System\.InvalidOperationException: boom$"), lines[1]);
+        Assert.Equal(Enumerable.Range(0, 1000).Select(i => $"n={i}"), lines.Skip(2).Select(l => l[(l.LastIndexOf("] ", StringComparison.Ordinal) + 2)..]));
+    }
+
+    [Fact]
+    public void Lines_beyond_the_limit_are_dropped_and_the_drop_is_logged_when_writing_resumes()
+    {
+        // No timer: the output "does not keep up" until Flush is called.
+        var output = new MemoryStream();
+        using var provider = new BatchingConsoleLoggerProvider(output, maxQueued: 10, flushInterval: Timeout.InfiniteTimeSpan);
+        var log = provider.CreateLogger("ActorGateway.Test");
+        for (var i = 0; i < 25; i++) log.LogInformation("line {N}", i);
+        Assert.Equal(0, output.Length); // queued, not written
+
+        provider.Flush();
+        var lines = Text(output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(11, lines.Length);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"line {i}"), lines.Take(10).Select(l => l[(l.LastIndexOf("] ", StringComparison.Ordinal) + 2)..]));
+        Assert.EndsWith("warn: ActorGateway.Node[0] 15 log line(s) dropped: standard output did not keep up", lines[10]);
+
+        // The limit counts what is queued, not what was ever logged.
+        for (var i = 0; i < 10; i++) log.LogInformation("again {N}", i);
+        provider.Flush();
+        Assert.Equal(21, Text(output).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+}
