@@ -4,7 +4,7 @@ using ActorGateway.Smtp.Protocol;
 using ActorGateway.Smtp.Session;
 
 // Usage: ActorGateway.Smtp.Bench PORT — serves SMTP on 127.0.0.1:PORT until SIGTERM or Ctrl-C.
-// Hosted as the gateway node hosts it: sessions on the sockets' event loop.
+// Sessions on the sockets' event loop, the stand-alone host's mode (SocketEventLoop).
 SocketEventLoop.UseInlineCompletions();
 var port = int.Parse(args[0]);
 var options = new SmtpServerOptions

@@ -31,7 +31,6 @@ public static class BatchingConsoleLoggerExtensions
 /// </summary>
 public sealed class BatchingConsoleLoggerProvider : ILoggerProvider
 {
-
     readonly int _maxQueued;
 
     readonly ConcurrentQueue<string> _lines = new();

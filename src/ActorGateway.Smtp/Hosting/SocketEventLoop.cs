@@ -8,7 +8,10 @@ namespace ActorGateway.Smtp.Hosting;
 /// the application and for each send: about 30 context switches per SMTP session on two
 /// cores, which cost more CPU than the protocol itself (tests/bench/RESULTS.md). With inline
 /// completions and inline scheduling the session code runs on the thread that saw the event.
-/// That is safe here because nothing in a session blocks: every hook is asynchronous.
+/// That is safe when nothing in a session blocks or computes for long, as with the
+/// stand-alone host and its benchmark. The gateway node does not use it: its hooks scan and
+/// DKIM-sign, CPU work that would hold up every other connection on the same event loop, and
+/// in the gateway benchmark the mode measured no gain.
 /// </summary>
 public static class SocketEventLoop
 {

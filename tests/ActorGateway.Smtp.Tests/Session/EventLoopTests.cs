@@ -3,7 +3,7 @@ using ActorGateway.Smtp.Tests.Support;
 
 namespace ActorGateway.Smtp.Tests.Session;
 
-/// <summary>The sessions run where the gateway runs them: on the sockets' event-loop thread.</summary>
+/// <summary>In the stand-alone host's event-loop mode the sessions run on the sockets' event-loop thread.</summary>
 public sealed class EventLoopTests
 {
     [Fact]
