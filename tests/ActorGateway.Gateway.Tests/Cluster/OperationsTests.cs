@@ -64,7 +64,15 @@ public sealed class OperationsTests
         Assert.Contains("held: no delivery attempts until released", (await Actorgw.RunAsync(Changing("queue", "hold", ids[0]))).StandardOutput);
         Assert.Contains("state:      held", (await Actorgw.RunAsync(On("queue", "show", ids[0]))).StandardOutput);
         Assert.Contains("released", (await Actorgw.RunAsync(Changing("queue", "release", ids[0]))).StandardOutput);
-        Assert.Contains("1 recipient(s) bounced", (await Actorgw.RunAsync(Changing("queue", "bounce", ids[1]))).StandardOutput);
+        // The message is retried every few seconds; while an attempt runs, a bounce is refused with
+        // "try again in a moment", as an operator would be told.
+        var bounce = await Actorgw.RunAsync(Changing("queue", "bounce", ids[1]));
+        for (var bounceUntil = DateTime.UtcNow.AddSeconds(10); bounce.StandardError.Contains("an attempt is running") && DateTime.UtcNow < bounceUntil;)
+        {
+            await Task.Delay(200);
+            bounce = await Actorgw.RunAsync(Changing("queue", "bounce", ids[1]));
+        }
+        Assert.True(bounce.StandardOutput.Contains("1 recipient(s) bounced"), bounce.ToString());
         // The NDR for the bounced message reaches the sender's MX (the receiver).
         var ndr = Assert.Single(await bed.Receiver.WaitForAsync(1, TimeSpan.FromSeconds(30), m => m.Recipients.Contains("alice@sender.example")));
         Assert.Contains("returned to the sender by the gateway's operator", ndr.Text);
