@@ -39,8 +39,8 @@ public sealed class SqliteJournal : AsyncWriteJournal
         _connectionString = config.GetString("connection-string");
         _serialization = Context.System.Serialization;
         using (var connection = Open()) CreateSchema(connection);
-        // A thread of its own, not the thread pool: every 250 waits for this loop, also when the
-        // pool is busy (a loop on the pool once stalled writes for 20 s under a loaded test run).
+        // A thread of its own, not the thread pool: every 250 waits for this loop, and it must not
+        // wait for a free pool thread when the pool is busy.
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "sqlite-journal-writer" };
         _writer.Start();
     }

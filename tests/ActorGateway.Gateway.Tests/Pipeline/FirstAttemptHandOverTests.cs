@@ -2,8 +2,6 @@ using ActorGateway.Gateway.Tests.Support;
 using ActorGateway.Mail.Delivery;
 using ActorGateway.Node.Pipeline;
 using Akka.Actor;
-using Akka.Persistence;
-using Akka.Persistence.Journal;
 
 namespace ActorGateway.Gateway.Tests.Pipeline;
 
@@ -36,18 +34,7 @@ public sealed class FirstAttemptHandOverTests : JournalTestKit
 
     static readonly string[] Recipients = ["bob@rcpt.example", "carol@rcpt.example"];
 
-    /// <summary>Event 1 as the intake writes it, straight to the journal.</summary>
-    void Accepted(string queueId)
-    {
-        var envelope = new MessageEnvelope("local", "alice@sender.example", Recipients.Select(r => new QueuedRecipient(r, 0, null)).ToArray(),
-            null, false, false, DateTimeOffset.UtcNow, "127.0.0.1", false);
-        var accepted = new MessageAccepted(queueId, envelope, "Subject: hand-over\r\n\r\nbody\r\n"u8.ToArray(), "akka.tcp://actorgateway@127.0.0.1:1#1");
-        var probe = CreateTestProbe();
-        Persistence.Instance.Apply(Sys).JournalFor(null).Tell(new WriteMessages(
-            [new AtomicWrite(new Persistent(new Tagged(accepted, [QueueTags.Queued]), 1, MessageActor.PersistenceIdOf(queueId), writerGuid: "intake"))],
-            probe.Ref, 1));
-        probe.ExpectMsg<WriteMessagesSuccessful>(Timeout);
-    }
+    void Accepted(string queueId) => JournalAccepted(queueId, "akka.tcp://actorgateway@127.0.0.1:1#1", Recipients);
 
     /// <summary>The first attempt's answers: one recipient delivered, one deferred for an hour.</summary>
     static AttemptRecorded FirstAttempt() => new(1, DateTimeOffset.UtcNow,

@@ -3,8 +3,6 @@ using ActorGateway.Gateway.Tests.Support;
 using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.Queue;
 using Akka.Actor;
-using Akka.Persistence;
-using Akka.Persistence.Journal;
 
 namespace ActorGateway.Gateway.Tests.Queue;
 
@@ -18,17 +16,7 @@ namespace ActorGateway.Gateway.Tests.Queue;
 [Collection(JournalCollection.Name)]
 public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.actor.provider = cluster")
 {
-    void Accepted(string queueId, string acceptedBy)
-    {
-        var envelope = new MessageEnvelope("local", "alice@sender.example", [new QueuedRecipient("bob@rcpt.example", 0, null)],
-            null, false, false, DateTimeOffset.UtcNow, "127.0.0.1", false);
-        var accepted = new MessageAccepted(queueId, envelope, "Subject: x\r\n\r\nbody\r\n"u8.ToArray(), acceptedBy);
-        var probe = CreateTestProbe();
-        Persistence.Instance.Apply(Sys).JournalFor(null).Tell(new WriteMessages(
-            [new AtomicWrite(new Persistent(new Tagged(accepted, [QueueTags.Queued]), 1, MessageActor.PersistenceIdOf(queueId), writerGuid: "intake"))],
-            probe.Ref, 1));
-        probe.ExpectMsg<WriteMessagesSuccessful>(TimeSpan.FromSeconds(10));
-    }
+    void Accepted(string queueId, string acceptedBy) => JournalAccepted(queueId, acceptedBy, "bob@rcpt.example");
 
     [Fact]
     public async Task New_mail_is_left_to_its_living_acceptor_woken_at_once_after_its_restart_and_after_10_s_for_a_node_never_seen()

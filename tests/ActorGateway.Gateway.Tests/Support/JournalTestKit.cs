@@ -1,6 +1,10 @@
 using ActorGateway.Node.Configuration;
+using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.Storage;
+using Akka.Actor;
 using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
 using Akka.TestKit.Xunit2;
 
 namespace ActorGateway.Gateway.Tests.Support;
@@ -30,6 +34,19 @@ public abstract class JournalTestKit : TestKit
         var settings = GatewayConfig.Read(config);
         StorageSetup.Prepare(settings);
         return StorageSetup.WithPersistence(config, settings);
+    }
+
+    /// <summary>A message's event 1 (MessageAccepted), written straight to the journal as the intake writes it.</summary>
+    protected void JournalAccepted(string queueId, string acceptedBy, params string[] recipients)
+    {
+        var envelope = new MessageEnvelope("local", "alice@sender.example", recipients.Select(r => new QueuedRecipient(r, 0, null)).ToArray(),
+            null, false, false, DateTimeOffset.UtcNow, "127.0.0.1", false);
+        var accepted = new MessageAccepted(queueId, envelope, "Subject: test\r\n\r\nbody\r\n"u8.ToArray(), acceptedBy);
+        var probe = CreateTestProbe();
+        Persistence.Instance.Apply(Sys).JournalFor(null).Tell(new WriteMessages(
+            [new AtomicWrite(new Persistent(new Tagged(accepted, [QueueTags.Queued]), 1, MessageActor.PersistenceIdOf(queueId), writerGuid: "intake"))],
+            probe.Ref, 1));
+        probe.ExpectMsg<WriteMessagesSuccessful>(TimeSpan.FromSeconds(10));
     }
 
     protected override void AfterAll()
