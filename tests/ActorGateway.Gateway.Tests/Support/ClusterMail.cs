@@ -40,6 +40,22 @@ public static class ClusterMail
         return match.Success ? match.Groups[1].Value : null;
     }
 
+    /// <summary>The ids among <paramref name="ids"/> that the receiver got more than once, with how often.</summary>
+    public static IReadOnlyDictionary<string, int> Duplicates(ActorGateway.Testing.TestMailReceiver receiver, IEnumerable<string> ids)
+    {
+        var wanted = ids.ToHashSet();
+        return receiver.Messages().Select(m => m.MessageId()).Where(id => id is not null && wanted.Contains(id))
+            .GroupBy(id => id!).Where(g => g.Count() > 1).ToDictionary(g => g.Key, g => g.Count());
+    }
+
+    /// <summary>Asserts that none of <paramref name="ids"/> arrived twice.</summary>
+    public static void AssertDeliveredOnce(ActorGateway.Testing.TestMailReceiver receiver, IEnumerable<string> ids, Func<string> context)
+    {
+        var twice = Duplicates(receiver, ids);
+        Assert.True(twice.Count == 0, $"{twice.Count} message(s) delivered more than once: " +
+                                      string.Join(", ", twice.Take(10).Select(d => $"{d.Key} x{d.Value}")) + "\n" + context());
+    }
+
     /// <summary>Waits until every id has arrived at the receiver; returns the ids still missing at the timeout.</summary>
     public static async Task<IReadOnlyCollection<string>> WaitForIdsAsync(ActorGateway.Testing.TestMailReceiver receiver, IEnumerable<string> ids, TimeSpan timeout)
     {

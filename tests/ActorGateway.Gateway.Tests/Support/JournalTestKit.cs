@@ -27,7 +27,11 @@ public abstract class JournalTestKit : TestKit
 
     JournalTestKit(string dataDir, string systemName, string hocon) : base(SystemConfig(dataDir, hocon), systemName) => _dataDir = dataDir;
 
-    static Config SystemConfig(string dataDir, string hocon)
+    /// <summary>
+    /// A node's configuration with its persistence as the node sets it up (the database prepared),
+    /// from HOCON that names the data directory or the storage.
+    /// </summary>
+    public static Config SystemConfig(string dataDir, string hocon)
     {
         var config = ConfigurationFactory.ParseString($"gateway.data-dir = \"{dataDir}\"\n{hocon}")
             .WithFallback(GatewayConfig.Load([]));
@@ -36,17 +40,35 @@ public abstract class JournalTestKit : TestKit
         return StorageSetup.WithPersistence(config, settings);
     }
 
-    /// <summary>A message's event 1 (MessageAccepted), written straight to the journal as the intake writes it.</summary>
-    protected void JournalAccepted(string queueId, string acceptedBy, params string[] recipients)
-    {
-        var envelope = new MessageEnvelope("local", "alice@sender.example", recipients.Select(r => new QueuedRecipient(r, 0, null)).ToArray(),
+    /// <summary>The envelope of a test message from alice@sender.example.</summary>
+    public static MessageEnvelope Envelope(params string[] recipients) =>
+        new("local", "alice@sender.example", recipients.Select(r => new QueuedRecipient(r, 0, null)).ToArray(),
             null, false, false, DateTimeOffset.UtcNow, "127.0.0.1", false);
-        var accepted = new MessageAccepted(queueId, envelope, "Subject: test\r\n\r\nbody\r\n"u8.ToArray(), acceptedBy);
-        var probe = CreateTestProbe();
-        Persistence.Instance.Apply(Sys).JournalFor(null).Tell(new WriteMessages(
-            [new AtomicWrite(new Persistent(new Tagged(accepted, [QueueTags.Queued]), 1, MessageActor.PersistenceIdOf(queueId), writerGuid: "intake"))],
-            probe.Ref, 1));
-        probe.ExpectMsg<WriteMessagesSuccessful>(TimeSpan.FromSeconds(10));
+
+    /// <summary>A message's event 1 (MessageAccepted), written straight to the journal as the intake writes it.</summary>
+    protected void JournalAccepted(string queueId, string acceptedBy, params string[] recipients) =>
+        Journal(Sys, queueId, 1, new MessageAccepted(queueId, Envelope(recipients), "Subject: test\r\n\r\nbody\r\n"u8.ToArray(), acceptedBy), QueueTags.Queued);
+
+    /// <summary>Writes one event of a message straight to the journal of <paramref name="system"/>, and waits until it is stored.</summary>
+    public static void Journal(ActorSystem system, string queueId, long sequenceNr, object @event, params string[] tags)
+    {
+        var done = new TaskCompletionSource<object>();
+        var replies = system.ActorOf(Props.Create(() => new WriteReplies(done)));
+        Persistence.Instance.Apply(system).JournalFor(null).Tell(new WriteMessages(
+            [new AtomicWrite(new Persistent(new Tagged(@event, tags), sequenceNr, MessageActor.PersistenceIdOf(queueId), writerGuid: "test"))],
+            replies, 1));
+        if (!done.Task.Wait(TimeSpan.FromSeconds(10)) || done.Task.Result is not WriteMessageSuccess)
+            throw new InvalidOperationException($"event {sequenceNr} of {queueId} not written: {(done.Task.IsCompleted ? done.Task.Result : "timeout")}");
+        system.Stop(replies);
+    }
+
+    sealed class WriteReplies : ReceiveActor
+    {
+        public WriteReplies(TaskCompletionSource<object> done)
+        {
+            Receive<WriteMessagesSuccessful>(_ => { });
+            ReceiveAny(m => done.TrySetResult(m));
+        }
     }
 
     protected override void AfterAll()
