@@ -124,6 +124,12 @@ root.Subcommands.Add(Group("queue", "The queue of the whole cluster",
     {
         var d = await node.GetAsync($"api/queue/{Uri.EscapeDataString(parse.GetValue(id)!)}");
         if (json) { Output.Json(d); return; }
+        if (d.TryGetProperty("record", out var record))
+        {
+            Console.WriteLine($"queue id:   {d.Text("queueId")}\nstate:      done (deleted from the queue; its delivery record)");
+            PrintRecord(record);
+            return;
+        }
         var e = d.GetProperty("envelope");
         Console.WriteLine($"queue id:   {d.Text("queueId")}\nstate:      {d.Text("state")}\ntenant:     {e.Text("tenant")}\nfrom:       <{e.Text("sender")}>");
         Console.WriteLine($"received:   {e.Text("receivedAt")} from {e.Text("clientAddress")}\nsize:       {d.Text("size")} octets");
@@ -136,6 +142,39 @@ root.Subcommands.Add(Group("queue", "The queue of the whole cluster",
     QueueAction("hold", "No delivery attempts until released"),
     QueueAction("release", "Release a held message"),
     QueueAction("bounce", "Return the message to its sender with an NDR")));
+
+// ---- delivery log: the records of completed messages ----
+static void PrintRecord(JsonElement r)
+{
+    Console.WriteLine($"tenant:     {r.Text("tenant")}\nfrom:       <{r.Text("sender")}>\nmessage-id: {r.Text("messageId")}");
+    Console.WriteLine($"received:   {r.Text("receivedAt")} from {r.Text("clientAddress")}\ncompleted:  {r.Text("completedAt")} after {r.Text("attempts")} attempt(s)");
+    Console.WriteLine($"size:       {r.Text("size")} octets\npool:       {r.Text("pool")} (spam score {r.Text("spamScore")})");
+    foreach (var x in r.GetProperty("recipients").EnumerateArray())
+        Console.WriteLine($"<{x.Text("recipient")}> {x.Text("status")} {x.Text("statusCode")} {x.Text("diagnostic")} relay={x.Text("relay")} tls={x.Text("tls")} egress={x.Text("egress")} attempt={x.Text("attempt")} at={x.Text("at")}");
+}
+var queueIdFilter = new Option<string?>("--queue-id") { Description = "This queue id" };
+var messageIdFilter = new Option<string?>("--message-id") { Description = "This Message-ID (with or without <>)" };
+var senderFilter = new Option<string?>("--sender") { Description = "This envelope sender" };
+var recipientFilter = new Option<string?>("--recipient") { Description = "A message to this recipient" };
+var logTenantFilter = new Option<string?>("--tenant") { Description = "This tenant's messages" };
+var sinceFilter = new Option<DateTimeOffset?>("--since") { Description = "Completed at or after (ISO 8601, e.g. 2026-12-01T05:00:00Z)" };
+var untilFilter = new Option<DateTimeOffset?>("--until") { Description = "Completed at or before (ISO 8601)" };
+var logLimit = new Option<int>("--limit") { Description = "At most this many records, newest first", DefaultValueFactory = _ => 100 };
+root.Subcommands.Add(Group("log", "Delivery records of completed messages (kept for gateway.retention.delivery-records)",
+    Cmd("search", "Records by --queue-id, --message-id, --sender, --recipient, --tenant and --since/--until", async (node, parse, json) =>
+    {
+        var query = string.Join("&", new[] { ("queueId", parse.GetValue(queueIdFilter)), ("messageId", parse.GetValue(messageIdFilter)),
+            ("sender", parse.GetValue(senderFilter)), ("recipient", parse.GetValue(recipientFilter)), ("tenant", parse.GetValue(logTenantFilter)),
+            ("since", parse.GetValue(sinceFilter)?.ToString("O")), ("until", parse.GetValue(untilFilter)?.ToString("O")), ("limit", parse.GetValue(logLimit).ToString()) }
+            .Where(p => p.Item2 is not null).Select(p => $"{p.Item1}={Uri.EscapeDataString(p.Item2!)}"));
+        var records = await node.GetAsync("api/log?" + query);
+        if (json) { Output.Json(records); return; }
+        var rows = records.EnumerateArray().ToArray();
+        Output.Table(["COMPLETED", "QUEUE ID", "TENANT", "FROM", "MESSAGE-ID", "RECIPIENT", "STATUS", "REPLY"], rows.SelectMany(r =>
+            r.GetProperty("recipients").EnumerateArray().Select(x => new[] { r.Text("completedAt"), r.Text("queueId"), r.Text("tenant"), r.Text("sender"),
+                r.Text("messageId"), x.Text("recipient"), x.Text("status"), x.Text("diagnostic") })));
+        Console.WriteLine($"{rows.Length} record(s)");
+    }, queueIdFilter, messageIdFilter, senderFilter, recipientFilter, logTenantFilter, sinceFilter, untilFilter, logLimit)));
 
 // ---- tenants ----
 var tenantId = new Argument<string>("id") { Description = "Tenant id" };

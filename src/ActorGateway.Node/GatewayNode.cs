@@ -16,6 +16,7 @@ using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.RateLimit;
 using ActorGateway.Node.Routing;
 using ActorGateway.Node.Queue;
+using ActorGateway.Node.Retention;
 using ActorGateway.Node.Storage;
 using ActorGateway.Smtp.Hosting;
 using Akka.Actor;
@@ -77,6 +78,7 @@ public static class GatewayNode
             : new BuiltInSpamScorer(settings.Antispam.Rules);
         var dkim = new DkimSigning(settings.DkimKeys, settings.DkimHeaders);
         var tenants = new TenantDirectory(settings.Tenants);
+        var records = new DeliveryRecordStore(settings);
         IActorRef? region = null, intake = null, limiters = null, sweeper = null, monitor = null;
         var overrides = new RateLimitOverrides();
         IActorRef Region() => region ?? throw new InvalidOperationException("the actor system is not started yet");
@@ -106,7 +108,7 @@ public static class GatewayNode
                 var pools = new[] { Pools.Good, Pools.Bad }.ToDictionary(p => p, p => system.ActorOf(PoolRouter.Props(p), PoolRouter.Name(p)));
 
                 var services = new MessageServices(pools, Intake, settings.Delivery.Retry, settings.ServerName,
-                    settings.Delivery.ConnectTimeout + settings.Delivery.CommandTimeout * 3, settings.TlsPolicy, settings.Pools.WaitInterval);
+                    settings.Delivery.ConnectTimeout + settings.Delivery.CommandTimeout * 3, settings.TlsPolicy, settings.Pools.WaitInterval, records);
                 region = ClusterSharding.Get(system).Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
                     ClusterShardingSettings.Create(system), new MessageExtractor(100));
                 registry.Register<MessageExtractor>(region);
@@ -115,7 +117,7 @@ public static class GatewayNode
                     ClusterShardingSettings.Create(system), new RateLimitExtractor(30));
                 system.ActorOf(ClusterEventLog.Props(), "cluster-events");
 
-                system.ActorOf(ClusterSingletonManager.Props(QueueSweeper.Props(region, settings.SweepInterval, services.AttemptTimeout),
+                system.ActorOf(ClusterSingletonManager.Props(QueueSweeper.Props(region, settings.SweepInterval, services.AttemptTimeout, records, settings.Retention),
                     PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
                 system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");
@@ -150,7 +152,7 @@ public static class GatewayNode
         {
             IActorRef Started(IActorRef? r) => r ?? throw new InvalidOperationException("the actor system is not started yet");
             OperationsApi.Map(app, new OperationsContext(app.Services.GetRequiredService<ActorSystem>(), Region, Limiters, () => Started(sweeper),
-                () => Started(monitor), () => tenants, overrides, ct => StorageSetup.AnswersAsync(settings, ct), settings.Operations.Token),
+                () => Started(monitor), () => tenants, overrides, ct => StorageSetup.AnswersAsync(settings, ct), settings.Operations.Token, records),
                 settings.Operations.Port);
         }
         if (reload is not null)

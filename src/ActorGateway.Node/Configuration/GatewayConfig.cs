@@ -95,7 +95,9 @@ public static class GatewayConfig
             g.HasPath("dkim.headers") ? g.GetStringList("dkim.headers").ToArray() : ActorGateway.Mail.Signing.DkimSigning.DefaultHeaders,
             tenants,
             ReadBlacklists(g, serverName),
-            ReadOperations(g));
+            ReadOperations(g),
+            new RetentionSettings(g.GetTimeSpan("retention.delivery-records", RetentionSettings.Default.DeliveryRecords),
+                g.GetTimeSpan("retention.interval", RetentionSettings.Default.Interval)));
     }
 
     static ActorGateway.Node.Operations.OperationsSettings ReadOperations(Config g)

@@ -28,7 +28,14 @@ public sealed record GatewaySettings(
     IReadOnlyList<string> DkimHeaders,
     IReadOnlyList<Tenant> Tenants,
     ActorGateway.Node.Monitor.BlacklistSettings Blacklists,
-    ActorGateway.Node.Operations.OperationsSettings Operations);
+    ActorGateway.Node.Operations.OperationsSettings Operations,
+    RetentionSettings Retention);
+
+/// <summary>How long delivery records of completed messages are kept, and how often older ones are removed.</summary>
+public sealed record RetentionSettings(TimeSpan DeliveryRecords, TimeSpan Interval)
+{
+    public static readonly RetentionSettings Default = new(TimeSpan.FromDays(7), TimeSpan.FromHours(1));
+}
 
 public sealed record DeliverySettings(
     int Port,

@@ -3,6 +3,7 @@ using ActorGateway.Node.Monitor;
 using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.Queue;
 using ActorGateway.Node.RateLimit;
+using ActorGateway.Node.Retention;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
@@ -14,7 +15,7 @@ namespace ActorGateway.Node.Operations;
 /// <summary>What the operations endpoint reaches on this node.</summary>
 public sealed record OperationsContext(ActorSystem System, Func<IActorRef> Messages, Func<IActorRef> Limiters, Func<IActorRef> Sweeper,
     Func<IActorRef> BlacklistMonitor, Func<TenantDirectory> Tenants, RateLimitOverrides Overrides, Func<CancellationToken, Task<bool>> StorageAnswers,
-    string? Token);
+    string? Token, DeliveryRecordStore Records);
 
 /// <summary>
 /// The management HTTP API of a node (what `actorgw` talks to), after Petabridge.Cmd's
@@ -116,11 +117,18 @@ public static class OperationsApi
             }
             return Results.Json(new { total = pending.Pending.Count, shown = rows });
         });
-        api.MapGet("/api/queue/{id}", async (string id) =>
+        api.MapGet("/api/queue/{id}", async (string id, CancellationToken ct) =>
         {
             var d = await ops.Messages().Ask<MessageDetails>(new GetMessageDetails(id), AskTimeout);
-            return d.Envelope is null ? Results.Json(new { done = false, text = $"no message {id}" }, statusCode: 404) : Results.Json(d);
+            if (d.Envelope is not null) return Results.Json(d);
+            // Done and deleted from the queue: what its delivery record keeps.
+            return await ops.Records.GetAsync(id, ct) is { } record
+                ? Results.Json(new { queueId = id, state = "done", record })
+                : Results.Json(new { done = false, text = $"no message {id}" }, statusCode: 404);
         });
+        api.MapGet("/api/log", async (string? queueId, string? messageId, string? sender, string? recipient, string? tenant,
+            DateTimeOffset? since, DateTimeOffset? until, int? limit, CancellationToken ct) =>
+            Results.Json(await ops.Records.SearchAsync(new RecordQuery(queueId, messageId, sender, recipient, tenant, since, until, limit ?? 100), ct)));
         api.MapPost("/api/queue/{id}/{action}", (HttpRequest r, string id, string action) => GuardedAsync(r, ops, async () =>
         {
             if (!Enum.TryParse<QueueAction>(action, ignoreCase: true, out var a))

@@ -4,6 +4,8 @@ using ActorGateway.Node.Operations;
 using ActorGateway.Smtp.Protocol;
 using Akka.Actor;
 using Akka.Event;
+using Akka.Persistence.Journal;
+using ActorGateway.Node.Retention;
 
 namespace ActorGateway.Node.Pipeline;
 
@@ -64,8 +66,20 @@ public static class DeliveryAttempt
         return new AttemptRecorded(finished.Attempt, now, results, first?.RemoteMta, first?.Tls, next, completes);
     }
 
-    /// <summary>The journal tags of an attempt: the sweeper reads when the message is due again, or that it left the queue.</summary>
-    public static string[] TagsOf(AttemptRecorded recorded) => recorded.Completes ? [QueueTags.Attempted, QueueTags.Done] : [QueueTags.Attempted];
+    /// <summary>
+    /// The events an attempt writes, in one atomic write: the attempt (the sweeper reads when the
+    /// message is due again) and, if it completes the message, MessageCompleted with its delivery
+    /// record (the sweeper then deletes the message), so that no crash can leave a completed
+    /// message without the event that has it deleted.
+    /// </summary>
+    public static IReadOnlyList<Tagged> EventsOf(string queueId, MessageEnvelope envelope, byte[] body, IEnumerable<AttemptRecorded> earlier, AttemptRecorded recorded) =>
+        recorded.Completes
+            ? [new Tagged(recorded, [QueueTags.Attempted]), Completion(queueId, envelope, body, earlier.Append(recorded), recorded.At)]
+            : [new Tagged(recorded, [QueueTags.Attempted])];
+
+    /// <summary>The last event of a message: MessageCompleted with its delivery record, tagged done.</summary>
+    public static Tagged Completion(string queueId, MessageEnvelope envelope, byte[] body, IEnumerable<AttemptRecorded> attempts, DateTimeOffset at) =>
+        new(new MessageCompleted(at, DeliveryRecord.Of(queueId, envelope, body, attempts, at)), [QueueTags.Done]);
 
     /// <summary>Once the attempt is in the journal: one log line and one metric per recipient.</summary>
     public static void Report(ILoggingAdapter log, string queueId, MessageEnvelope envelope, AttemptRecorded recorded)

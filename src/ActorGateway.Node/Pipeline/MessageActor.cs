@@ -13,8 +13,9 @@ namespace ActorGateway.Node.Pipeline;
 /// <summary>What a message entity needs from its node.</summary>
 /// <param name="Pools">The router of each pool on this node.</param>
 /// <param name="PoolWaitInterval">How often a message whose pool has no node up looks again.</param>
+/// <param name="Records">Delivery records of completed messages (the intake looks up NDRs handed over again).</param>
 public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pools, Func<IActorRef> Intake, RetrySchedule Retry, string ReportingMta,
-    TimeSpan AttemptTimeout, TlsPolicy TlsPolicy, TimeSpan PoolWaitInterval);
+    TimeSpan AttemptTimeout, TlsPolicy TlsPolicy, TimeSpan PoolWaitInterval, ActorGateway.Node.Retention.DeliveryRecordStore? Records = null);
 
 /// <summary>
 /// One message, from acceptance to its last recipient (Postfix's cleanup + qmgr for one
@@ -223,20 +224,28 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     void RecordAttempt(DeliveryAttempt.Finished finished) =>
         PersistAttempt(DeliveryAttempt.Record(finished, _envelope!, _pending, _bouncesToQueue.Count > 0, _services.Retry));
 
-    void PersistAttempt(AttemptRecorded recorded) => Persist(new Tagged(recorded, DeliveryAttempt.TagsOf(recorded)), _ =>
+    void PersistAttempt(AttemptRecorded recorded)
     {
-        Apply(recorded);
-        _attemptRunning = false;
-        DeliveryAttempt.Report(_log, _queueId, _envelope!, recorded);
-        if (recorded.Completes)
+        var events = DeliveryAttempt.EventsOf(_queueId, _envelope!, _body, _history, recorded);
+        // One atomic write; the handler runs once per event, the work is done after the last.
+        var last = events[^1].Payload;
+        PersistAll(events, e =>
         {
-            Passivate();
-            return;
-        }
-        QueueBounces();
-        if (_pending.Count > 0) ScheduleNextAttempt();
-        else CompleteIfDone();
-    });
+            if (!ReferenceEquals(e.Payload, last)) return;
+            Apply(recorded);
+            if (e.Payload is MessageCompleted completed) Apply(completed);
+            _attemptRunning = false;
+            DeliveryAttempt.Report(_log, _queueId, _envelope!, recorded);
+            if (_completed)
+            {
+                Passivate();
+                return;
+            }
+            QueueBounces();
+            if (_pending.Count > 0) ScheduleNextAttempt();
+            else CompleteIfDone();
+        });
+    }
 
     // ---- NDRs: built here, queued as messages of their own with the null sender ----
 
@@ -263,10 +272,10 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     void CompleteIfDone()
     {
         if (_completed || _attemptRunning || _pending.Count > 0 || _bouncesToQueue.Count > 0) return;
-        var done = new MessageCompleted(DateTimeOffset.UtcNow);
-        Persist(new Tagged(done, [QueueTags.Done]), _ =>
+        var done = DeliveryAttempt.Completion(_queueId, _envelope!, _body, _history, DateTimeOffset.UtcNow);
+        Persist(done, _ =>
         {
-            Apply(done);
+            Apply((MessageCompleted)done.Payload);
             _log.Info("{0}: removed (all recipients done)", _queueId);
             Passivate();
         });

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
@@ -75,19 +76,72 @@ public sealed class MessageIntake : ReceiveActor
         {
             var replyTo = Sender;
             _accepted = new MessageAccepted(command.QueueId, command.Envelope, command.Body, _node);
-            Write(1, _accepted, [QueueTags.Queued], stored: () =>
+            // An NDR has a fixed id (its message's id and attempt): handed over again after a crash, it
+            // may already have been delivered and deleted. Its delivery record says so; it is not sent twice.
+            if (command.Envelope.IsBounce && _services.Records is { } records)
+            {
+                records.GetAsync(command.QueueId).PipeTo(Self, success: r => r is null ? new NotDoneBefore() : new DoneBefore(),
+                    failure: e => new Status.Failure(e));
+                Become(() =>
+                {
+                    Receive<AcceptMessage>(_ => { });
+                    Receive<NotDoneBefore>(_ => Store(replyTo));
+                    Receive<DoneBefore>(_ => AlreadyStored(replyTo, "done already"));
+                    Receive<Status.Failure>(f => NotStored(replyTo, f.Cause));
+                });
+            }
+            else Store(replyTo);
+        }
+
+        sealed record NotDoneBefore;
+        sealed record DoneBefore;
+
+        void Store(IActorRef replyTo) =>
+            Write(1, [new Tagged(_accepted, [QueueTags.Queued])], stored: () =>
             {
                 replyTo.Tell(new MessageStored(_accepted.QueueId));
                 var e = _accepted.Envelope;
                 _log.Info($"{_accepted.QueueId}: accepted tenant={e.Tenant} from=<{e.Sender}> rcpts={e.Recipients.Count} size={_accepted.Body.Length} " +
                           $"pool={e.Pool} spam-score={e.SpamScore:0.##}{(e.IsBounce ? " (NDR)" : "")}");
                 FirstAttempt();
-            }, failed: cause =>
+            }, failed: cause => StoredBefore(replyTo, cause));
+
+        /// <summary>
+        /// The write failed: the message may be in the journal all the same (a hand-over repeated
+        /// after its answer was lost, or an NDR handed over again after a crash). Then it is stored,
+        /// and the entity takes it on; asking again would fail the same way for ever.
+        /// </summary>
+        void StoredBefore(IActorRef replyTo, Exception cause)
+        {
+            _journal.Tell(new ReplayMessages(0, 0, 0, MessageActor.PersistenceIdOf(_accepted.QueueId), Self));
+            Become(() =>
             {
-                _log.Error(cause, "{0}: journal write failed", _accepted.QueueId);
-                replyTo.Tell(new MessageNotStored(_accepted.QueueId, cause.Message));
-                Context.Stop(Self);
+                Receive<AcceptMessage>(_ => { });
+                Receive<RecoverySuccess>(r =>
+                {
+                    if (r.HighestSequenceNr == 0) NotStored(replyTo, cause);
+                    else
+                    {
+                        AlreadyStored(replyTo, "in the journal already");
+                        _region.Tell(new WakeMessage(_accepted.QueueId));
+                    }
+                });
+                Receive<ReplayMessagesFailure>(_ => NotStored(replyTo, cause));
             });
+        }
+
+        void AlreadyStored(IActorRef replyTo, string why)
+        {
+            _log.Info("{0}: handed over again, {1}: not stored twice", _accepted.QueueId, why);
+            replyTo.Tell(new MessageStored(_accepted.QueueId));
+            Context.Stop(Self);
+        }
+
+        void NotStored(IActorRef replyTo, Exception cause)
+        {
+            _log.Error(cause, "{0}: journal write failed", _accepted.QueueId);
+            replyTo.Tell(new MessageNotStored(_accepted.QueueId, cause.Message));
+            Context.Stop(Self);
         }
 
         void FirstAttempt()
@@ -109,7 +163,7 @@ public sealed class MessageIntake : ReceiveActor
             var pending = e.Recipients.GroupBy(r => r.Address, StringComparer.OrdinalIgnoreCase)
                 .ToDictionary(g => g.Key, g => g.First(), StringComparer.OrdinalIgnoreCase);
             var recorded = DeliveryAttempt.Record(finished, e, pending, bouncesOutstanding: false, _services.Retry);
-            Write(2, recorded, DeliveryAttempt.TagsOf(recorded), stored: () =>
+            Write(2, DeliveryAttempt.EventsOf(_accepted.QueueId, e, _accepted.Body, [], recorded), stored: () =>
             {
                 DeliveryAttempt.Report(_log, _accepted.QueueId, e, recorded);
                 if (recorded.Completes) Context.Stop(Self);
@@ -130,11 +184,13 @@ public sealed class MessageIntake : ReceiveActor
             Context.Stop(Self);
         }
 
-        void Write(long sequenceNr, object payload, string[] tags, Action stored, Action<Exception> failed)
+        /// <summary>Writes the events from <paramref name="sequenceNr"/> on in one atomic write.</summary>
+        void Write(long sequenceNr, IReadOnlyList<Tagged> events, Action stored, Action<Exception> failed)
         {
-            var persistent = new Persistent(new Tagged(payload, tags), sequenceNr, MessageActor.PersistenceIdOf(_accepted.QueueId),
-                writerGuid: Guid.NewGuid().ToString(), timestamp: DateTime.UtcNow.Ticks);
-            _journal.Tell(new WriteMessages([new AtomicWrite(persistent)], Self, 1));
+            var writer = Guid.NewGuid().ToString();
+            var persistents = events.Select((e, i) => (IPersistentRepresentation)new Persistent(e, sequenceNr + i,
+                MessageActor.PersistenceIdOf(_accepted.QueueId), writerGuid: writer, timestamp: DateTime.UtcNow.Ticks)).ToImmutableList();
+            _journal.Tell(new WriteMessages([new AtomicWrite(persistents)], Self, 1));
             var done = false;
             void Once(Action action) { if (done) return; done = true; action(); }
             Become(() =>

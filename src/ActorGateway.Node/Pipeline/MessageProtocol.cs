@@ -69,7 +69,7 @@ public sealed record RecipientResult(string Recipient, RecipientStatus Status, s
 
 /// <summary>
 /// One delivery attempt's answers. <paramref name="Completes"/>: nothing is left to do after it
-/// (no recipient pending, no NDR to queue), so it also takes the message out of the queue.
+/// (no recipient pending, no NDR to queue); it is written together with MessageCompleted.
 /// </summary>
 public sealed record AttemptRecorded(int Attempt, DateTimeOffset At, IReadOnlyList<RecipientResult> Results,
     string? RemoteMta, string? Tls, DateTimeOffset? NextAttemptAt, bool Completes = false) : IGatewayMessage;
@@ -77,7 +77,11 @@ public sealed record AttemptRecorded(int Attempt, DateTimeOffset At, IReadOnlyLi
 /// <summary>The NDR for the failed recipients of an attempt is in the queue.</summary>
 public sealed record BounceQueued(int Attempt, string BounceQueueId) : IGatewayMessage;
 
-public sealed record MessageCompleted(DateTimeOffset At) : IGatewayMessage;
+/// <summary>
+/// The message is done: its last event, tagged done. It carries the delivery record that stays
+/// after the queue sweeper has deleted the message's journal (null in journals from before records).
+/// </summary>
+public sealed record MessageCompleted(DateTimeOffset At, ActorGateway.Node.Retention.DeliveryRecord? Record = null) : IGatewayMessage;
 
 /// <summary>
 /// Mail never attempted waits for a node of its pool. Read by the queue sweeper, which then
@@ -91,6 +95,6 @@ public static class QueueTags
     public const string Queued = "queued";
     /// <summary>Tag of every AttemptRecorded (and PoolWaitStarted): when each message is due again.</summary>
     public const string Attempted = "attempted";
-    /// <summary>Tag of every MessageCompleted: what has left the queue.</summary>
+    /// <summary>Tag of every MessageCompleted: what has left the queue, and is to be deleted from the journal.</summary>
     public const string Done = "done";
 }

@@ -1,4 +1,6 @@
+using ActorGateway.Node.Configuration;
 using ActorGateway.Node.Pipeline;
+using ActorGateway.Node.Retention;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -27,13 +29,24 @@ namespace ActorGateway.Node.Queue;
 /// leaves such mail alone while that node incarnation is a member and the attempt could still
 /// be running; once the node is gone (removed, or restarted with a new uid), it wakes the
 /// mail at once.
+/// It is also what takes completed messages out of the store, as Postfix's qmgr deletes a
+/// queue file: each sweep stores the delivery records that the done events carry and deletes
+/// those messages' journals (DeliveryRecordStore), before its offsets move past them. A crash
+/// in between only means that the next sweeper reads those done events again. Every retention
+/// interval it removes the records that are past their retention.
 /// </summary>
 public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
 {
     sealed class Sweep { public static readonly Sweep Instance = new(); }
-    sealed record SweepRead(IReadOnlyList<EventEnvelope> Queued, IReadOnlyList<EventEnvelope> Attempted, IReadOnlyList<EventEnvelope> Done);
+    sealed class Prune { public static readonly Prune Instance = new(); }
+    sealed record Pruned(int Records, string? Error = null);
+    sealed record SweepRead(IReadOnlyList<EventEnvelope> Queued, IReadOnlyList<EventEnvelope> Attempted, IReadOnlyList<EventEnvelope> Done, int Deleted);
 
     readonly IActorRef _region;
+    readonly DeliveryRecordStore? _records;
+    readonly RetentionSettings _retention;
+    volatile bool _schemaReady;
+    bool _pruning;
     readonly TimeSpan _interval, _checkpointInterval;
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly Dictionary<string, DateTimeOffset?> _pending = new();
@@ -56,12 +69,14 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     public override string PersistenceId => "queue-sweeper";
 
     /// <param name="firstAttemptTimeout">The longest a first attempt can take (the delivery ask's timeout).</param>
-    public static Props Props(IActorRef region, TimeSpan interval, TimeSpan firstAttemptTimeout) =>
-        Akka.Actor.Props.Create(() => new QueueSweeper(region, interval, firstAttemptTimeout));
+    /// <param name="records">Where completed messages go; null: they stay in the journal (tests of the sweeping alone).</param>
+    public static Props Props(IActorRef region, TimeSpan interval, TimeSpan firstAttemptTimeout, DeliveryRecordStore? records = null,
+        RetentionSettings? retention = null) =>
+        Akka.Actor.Props.Create(() => new QueueSweeper(region, interval, firstAttemptTimeout, records, retention ?? RetentionSettings.Default));
 
-    public QueueSweeper(IActorRef region, TimeSpan interval, TimeSpan firstAttemptTimeout)
+    public QueueSweeper(IActorRef region, TimeSpan interval, TimeSpan firstAttemptTimeout, DeliveryRecordStore? records, RetentionSettings retention)
     {
-        _region = region; _interval = interval;
+        _region = region; _interval = interval; _records = records; _retention = retention;
         _firstAttemptGrace = firstAttemptTimeout + TimeSpan.FromSeconds(30);
         _checkpointInterval = TimeSpan.FromTicks(Math.Max(interval.Ticks, TimeSpan.FromSeconds(5).Ticks));
 
@@ -81,9 +96,22 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             WakeDue();
             Self.Tell(Sweep.Instance);
             Timers.StartPeriodicTimer("sweep", Sweep.Instance, _interval);
+            if (_records is not null) Timers.StartPeriodicTimer("retention", Prune.Instance, _retention.Interval);
         });
 
         Command<Sweep>(_ => StartSweep());
+        Command<Prune>(_ =>
+        {
+            if (_pruning || _records is null || !_schemaReady) return;
+            _pruning = true;
+            _records.PruneAsync(DateTimeOffset.UtcNow - _retention.DeliveryRecords).PipeTo(Self, success: n => new Pruned(n), failure: e => new Pruned(0, e.Message));
+        });
+        Command<Pruned>(p =>
+        {
+            _pruning = false;
+            if (p.Error is not null) _log.Warning("retention pass failed (tried again in {0}): {1}", _retention.Interval, p.Error);
+            else if (p.Records > 0) _log.Info("retention: {0} delivery record(s) older than {1} removed", p.Records, _retention.DeliveryRecords);
+        });
         Command<SweepRead>(Apply);
         Command<Status.Failure>(f => { _sweeping = false; _log.Warning("queue sweep failed: {0}", f.Cause.Message); });
         Command<GetPendingMessages>(_ => Sender.Tell(new PendingMessages(new Dictionary<string, DateTimeOffset?>(_pending), DateTimeOffset.UtcNow,
@@ -138,10 +166,22 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         }
         // Read side by side, applied in the tags' order (queued, attempted, done). A message whose
         // done event is read before its queued event is woken once more and answers that it is done.
+        var records = _records;
         Task.Run(async () =>
         {
             var (queued, attempted, done) = (Read(QueueTags.Queued, q), Read(QueueTags.Attempted, a), Read(QueueTags.Done, d));
-            return new SweepRead(await queued, await attempted, await done);
+            var read = new SweepRead(await queued, await attempted, await done, 0);
+            if (records is null) return read;
+            if (!_schemaReady)
+            {
+                await records.CreateSchemaAsync();
+                _schemaReady = true;
+            }
+            // Before the offsets move past them: a sweep that fails here reads them again.
+            var completed = read.Done.Where(e => e.Event is MessageCompleted or AttemptRecorded).DistinctBy(e => e.PersistenceId)
+                .Select(e => (e.PersistenceId, (e.Event as MessageCompleted)?.Record)).ToArray();
+            await records.CompleteAsync(completed);
+            return read with { Deleted = completed.Length };
         }).PipeTo(Self);
     }
 
@@ -182,8 +222,8 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         if (_sweepAgain) { _sweepAgain = false; Self.Tell(Sweep.Instance); }
 
         var woken = WakeDue();
-        if (woken > 0 || read.Queued.Count > 0)
-            _log.Info("queue: {0} message(s) pending, {1} woken", _pending.Count, woken);
+        if (woken > 0 || read.Queued.Count > 0 || read.Deleted > 0)
+            _log.Info("queue: {0} message(s) pending, {1} woken, {2} completed deleted", _pending.Count, woken, read.Deleted);
         Checkpoint();
     }
 

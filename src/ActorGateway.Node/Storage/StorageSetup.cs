@@ -97,6 +97,16 @@ public static class StorageSetup
         using var connection = new SqliteConnection(settings.ConnectionString);
         connection.Open();
         using var command = connection.CreateCommand();
+        // Completed messages are deleted (see DeliveryRecordStore): with incremental auto-vacuum the
+        // retention pass can hand their pages back, so the file shrinks after a busy spell instead of
+        // keeping its largest size. The mode can only change before the first table or by a VACUUM,
+        // which a database from before this setting gets once here.
+        command.CommandText = "PRAGMA auto_vacuum";
+        if (Convert.ToInt64(command.ExecuteScalar()) != 2)
+        {
+            command.CommandText = "PRAGMA auto_vacuum=INCREMENTAL; VACUUM;";
+            command.ExecuteNonQuery();
+        }
         // WAL with synchronous=FULL: every commit is on disk before the journal acknowledges it.
         command.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;";
         command.ExecuteNonQuery();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ActorGateway.Gateway.Tests.Support;
 using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.Queue;
+using ActorGateway.Node.Retention;
 using Akka.Actor;
 
 namespace ActorGateway.Gateway.Tests.Queue;
@@ -46,5 +47,36 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         Assert.True(firstWake.TryGetValue("unknown", out var unknown) && unknown >= TimeSpan.FromSeconds(9) && unknown < TimeSpan.FromSeconds(13),
             $"mail of a node never seen woken at {unknown}");
         Assert.False(firstWake.ContainsKey("alive"), "mail of a living acceptor was woken before its first attempt could have ended");
+    }
+
+    [Fact]
+    public async Task A_completed_message_that_a_crash_left_in_the_journal_is_deleted_by_the_next_sweeper_with_its_record_kept()
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Sys);
+        cluster.Join(cluster.SelfAddress);
+        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(20));
+
+        // As the intake writes a message whose first attempt delivered it; the node died before a sweep deleted it.
+        var now = DateTimeOffset.UtcNow;
+        Accepted("crashed", MessageIntake.NodeOf(cluster.SelfUniqueAddress));
+        var attempt = new AttemptRecorded(1, now, [new RecipientResult("bob@rcpt.example", ActorGateway.Mail.Delivery.RecipientStatus.Delivered, "2.0.0",
+            "smtp; 250 2.0.0 Ok", "mx.rcpt.example")], "mx.rcpt.example", null, null, Completes: true);
+        var events = DeliveryAttempt.EventsOf("crashed", Envelope("bob@rcpt.example"), "Message-ID: <c@test>\r\n\r\nb\r\n"u8.ToArray(), [], attempt);
+        for (var i = 0; i < events.Count; i++) Journal(Sys, "crashed", 2 + i, events[i].Payload, [.. events[i].Tags]);
+        Accepted("pending", MessageIntake.NodeOf(cluster.SelfUniqueAddress)); // not done: stays
+
+        var store = new DeliveryRecordStore(Settings);
+        var region = CreateTestProbe();
+        Sys.ActorOf(QueueSweeper.Props(region.Ref, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(10), store));
+
+        await AwaitAssertAsync(async () => Assert.NotNull(await store.GetAsync("crashed")), TimeSpan.FromSeconds(10));
+        var record = (await store.GetAsync("crashed"))!;
+        Assert.Equal("c@test", record.MessageId);
+        Assert.Equal(ActorGateway.Mail.Delivery.RecipientStatus.Delivered, record.Recipients.Single().Status);
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM journal WHERE persistence_id = 'msg-crashed'"));
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM tags WHERE persistence_id = 'msg-crashed'"));
+        Assert.Equal(1, await CountAsync("SELECT COUNT(*) FROM journal WHERE persistence_id = 'msg-pending'"));
+        // A done message is not woken for delivery.
+        Assert.DoesNotContain(region.ReceiveWhile<object>(TimeSpan.FromSeconds(1.5), m => m), m => m is WakeMessage { QueueId: "crashed" });
     }
 }

@@ -40,6 +40,19 @@ public abstract class JournalTestKit : TestKit
         return StorageSetup.WithPersistence(config, settings);
     }
 
+    /// <summary>The node settings this system runs with (its database among them).</summary>
+    protected GatewaySettings Settings => GatewayConfig.Read(Sys.Settings.Config);
+
+    /// <summary>A count from this system's SQLite database, e.g. of a message's journal rows.</summary>
+    protected async Task<long> CountAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Settings.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
     /// <summary>The envelope of a test message from alice@sender.example.</summary>
     public static MessageEnvelope Envelope(params string[] recipients) =>
         new("local", "alice@sender.example", recipients.Select(r => new QueuedRecipient(r, 0, null)).ToArray(),

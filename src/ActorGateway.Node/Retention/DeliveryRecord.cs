@@ -1,0 +1,56 @@
+using ActorGateway.Mail.Delivery;
+using ActorGateway.Node.Pipeline;
+using ActorGateway.Node.Serialization;
+
+namespace ActorGateway.Node.Retention;
+
+/// <summary>One recipient's final answer: what Postfix's log line says about it when the queue file is deleted.</summary>
+public sealed record RecipientRecord(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? Relay, string? Tls,
+    string? Egress, int Attempt, DateTimeOffset At);
+
+/// <summary>
+/// What stays of a message once it is done: envelope, verdict and each recipient's final
+/// answer, without the body. The message's journal (with its body) is deleted; this record is
+/// kept for the configured retention, for `actorgw queue show` and `actorgw log search`.
+/// </summary>
+public sealed record DeliveryRecord(string QueueId, string Tenant, string Sender, string? MessageId, string ClientAddress, string Pool,
+    double SpamScore, int Size, bool IsBounce, DateTimeOffset ReceivedAt, DateTimeOffset CompletedAt, int Attempts,
+    IReadOnlyList<RecipientRecord> Recipients) : IGatewayMessage
+{
+    /// <summary>
+    /// The record of a message from its envelope, body (for its Message-ID) and attempts: per
+    /// recipient the last answer that was not a deferral (an operator's bounce or the expiry is
+    /// such an answer too), else its last answer.
+    /// </summary>
+    public static DeliveryRecord Of(string queueId, MessageEnvelope envelope, byte[] body, IEnumerable<AttemptRecorded> attempts, DateTimeOffset completedAt)
+    {
+        var final = new Dictionary<string, RecipientRecord>(StringComparer.OrdinalIgnoreCase);
+        var count = 0;
+        foreach (var attempt in attempts)
+        {
+            count = Math.Max(count, attempt.Attempt);
+            foreach (var r in attempt.Results)
+                if (r.Status != RecipientStatus.Deferred || !final.TryGetValue(r.Recipient, out var known) || known.Status == RecipientStatus.Deferred)
+                    final[r.Recipient] = new RecipientRecord(r.Recipient, r.Status, r.StatusCode, r.Diagnostic, r.RemoteMta, r.Tls, r.Egress, attempt.Attempt, attempt.At);
+        }
+        var recipients = envelope.Recipients.Select(r => final.GetValueOrDefault(r.Address)
+            ?? new RecipientRecord(r.Address, RecipientStatus.Deferred, "", "no answer recorded", null, null, null, 0, completedAt)).ToArray();
+        return new DeliveryRecord(queueId, envelope.Tenant, envelope.Sender, MessageIdOf(body), envelope.ClientAddress, envelope.Pool ?? Pools.Good,
+            envelope.SpamScore, body.Length, envelope.IsBounce, envelope.ReceivedAt, completedAt, count, recipients);
+    }
+
+    /// <summary>The Message-ID header's value without its angle brackets, or null (from the header section only).</summary>
+    public static string? MessageIdOf(byte[] body)
+    {
+        try
+        {
+            using var stream = new MemoryStream(body, writable: false);
+            var value = MimeKit.HeaderList.Load(stream)[MimeKit.HeaderId.MessageId];
+            return value is null ? null : MimeKit.Utils.MimeUtils.ParseMessageId(value) ?? value.Trim();
+        }
+        catch (FormatException)
+        {
+            return null; // no parseable header section: the record has no Message-ID
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using System.Data.Common;
+using System.Text.Json;
+using ActorGateway.Node.Configuration;
+using ActorGateway.Node.Pipeline;
+using Microsoft.Data.Sqlite;
+
+namespace ActorGateway.Node.Retention;
+
+/// <summary>What `actorgw log search` asks for; every given field must match (addresses and ids exactly, case-insensitively).</summary>
+public sealed record RecordQuery(string? QueueId = null, string? MessageId = null, string? Sender = null, string? Recipient = null, string? Tenant = null,
+    DateTimeOffset? Since = null, DateTimeOffset? Until = null, int Limit = 100);
+
+/// <summary>
+/// The delivery records of completed messages, in the queue's own database (SQLite or
+/// PostgreSQL), and the removal of completed messages from the journal. Both happen in one
+/// transaction per batch: a message's events (and so its body) leave the journal exactly when
+/// its record is in, so a crash in between leaves either both (the next sweep finishes the job)
+/// or the record alone.
+/// </summary>
+public sealed class DeliveryRecordStore
+{
+    static readonly JsonSerializerOptions Json = new() { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+    readonly string _connectionString;
+    readonly bool _sqlite;
+
+    public DeliveryRecordStore(GatewaySettings settings) : this(settings.Storage, settings.ConnectionString) { }
+
+    public DeliveryRecordStore(StorageProvider provider, string connectionString)
+    {
+        _sqlite = provider == StorageProvider.Sqlite;
+        _connectionString = connectionString;
+    }
+
+    async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        DbConnection connection = _sqlite ? new SqliteConnection(_connectionString) : new Npgsql.NpgsqlConnection(_connectionString);
+        await connection.OpenAsync(ct);
+        return connection;
+    }
+
+    /// <summary>Creates the record tables if missing (the journal's tables are the persistence plugin's).</summary>
+    public async Task CreateSchemaAsync(CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        await ExecuteAsync(connection, null, """
+            CREATE TABLE IF NOT EXISTS delivery_records (
+              queue_id VARCHAR(255) NOT NULL PRIMARY KEY,
+              tenant VARCHAR(255) NOT NULL,
+              sender VARCHAR(512) NOT NULL,
+              message_id VARCHAR(998) NULL,
+              received_at BIGINT NOT NULL,
+              completed_at BIGINT NOT NULL,
+              record TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS delivery_records_completed_at_idx ON delivery_records (completed_at);
+            CREATE INDEX IF NOT EXISTS delivery_records_message_id_idx ON delivery_records (message_id);
+            CREATE INDEX IF NOT EXISTS delivery_records_sender_idx ON delivery_records (sender);
+            CREATE INDEX IF NOT EXISTS delivery_records_tenant_idx ON delivery_records (tenant, completed_at);
+            CREATE TABLE IF NOT EXISTS delivery_record_recipients (
+              queue_id VARCHAR(255) NOT NULL,
+              recipient VARCHAR(512) NOT NULL,
+              PRIMARY KEY (queue_id, recipient));
+            CREATE INDEX IF NOT EXISTS delivery_record_recipients_recipient_idx ON delivery_record_recipients (recipient);
+            """, ct);
+        // The journal is emptied by persistence id here; the plugin's tag table has no such index on PostgreSQL.
+        await ExecuteAsync(connection, null, "CREATE INDEX IF NOT EXISTS tags_persistence_id_idx ON tags (persistence_id)", ct);
+    }
+
+    /// <summary>
+    /// Stores the records (an existing record of the same queue id is kept) and deletes every
+    /// event and tag of the completed messages from the journal, in one transaction. Repeating it
+    /// changes nothing. <paramref name="completed"/>: persistence id and record (null: a message
+    /// completed before records existed; it is only deleted).
+    /// </summary>
+    public async Task CompleteAsync(IReadOnlyCollection<(string PersistenceId, DeliveryRecord? Record)> completed, CancellationToken ct = default)
+    {
+        if (completed.Count == 0) return;
+        await using var connection = await OpenAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var record = Command(connection, transaction, """
+            INSERT INTO delivery_records (queue_id, tenant, sender, message_id, received_at, completed_at, record)
+            VALUES (@id, @tenant, @sender, @mid, @received, @completed, @record) ON CONFLICT (queue_id) DO NOTHING
+            """, "@id", "@tenant", "@sender", "@mid", "@received", "@completed", "@record");
+        await using var recipient = Command(connection, transaction,
+            "INSERT INTO delivery_record_recipients (queue_id, recipient) VALUES (@id, @rcpt) ON CONFLICT (queue_id, recipient) DO NOTHING", "@id", "@rcpt");
+        await using var tags = Command(connection, transaction, "DELETE FROM tags WHERE persistence_id = @pid", "@pid");
+        await using var events = Command(connection, transaction, "DELETE FROM journal WHERE persistence_id = @pid", "@pid");
+        foreach (var (persistenceId, r) in completed)
+        {
+            if (r is not null)
+            {
+                await RunAsync(record, ct, r.QueueId, r.Tenant, r.Sender.ToLowerInvariant(), r.MessageId, r.ReceivedAt.ToUnixTimeMilliseconds(),
+                    r.CompletedAt.ToUnixTimeMilliseconds(), JsonSerializer.Serialize(r, Json));
+                foreach (var address in r.Recipients.Select(x => x.Recipient.ToLowerInvariant()).Distinct())
+                    await RunAsync(recipient, ct, r.QueueId, address);
+            }
+            await RunAsync(tags, ct, persistenceId);
+            await RunAsync(events, ct, persistenceId);
+        }
+        await transaction.CommitAsync(ct);
+    }
+
+    public async Task<DeliveryRecord?> GetAsync(string queueId, CancellationToken ct = default) =>
+        (await SearchAsync(new RecordQuery(QueueId: queueId, Limit: 1), ct)).FirstOrDefault();
+
+    /// <summary>The newest records that match, newest first.</summary>
+    public async Task<IReadOnlyList<DeliveryRecord>> SearchAsync(RecordQuery query, CancellationToken ct = default)
+    {
+        var where = new List<string>();
+        var values = new List<(string, object)>();
+        void Add(string clause, string name, object? value)
+        {
+            if (value is null) return;
+            where.Add(clause);
+            values.Add((name, value));
+        }
+        Add("queue_id = @id", "@id", query.QueueId);
+        Add("message_id = @mid", "@mid", query.MessageId?.Trim().TrimStart('<').TrimEnd('>'));
+        Add("sender = @sender", "@sender", query.Sender?.Trim().TrimStart('<').TrimEnd('>').ToLowerInvariant());
+        Add("tenant = @tenant", "@tenant", query.Tenant);
+        Add("completed_at >= @since", "@since", query.Since?.ToUnixTimeMilliseconds());
+        Add("completed_at <= @until", "@until", query.Until?.ToUnixTimeMilliseconds());
+        Add("queue_id IN (SELECT queue_id FROM delivery_record_recipients WHERE recipient = @rcpt)", "@rcpt",
+            query.Recipient?.Trim().TrimStart('<').TrimEnd('>').ToLowerInvariant());
+        await using var connection = await OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT record FROM delivery_records" + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") +
+                              $" ORDER BY completed_at DESC LIMIT {Math.Clamp(query.Limit, 1, 10_000)}";
+        foreach (var (name, value) in values) command.Parameters.Add(Parameter(command, name, value));
+        var records = new List<DeliveryRecord>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) records.Add(JsonSerializer.Deserialize<DeliveryRecord>(reader.GetString(0), Json)!);
+        return records;
+    }
+
+    /// <summary>
+    /// Removes the records of messages completed before <paramref name="before"/>; on SQLite also
+    /// hands the free pages back to the file system, so that the file shrinks after a busy spell
+    /// (auto_vacuum is incremental, see StorageSetup). Returns how many records were removed.
+    /// </summary>
+    public async Task<int> PruneAsync(DateTimeOffset before, CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        int removed;
+        await using (var transaction = await connection.BeginTransactionAsync(ct))
+        {
+            var cutoff = before.ToUnixTimeMilliseconds();
+            await ExecuteAsync(connection, transaction,
+                "DELETE FROM delivery_record_recipients WHERE queue_id IN (SELECT queue_id FROM delivery_records WHERE completed_at < @before)", ct, ("@before", cutoff));
+            removed = await ExecuteAsync(connection, transaction, "DELETE FROM delivery_records WHERE completed_at < @before", ct, ("@before", cutoff));
+            await transaction.CommitAsync(ct);
+        }
+        if (_sqlite) await ExecuteAsync(connection, null, "PRAGMA incremental_vacuum", ct);
+        return removed;
+    }
+
+    static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params string[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var p in parameters) command.Parameters.Add(Parameter(command, p, DBNull.Value));
+        return command;
+    }
+
+    static DbParameter Parameter(DbCommand command, string name, object? value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value ?? DBNull.Value;
+        return p;
+    }
+
+    static async Task RunAsync(DbCommand command, CancellationToken ct, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken ct, params (string, object)[] values)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in values) command.Parameters.Add(Parameter(command, name, value));
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+}
