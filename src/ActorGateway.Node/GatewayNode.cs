@@ -79,11 +79,14 @@ public static class GatewayNode
         var dkim = new DkimSigning(settings.DkimKeys, settings.DkimHeaders);
         var tenants = new TenantDirectory(settings.Tenants);
         var records = new DeliveryRecordStore(settings);
+        records.CreateTablesAsync().GetAwaiter().GetResult();
         IActorRef? region = null, intake = null, limiters = null, sweeper = null, monitor = null;
         var overrides = new RateLimitOverrides();
         IActorRef Region() => region ?? throw new InvalidOperationException("the actor system is not started yet");
         IActorRef Intake() => intake ?? throw new InvalidOperationException("the actor system is not started yet");
         IActorRef Limiters() => limiters ?? throw new InvalidOperationException("the actor system is not started yet");
+        // Mail the gateway writes itself (NDRs, virus notices, blacklist notices), queued through this node's intake.
+        var mail = new GatewayMail(Intake, settings.ServerName);
 
         builder.Services.AddAkka("actorgateway", (akka, sp) =>
         {
@@ -107,7 +110,7 @@ public static class GatewayNode
                 // Every node routes each pool's deliveries to the members that have its role.
                 var pools = new[] { Pools.Good, Pools.Bad }.ToDictionary(p => p, p => system.ActorOf(PoolRouter.Props(p), PoolRouter.Name(p)));
 
-                var services = new MessageServices(pools, Intake, settings.Delivery.Retry, settings.ServerName,
+                var services = new MessageServices(pools, mail, settings.Delivery.Retry,
                     settings.Delivery.ConnectTimeout + settings.Delivery.CommandTimeout * 3, settings.TlsPolicy, settings.Pools.WaitInterval, records);
                 region = ClusterSharding.Get(system).Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
                     ClusterShardingSettings.Create(system), new MessageExtractor(100));
@@ -122,7 +125,7 @@ public static class GatewayNode
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
                 system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");
 
-                system.ActorOf(ClusterSingletonManager.Props(BlacklistMonitor.Props(settings.Blacklists, new DnsblChecker(dns), Intake,
+                system.ActorOf(ClusterSingletonManager.Props(BlacklistMonitor.Props(settings.Blacklists, new DnsblChecker(dns), mail,
                     new RemovalRequester(new HttpClient { Timeout = TimeSpan.FromSeconds(30) })), PoisonPill.Instance,
                     ClusterSingletonManagerSettings.Create(system)), "blacklist-monitor");
                 monitor = system.ActorOf(ClusterSingletonProxy.Props("/user/blacklist-monitor", ClusterSingletonProxySettings.Create(system)), "blacklist-monitor-proxy");
@@ -136,7 +139,7 @@ public static class GatewayNode
         builder.WebHost.ConfigureKestrel((_, kestrel) =>
         {
             var loggers = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>();
-            var virusGate = new VirusGate(scanner, settings.Antivirus.OnFailure, Intake, settings.ServerName, loggers.CreateLogger("ActorGateway.Scanning"));
+            var virusGate = new VirusGate(scanner, settings.Antivirus.OnFailure, mail, loggers.CreateLogger("ActorGateway.Scanning"));
             var spam = new SpamClassifier(scorer, settings.Antispam.Threshold, settings.Antispam.OnFailure, loggers.CreateLogger("ActorGateway.Scanning"));
             var rateLimit = new RateLimitGate(Limiters, overrides, settings.RateLimitTimeout, loggers.CreateLogger("ActorGateway.RateLimit"));
             var hooks = new GatewaySmtpHooks(() => tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Intake, settings.ServerName,

@@ -3,7 +3,6 @@ using ActorGateway.Mail.Scanning;
 using ActorGateway.Node.Configuration;
 using ActorGateway.Node.Pipeline;
 using ActorGateway.Smtp.Protocol;
-using Akka.Actor;
 using Microsoft.Extensions.Logging;
 
 namespace ActorGateway.Node.Ingress;
@@ -14,7 +13,7 @@ namespace ActorGateway.Node.Ingress;
 /// itself is never sent anywhere). A scanner that cannot answer never lets mail pass: the
 /// configured answer is 451 (retry later) or 554.
 /// </summary>
-public sealed class VirusGate(IVirusScanner scanner, ScannerFailureAction onFailure, Func<IActorRef> intake, string reportingMta, ILogger log)
+public sealed class VirusGate(IVirusScanner scanner, ScannerFailureAction onFailure, GatewayMail mail, ILogger log)
 {
     public static readonly SmtpReply ScannerUnavailable = new(451, "4.7.0", "Virus scanner unavailable, try again later");
     public static readonly SmtpReply ScannerUnavailableReject = new(554, "5.7.0", "Message could not be scanned for viruses");
@@ -44,19 +43,11 @@ public sealed class VirusGate(IVirusScanner scanner, ScannerFailureAction onFail
     {
         if (envelope.Sender.Length == 0) return;
         var diagnostic = $"x-gateway; virus {verdict.Signature} found in {verdict.Part}";
-        var ndr = NdrBuilder.Build(
+        var failure = await mail.QueueNdrAsync(new NdrRequest($"{queueId}-V", envelope.Tenant,
             new BouncedMessage(queueId, envelope.Sender, envelope.EnvelopeId, ReturnHeadersOnly: true, envelope.ReceivedAt, bytes),
             envelope.Recipients.Select(r => new FailedRecipient(r.Address, r.OriginalRecipient, "5.7.1", diagnostic, null, DateTimeOffset.UtcNow)).ToArray(),
-            reportingMta, $"It contained a virus ({verdict.Signature} in {verdict.Part}) and was rejected; it was not delivered to anyone.");
-        var notice = MessageEnvelope.BounceTo(envelope.Tenant, envelope.Sender);
-        try
-        {
-            var reply = await intake().Ask<object>(new AcceptMessage($"{queueId}-V", notice, NdrBuilder.ToBytes(ndr)), TimeSpan.FromSeconds(30));
-            log.LogInformation("{QueueId}: virus notice to <{Sender}> {Result}", queueId, envelope.Sender, reply is MessageStored ? $"queued as {queueId}-V" : $"not queued: {reply}");
-        }
-        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
-        {
-            log.LogError("{QueueId}: virus notice to <{Sender}> not queued: {Error}", queueId, envelope.Sender, e.Message);
-        }
+            $"It contained a virus ({verdict.Signature} in {verdict.Part}) and was rejected; it was not delivered to anyone."));
+        if (failure is null) log.LogInformation("{QueueId}: virus notice to <{Sender}> queued as {QueueId}-V", queueId, envelope.Sender, queueId);
+        else log.LogError("{QueueId}: virus notice to <{Sender}> not queued: {Error}", queueId, envelope.Sender, failure);
     }
 }

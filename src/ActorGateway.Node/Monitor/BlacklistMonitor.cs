@@ -7,7 +7,6 @@ using Akka.Cluster;
 using Akka.DistributedData;
 using Akka.Event;
 using Akka.Persistence;
-using MimeKit;
 
 namespace ActorGateway.Node.Monitor;
 
@@ -31,7 +30,7 @@ public sealed class BlacklistMonitor : ReceivePersistentActor, IWithTimers
 
     readonly BlacklistSettings _settings;
     readonly DnsblChecker _checker;
-    readonly Func<IActorRef> _intake;
+    readonly GatewayMail _mail;
     readonly RemovalRequester _removal;
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly Dictionary<(string Address, string Zone), AddressListed> _current = new();
@@ -42,12 +41,12 @@ public sealed class BlacklistMonitor : ReceivePersistentActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
     public override string PersistenceId => "blacklist-monitor";
 
-    public static Props Props(BlacklistSettings settings, DnsblChecker checker, Func<IActorRef> intake, RemovalRequester removal) =>
-        Akka.Actor.Props.Create(() => new BlacklistMonitor(settings, checker, intake, removal));
+    public static Props Props(BlacklistSettings settings, DnsblChecker checker, GatewayMail mail, RemovalRequester removal) =>
+        Akka.Actor.Props.Create(() => new BlacklistMonitor(settings, checker, mail, removal));
 
-    public BlacklistMonitor(BlacklistSettings settings, DnsblChecker checker, Func<IActorRef> intake, RemovalRequester removal)
+    public BlacklistMonitor(BlacklistSettings settings, DnsblChecker checker, GatewayMail mail, RemovalRequester removal)
     {
-        _settings = settings; _checker = checker; _intake = intake; _removal = removal;
+        _settings = settings; _checker = checker; _mail = mail; _removal = removal;
 
         Recover<SlotChecked>(e => _lastSlot = e.Slot);
         Recover<AddressListed>(Apply);
@@ -198,17 +197,9 @@ public sealed class BlacklistMonitor : ReceivePersistentActor, IWithTimers
     {
         to ??= _settings.OperationsMailbox;
         if (string.IsNullOrEmpty(to)) return;
-        var message = new MimeMessage { Subject = subject, Date = DateTimeOffset.UtcNow };
-        message.From.Add(MailboxAddress.Parse(_settings.NotificationSender));
-        message.To.Add(MailboxAddress.Parse(to));
-        message.Body = new TextPart("plain") { Text = text };
-        using var stream = new MemoryStream();
-        message.WriteTo(stream);
         var queueId = ActorGateway.Mail.Queue.QueueId.New();
-        var envelope = new MessageEnvelope("gateway", _settings.NotificationSender, [new QueuedRecipient(to, 0, null)], null, false, false,
-            DateTimeOffset.UtcNow, "local", IsBounce: false);
-        _intake().Ask<object>(new AcceptMessage(queueId, envelope, stream.ToArray()), TimeSpan.FromSeconds(30))
-            .ContinueWith(t => new SideEffectDone(t.IsCompletedSuccessfully && t.Result is MessageStored ? null : $"notification '{subject}' to <{to}> not queued"))
+        _mail.QueueNoticeAsync(queueId, _settings.NotificationSender, to, subject, text)
+            .ContinueWith(t => new SideEffectDone(t.IsCompletedSuccessfully && t.Result is null ? null : $"notification '{subject}' to <{to}> not queued"))
             .PipeTo(Self);
         _log.Info("blacklist: notification '{0}' to <{1}> queued as {2}", subject, to, queueId);
     }

@@ -160,10 +160,11 @@ public sealed class MessageIntake : ReceiveActor
         void Record(DeliveryAttempt.Finished finished)
         {
             var e = _accepted.Envelope;
-            var pending = e.Recipients.GroupBy(r => r.Address, StringComparer.OrdinalIgnoreCase)
-                .ToDictionary(g => g.Key, g => g.First(), StringComparer.OrdinalIgnoreCase);
-            var recorded = DeliveryAttempt.Record(finished, e, pending, bouncesOutstanding: false, _services.Retry);
-            Write(2, DeliveryAttempt.EventsOf(_accepted.QueueId, e, _accepted.Body, [], recorded), stored: () =>
+            // The same lifecycle as the entity's, from the same first event.
+            var message = new MessageLifecycle(_accepted.QueueId);
+            message.Apply(_accepted);
+            var recorded = message.AttemptOf(finished, _services.Retry, DateTimeOffset.UtcNow);
+            Write(2, message.EventsOf(recorded), stored: () =>
             {
                 DeliveryAttempt.Report(_log, _accepted.QueueId, e, recorded);
                 if (recorded.Completes) Context.Stop(Self);

@@ -174,7 +174,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             if (records is null) return read;
             if (!_schemaReady)
             {
-                await records.CreateSchemaAsync();
+                await records.IndexJournalAsync();
                 _schemaReady = true;
             }
             // Before the offsets move past them: a sweep that fails here reads them again.

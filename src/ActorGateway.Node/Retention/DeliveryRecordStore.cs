@@ -38,8 +38,8 @@ public sealed class DeliveryRecordStore
         return connection;
     }
 
-    /// <summary>Creates the record tables if missing (the journal's tables are the persistence plugin's).</summary>
-    public async Task CreateSchemaAsync(CancellationToken ct = default)
+    /// <summary>Creates the record tables if missing; at start-up, before anything reads or writes records.</summary>
+    public async Task CreateTablesAsync(CancellationToken ct = default)
     {
         await using var connection = await OpenAsync(ct);
         await ExecuteAsync(connection, null, """
@@ -61,7 +61,16 @@ public sealed class DeliveryRecordStore
               PRIMARY KEY (queue_id, recipient));
             CREATE INDEX IF NOT EXISTS delivery_record_recipients_recipient_idx ON delivery_record_recipients (recipient);
             """, ct);
-        // The journal is emptied by persistence id here; the plugin's tag table has no such index on PostgreSQL.
+    }
+
+    /// <summary>
+    /// Completed messages are deleted from the journal by persistence id; the plugin's tag table has
+    /// no index for that on PostgreSQL. Once the journal's tables exist (the plugin makes them on first use).
+    /// </summary>
+    public async Task IndexJournalAsync(CancellationToken ct = default)
+    {
+        if (_sqlite) return; // our SQLite journal's tag index starts with the persistence id already
+        await using var connection = await OpenAsync(ct);
         await ExecuteAsync(connection, null, "CREATE INDEX IF NOT EXISTS tags_persistence_id_idx ON tags (persistence_id)", ct);
     }
 
@@ -73,7 +82,12 @@ public sealed class DeliveryRecordStore
     /// </summary>
     public async Task CompleteAsync(IReadOnlyCollection<(string PersistenceId, DeliveryRecord? Record)> completed, CancellationToken ct = default)
     {
-        if (completed.Count == 0) return;
+        // In batches: one sweep may bring thousands, and on SQLite every journal write waits while a transaction runs.
+        foreach (var batch in completed.Chunk(500)) await CompleteBatchAsync(batch, ct);
+    }
+
+    async Task CompleteBatchAsync(IReadOnlyCollection<(string PersistenceId, DeliveryRecord? Record)> completed, CancellationToken ct)
+    {
         await using var connection = await OpenAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using var record = Command(connection, transaction, """

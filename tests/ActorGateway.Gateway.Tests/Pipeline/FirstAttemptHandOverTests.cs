@@ -28,7 +28,7 @@ public sealed class FirstAttemptHandOverTests : JournalTestKit
             return Akka.TestKit.AutoPilot.KeepRunning;
         }));
         // Nothing here may deliver: no pool routers, and the next attempt is an hour away.
-        _services = new(new Dictionary<string, IActorRef>(), () => _intake.Ref, RetrySchedule.Default, "gw.test",
+        _services = new(new Dictionary<string, IActorRef>(), new GatewayMail(() => _intake.Ref, "gw.test"), RetrySchedule.Default,
             TimeSpan.FromSeconds(30), TlsPolicy.None, TimeSpan.FromSeconds(1));
     }
 

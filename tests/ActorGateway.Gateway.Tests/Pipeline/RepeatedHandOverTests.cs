@@ -20,13 +20,13 @@ public sealed class RepeatedHandOverTests() : JournalTestKit("hand-over-again", 
 
     (IActorRef Intake, Akka.TestKit.TestProbe Region, DeliveryRecordStore Records) Start()
     {
-        // The journal's tables exist once it has written (the record store indexes one of them).
+        // The journal's tables exist once it has written (completing a record deletes from them).
         Journal(Sys, "other", 1, new MessageAccepted("other", Ndr("other").Envelope, Ndr("other").Body), QueueTags.Queued);
         var records = new DeliveryRecordStore(Settings);
-        records.CreateSchemaAsync().GetAwaiter().GetResult();
+        records.CreateTablesAsync().GetAwaiter().GetResult();
         var region = CreateTestProbe();
         // No pool routers: a message stored anew here would fail its first attempt, so the tests see any write.
-        var services = new MessageServices(new Dictionary<string, IActorRef>(), () => ActorRefs.Nobody, RetrySchedule.Default, "gw.test",
+        var services = new MessageServices(new Dictionary<string, IActorRef>(), new GatewayMail(() => ActorRefs.Nobody, "gw.test"), RetrySchedule.Default,
             TimeSpan.FromSeconds(30), TlsPolicy.None, TimeSpan.FromSeconds(1), records);
         return (Sys.ActorOf(MessageIntake.Props(() => region.Ref, services)), region, records);
     }

@@ -61,11 +61,14 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         Accepted("crashed", MessageIntake.NodeOf(cluster.SelfUniqueAddress));
         var attempt = new AttemptRecorded(1, now, [new RecipientResult("bob@rcpt.example", ActorGateway.Mail.Delivery.RecipientStatus.Delivered, "2.0.0",
             "smtp; 250 2.0.0 Ok", "mx.rcpt.example")], "mx.rcpt.example", null, null, Completes: true);
-        var events = DeliveryAttempt.EventsOf("crashed", Envelope("bob@rcpt.example"), "Message-ID: <c@test>\r\n\r\nb\r\n"u8.ToArray(), [], attempt);
+        var message = new MessageLifecycle("crashed");
+        message.Apply(new MessageAccepted("crashed", Envelope("bob@rcpt.example"), "Message-ID: <c@test>\r\n\r\nb\r\n"u8.ToArray()));
+        var events = message.EventsOf(attempt);
         for (var i = 0; i < events.Count; i++) Journal(Sys, "crashed", 2 + i, events[i].Payload, [.. events[i].Tags]);
         Accepted("pending", MessageIntake.NodeOf(cluster.SelfUniqueAddress)); // not done: stays
 
         var store = new DeliveryRecordStore(Settings);
+        await store.CreateTablesAsync(); // as the node does at start-up
         var region = CreateTestProbe();
         Sys.ActorOf(QueueSweeper.Props(region.Ref, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(10), store));
 

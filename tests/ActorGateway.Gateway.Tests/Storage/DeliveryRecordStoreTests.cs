@@ -54,7 +54,8 @@ public sealed class DeliveryRecordStoreTests
             JournalTestKit.Journal(system, id, 2, new MessageCompleted(now), QueueTags.Done);
         }
         var store = new DeliveryRecordStore(settings);
-        await store.CreateSchemaAsync();
+        await store.CreateTablesAsync();
+        await store.IndexJournalAsync();
 
         var r1 = Record("R1", "Alice@Sender.example", "one@test", "Bob@Rcpt.example", now.AddDays(-8));
         var r2 = Record("R2", "carol@sender.example", "two@test", "dave@other.example", now);

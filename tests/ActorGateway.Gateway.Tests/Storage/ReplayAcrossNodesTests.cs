@@ -56,7 +56,7 @@ public sealed class ReplayAcrossNodesTests
         // Recovered on either node: done, nothing pending (it must not be delivered again).
         foreach (var system in new[] { b, a })
         {
-            var services = new MessageServices(new Dictionary<string, IActorRef>(), () => ActorRefs.Nobody, RetrySchedule.Default, "gw.test",
+            var services = new MessageServices(new Dictionary<string, IActorRef>(), new GatewayMail(() => ActorRefs.Nobody, "gw.test"), RetrySchedule.Default,
                 TimeSpan.FromSeconds(30), TlsPolicy.None, TimeSpan.FromSeconds(1));
             var entity = system.ActorOf(MessageActor.Props(id, services));
             var details = await entity.Ask<MessageDetails>(new GetMessageDetails(id), Timeout);
