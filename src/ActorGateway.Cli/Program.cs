@@ -143,6 +143,21 @@ root.Subcommands.Add(Group("queue", "The queue of the whole cluster",
     QueueAction("release", "Release a held message"),
     QueueAction("bounce", "Return the message to its sender with an NDR")));
 
+// ---- delivery: destinations of a node ----
+root.Subcommands.Add(Group("delivery", "Outgoing delivery on the node asked",
+    Cmd("destinations", "Per pool and destination: connections, adaptive limit, queued, delivered, failures, pause, last error", async (node, _, json) =>
+    {
+        var agents = await node.GetAsync("api/delivery/destinations");
+        if (json) { Output.Json(agents); return; }
+        var rows = agents.EnumerateArray().SelectMany(a => a.GetProperty("destinations").EnumerateArray().Select(d => new[]
+        {
+            a.Text("pool"), d.Text("destination"), d.Text("active"), d.Text("limit"), d.Text("idle"), d.Text("queued"), d.Text("delivered"),
+            d.Text("failed"), d.Text("pausedUntil"), d.Text("lastError"),
+        })).ToArray();
+        Output.Table(["POOL", "DESTINATION", "ACTIVE", "LIMIT", "IDLE", "QUEUED", "DELIVERED", "FAILED", "PAUSED UNTIL", "LAST ERROR"], rows);
+        Console.WriteLine($"{rows.Length} destination(s) on {string.Join(", ", agents.EnumerateArray().Select(a => a.Text("node")).Distinct())}");
+    })));
+
 // ---- delivery log: the records of completed messages ----
 static void PrintRecord(JsonElement r)
 {

@@ -81,6 +81,7 @@ public static class GatewayNode
         var records = new DeliveryRecordStore(settings);
         records.CreateTablesAsync().GetAwaiter().GetResult();
         IActorRef? region = null, intake = null, limiters = null, sweeper = null, monitor = null;
+        var agents = new List<IActorRef>();
         var overrides = new RateLimitOverrides();
         IActorRef Region() => region ?? throw new InvalidOperationException("the actor system is not started yet");
         IActorRef Intake() => intake ?? throw new InvalidOperationException("the actor system is not started yet");
@@ -104,14 +105,15 @@ public static class GatewayNode
                 // A node with a pool's role sends that pool's mail, bound to the pool's source address.
                 foreach (var (pool, source) in new[] { (Pools.Good, settings.Pools.GoodSource), (Pools.Bad, settings.Pools.BadSource) })
                     if (cluster.SelfRoles.Contains(Pools.RoleOf(pool)))
-                        system.ActorOf(DeliveryAgent.Props(new DeliveryContext(resolver, source is null ? null : IPAddress.Parse(source),
+                        agents.Add(system.ActorOf(DeliveryAgent.Props(pool, new DeliveryContext(resolver, source is null ? null : IPAddress.Parse(source),
                             settings.Delivery.HeloName, settings.Delivery.ConnectTimeout, settings.Delivery.CommandTimeout,
-                            settings.Delivery.IdleConnectionTimeout)), PoolRouter.AgentName(pool));
+                            settings.Delivery.IdleConnectionTimeout, settings.Delivery.SendTimeout, settings.Delivery.Destination,
+                            settings.Delivery.Destinations)), PoolRouter.AgentName(pool)));
                 // Every node routes each pool's deliveries to the members that have its role.
                 var pools = new[] { Pools.Good, Pools.Bad }.ToDictionary(p => p, p => system.ActorOf(PoolRouter.Props(p), PoolRouter.Name(p)));
 
                 var services = new MessageServices(pools, mail, settings.Delivery.Retry,
-                    settings.Delivery.ConnectTimeout + settings.Delivery.CommandTimeout * 3, settings.TlsPolicy, settings.Pools.WaitInterval, records);
+                    new DeliveryTimeouts(settings.Delivery.QueueWait, settings.Delivery.SendTimeout), settings.TlsPolicy, settings.Pools.WaitInterval, records);
                 region = ClusterSharding.Get(system).Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
                     ClusterShardingSettings.Create(system), new MessageExtractor(100));
                 registry.Register<MessageExtractor>(region);
@@ -120,7 +122,7 @@ public static class GatewayNode
                     ClusterShardingSettings.Create(system), new RateLimitExtractor(30));
                 system.ActorOf(ClusterEventLog.Props(), "cluster-events");
 
-                system.ActorOf(ClusterSingletonManager.Props(QueueSweeper.Props(region, settings.SweepInterval, services.AttemptTimeout, records, settings.Retention),
+                system.ActorOf(ClusterSingletonManager.Props(QueueSweeper.Props(region, settings.SweepInterval, services.Timeouts.Attempt, records, settings.Retention),
                     PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
                 system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");
@@ -155,7 +157,7 @@ public static class GatewayNode
         {
             IActorRef Started(IActorRef? r) => r ?? throw new InvalidOperationException("the actor system is not started yet");
             OperationsApi.Map(app, new OperationsContext(app.Services.GetRequiredService<ActorSystem>(), Region, Limiters, () => Started(sweeper),
-                () => Started(monitor), () => tenants, overrides, ct => StorageSetup.AnswersAsync(settings, ct), settings.Operations.Token, records),
+                () => Started(monitor), () => tenants, overrides, ct => StorageSetup.AnswersAsync(settings, ct), settings.Operations.Token, records, () => agents),
                 settings.Operations.Port);
         }
         if (reload is not null)

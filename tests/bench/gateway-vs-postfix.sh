@@ -10,17 +10,24 @@
 # in their steady state as long-running daemons. For the gateway that means after tiered
 # compilation has settled: after 300 messages the JIT was still recompiling hot methods
 # (about 800 a second, 9 % of the CPU samples), and it still was after 2000.
-#   usage: [EXTERNAL_SCANNERS=1] [WARMUP=3000] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
+# With RTT_MS > 0 each sink sits behind a latency proxy (latency-proxy.py: connect after one
+# round trip, every chunk delivered half a round trip after it was read, each way) and both
+# targets relay to the proxy, as to a receiving server that far away; the default 0 relays
+# straight to the sink over loopback.
+#   usage: [EXTERNAL_SCANNERS=1] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 MESSAGES=${1:-2000}; SESSIONS=${2:-20}; RUNS=${3:-3}; EXTRA=${4:-}; SIZE=2000; WARMUP=${WARMUP:-3000}
+RTT_MS=${RTT_MS:-0}; RTT_NOTE=""; [ "$RTT_MS" -gt 0 ] && RTT_NOTE=", $RTT_MS ms round trip to the sink"
 export PATH=$PATH:/usr/sbin:/usr/lib/postfix/sbin
 for p in smtp-source smtp-sink postfix dnsmasq; do command -v $p >/dev/null || { echo "$p missing: run tests/run-all.sh once (it installs the packages)" >&2; exit 1; }; done
 
 WORK=$(mktemp -d); chmod 755 "$WORK"; PIDS=()  # Postfix daemons run as user postfix
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  # latency proxies: started inside the runs' subshells, so listed in a file rather than in PIDS
+  [ -f "$WORK/proxy.pids" ] && for p in $(cat "$WORK/proxy.pids"); do kill "$p" 2>/dev/null || true; done
   [ -f "$WORK/postfix/pgid" ] && kill -- -"$(cat "$WORK/postfix/pgid")" 2>/dev/null || true
   sleep 0.5; rm -rf "$WORK"
 }
@@ -45,13 +52,27 @@ start_sink() {
   smtp-sink -u nobody -c 127.0.0.1:"$1" 1000 > "$WORK/sink-$1.out" 2>/dev/null &
   SINK_PID=$!; PIDS+=($SINK_PID); wait_port "$1"
 }
+# start_relay SINK_PORT -> $RELAY_PORT, where a target delivers to reach that sink: the sink
+# itself, or with RTT_MS > 0 a latency proxy in front of it ($PROXY_PID)
+start_relay() {
+  RELAY_PORT=$1; PROXY_PID=""
+  [ "$RTT_MS" -gt 0 ] || return 0
+  RELAY_PORT=$(free_port)
+  python3 "$ROOT/tests/bench/latency-proxy.py" --listen 127.0.0.1:"$RELAY_PORT" --target 127.0.0.1:"$1" --rtt-ms "$RTT_MS" \
+    > "$WORK/proxy-$RELAY_PORT.out" 2>&1 &
+  PROXY_PID=$!; echo "$PROXY_PID" >> "$WORK/proxy.pids"
+  # its ready line rather than wait_port: a probe connection would reach the sink
+  for _ in $(seq 1 400); do grep -q '^listening on' "$WORK/proxy-$RELAY_PORT.out" && return 0; sleep 0.05; done
+  echo "latency proxy on port $RELAY_PORT did not start" >&2; cat "$WORK/proxy-$RELAY_PORT.out" >&2; return 1
+}
+stop_relay() { if [ -n "$PROXY_PID" ]; then kill "$PROXY_PID" 2>/dev/null || true; fi; }
 sink_count() { tr '\r' '\n' < "$WORK/sink-$1.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2; }
 
 # run_load SMTP_PORT SINK_PORT -> "accept_rate e2e_rate"
-# wait_sink SINK_PORT COUNT -> waits until the sink has counted COUNT messages (at most 300 s)
+# wait_sink SINK_PORT COUNT -> waits until the sink has counted COUNT messages (at most 900 s)
 wait_sink() {
   local n=0
-  for _ in $(seq 1 3000); do
+  for _ in $(seq 1 9000); do
     n=$(sink_count "$1"); n=${n:-0}
     [ "$n" -ge "$2" ] && return 0
     sleep 0.1
@@ -91,14 +112,14 @@ sample_memory() {
 gateway_run() {
   local sink smtp dir pid extra=${1:-}
   sink=$(free_port); smtp=$(free_port); dir="$WORK/gw-$RANDOM"; mkdir -p "$dir"
-  start_sink "$sink"
+  start_sink "$sink"; start_relay "$sink"
   cat > "$dir/bench.conf" <<EOF
 gateway {
   data-dir = "$dir/data"
   operations.port = 0
   smtp { server-name = "gw.bench", max-connections-per-client = 1000, endpoints = [ { name = smtp, address = "127.0.0.1", port = $smtp } ] }
   dns.servers = ["127.0.0.1:$DNS_PORT"]
-  delivery.routes { "rcpt.example" = "127.0.0.1:$sink" }
+  delivery.routes { "rcpt.example" = "127.0.0.1:$RELAY_PORT" }
   tenants.local.domains = ["sender.example"]
 }
 EOF
@@ -112,14 +133,14 @@ EOF
   local r; r=$(run_load "$smtp" "$sink")
   touch "$WORK/stop-$pid"; wait $sampler
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  kill "$SINK_PID" 2>/dev/null || true
+  kill "$SINK_PID" 2>/dev/null || true; stop_relay
   echo "$r $(cat "$WORK/peak-$pid")"
 }
 
 postfix_run() {
   local sink smtp dir pgid
   sink=$(free_port); smtp=$(free_port); dir="$WORK/postfix"; rm -rf "$dir"; mkdir -p "$dir/etc" "$dir/data" "$dir/queue"
-  start_sink "$sink"
+  start_sink "$sink"; start_relay "$sink"
   chown postfix "$dir/data"
   cat > "$dir/etc/main.cf" <<EOF
 compatibility_level = 3.6
@@ -130,7 +151,7 @@ mydestination =
 local_recipient_maps =
 alias_maps =
 alias_database =
-relayhost = [127.0.0.1]:$sink
+relayhost = [127.0.0.1]:$RELAY_PORT
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject
 smtp_dns_support_level = disabled
@@ -154,7 +175,7 @@ EOF
   local r; r=$(run_load "$smtp" "$sink")
   touch "$WORK/stop-$pgid"; wait $sampler
   kill -- -"$pgid" 2>/dev/null || true; sleep 1; rm -f "$dir/pgid"
-  kill "$SINK_PID" 2>/dev/null || true
+  kill "$SINK_PID" 2>/dev/null || true; stop_relay
   echo "$r $(cat "$WORK/peak-$pgid")"
 }
 
@@ -196,11 +217,11 @@ pa=$(echo ${ACC[postfix]} | median); pe=$(echo ${E2E[postfix]} | median); pm=$(e
 if [ "${EXTERNAL_SCANNERS:-0}" = 1 ]; then
   sa=$(echo ${ACC[scanned]} | median); se=$(echo ${E2E[scanned]} | median); sm=$(echo ${MEM[scanned]} | median)
   echo
-  echo "| with clamd + rspamd ($MESSAGES msgs after $WARMUP warm-up, $SESSIONS sessions, median of $RUNS) | ActorGateway + clamd + rspamd | Postfix | ratio |"
+  echo "| with clamd + rspamd ($MESSAGES msgs after $WARMUP warm-up, $SESSIONS sessions$RTT_NOTE, median of $RUNS) | ActorGateway + clamd + rspamd | Postfix | ratio |"
   echo "|---|---:|---:|---:|"
   python3 -c "print(f'| accept msg/s | $sa | $pa | {$sa/$pa:.2f} |'); print(f'| end-to-end msg/s | $se | $pe | {$se/$pe:.2f} |'); print(f'| gateway peak memory (PSS) MiB, daemons not counted | $sm | $pm | {$sm/$pm:.2f} |')"
 fi
 echo
-echo "| measure ($MESSAGES msgs after $WARMUP warm-up, $SESSIONS sessions, $SIZE-octet messages, median of $RUNS) | ActorGateway | Postfix | ratio |"
+echo "| measure ($MESSAGES msgs after $WARMUP warm-up, $SESSIONS sessions, $SIZE-octet messages$RTT_NOTE, median of $RUNS) | ActorGateway | Postfix | ratio |"
 echo "|---|---:|---:|---:|"
 python3 -c "print(f'| accept msg/s | $ga | $pa | {$ga/$pa:.2f} |'); print(f'| end-to-end msg/s | $ge | $pe | {$ge/$pe:.2f} |'); print(f'| peak memory (PSS) MiB | $gm | $pm | {$gm/$pm:.2f} |')"

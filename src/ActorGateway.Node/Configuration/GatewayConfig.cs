@@ -78,8 +78,15 @@ public static class GatewayConfig
             d.GetTimeSpan("connect-timeout", TimeSpan.FromSeconds(30)),
             d.GetTimeSpan("command-timeout", TimeSpan.FromMinutes(2)),
             d.GetTimeSpan("idle-connection-timeout", TimeSpan.FromSeconds(30)),
-            new RetrySchedule(d.GetValue("retry-delays").GetArray().Select(v => v.GetTimeSpan()).ToArray(), d.GetTimeSpan("max-lifetime", TimeSpan.FromDays(5))));
+            new RetrySchedule(d.GetValue("retry-delays").GetArray().Select(v => v.GetTimeSpan()).ToArray(), d.GetTimeSpan("max-lifetime", TimeSpan.FromDays(5))),
+            d.GetTimeSpan("queue-wait", TimeSpan.FromMinutes(2)),
+            ReadDestination(d.GetConfig("destination"), DestinationSettings.Default),
+            Items(d, "destinations").ToDictionary(kv => kv.Key.ToLowerInvariant(),
+                kv => ReadDestination(AsConfig(kv.Value), ReadDestination(d.GetConfig("destination"), DestinationSettings.Default)), StringComparer.OrdinalIgnoreCase));
         if (delivery.Retry.Delays.Count == 0) throw new InvalidOperationException("gateway.delivery.retry-delays must not be empty");
+        foreach (var (name, dest) in delivery.Destinations.Prepend(new("(default)", delivery.Destination)))
+            if (dest.InitialConcurrency < 1 || dest.MaxConcurrency < 1 || dest.MaxMessagesPerConnection < 1 || dest.MaxRecipientsPerTransaction < 1 || dest.FailuresBeforePause < 1)
+                throw new InvalidOperationException($"gateway.delivery destination {name}: concurrency, messages, recipients and pause-after-failures must be at least 1");
 
         var tenants = Items(g, "tenants").Select(kv => ReadTenant(kv.Key, g.GetConfig($"tenants.{kv.Key}"))).ToArray();
 
@@ -232,6 +239,12 @@ public static class GatewayConfig
     }
 
     /// <summary>An element of a HOCON list or object, read with the usual Config getters.</summary>
+    /// <summary>Destination shaping keys over <paramref name="defaults"/> (a null section keeps them all).</summary>
+    static DestinationSettings ReadDestination(Config? c, DestinationSettings defaults) => c is null ? defaults : new(
+        c.GetInt("initial-concurrency", defaults.InitialConcurrency), c.GetInt("max-concurrency", defaults.MaxConcurrency),
+        c.GetInt("max-messages-per-connection", defaults.MaxMessagesPerConnection), c.GetInt("max-recipients-per-transaction", defaults.MaxRecipientsPerTransaction),
+        c.GetInt("pause-after-failures", defaults.FailuresBeforePause), c.GetTimeSpan("pause", defaults.Pause));
+
     static Config AsConfig(Akka.Configuration.Hocon.HoconValue value) => new(new Akka.Configuration.Hocon.HoconRoot(value));
 
     static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;

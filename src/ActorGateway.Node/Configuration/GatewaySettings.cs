@@ -44,7 +44,14 @@ public sealed record DeliverySettings(
     TimeSpan ConnectTimeout,
     TimeSpan CommandTimeout,
     TimeSpan IdleConnectionTimeout,
-    RetrySchedule Retry);
+    RetrySchedule Retry,
+    TimeSpan QueueWait,
+    DestinationSettings Destination,
+    IReadOnlyDictionary<string, DestinationSettings> Destinations)
+{
+    /// <summary>The most a started delivery may take before it is cut off: connect and three commands' worth.</summary>
+    public TimeSpan SendTimeout => ConnectTimeout + CommandTimeout * 3;
+}
 
 /// <summary>
 /// Egress source address of each pool on this node (null = the operating system's choice), and

@@ -3,17 +3,17 @@ using Akka.Actor;
 namespace ActorGateway.Node.Delivery;
 
 /// <summary>
-/// The node's delivery service (Postfix's smtp processes): hands each request to the actor
-/// of its destination domain, which keeps a connection open for the next message.
+/// The node's delivery service for one pool (Postfix's smtp processes): hands each request to
+/// the actor of its destination domain, which shapes the connections to it.
 /// </summary>
 public sealed class DeliveryAgent : ReceiveActor
 {
-    public static Props Props(DeliveryContext context) => Akka.Actor.Props.Create(() => new DeliveryAgent(context));
+    public static Props Props(string pool, DeliveryContext context) => Akka.Actor.Props.Create(() => new DeliveryAgent(pool, context));
 
     readonly Dictionary<string, IActorRef> _destinations = new(StringComparer.OrdinalIgnoreCase);
     long _created;
 
-    public DeliveryAgent(DeliveryContext context)
+    public DeliveryAgent(string pool, DeliveryContext context)
     {
         Receive<DeliverRequest>(request =>
         {
@@ -32,6 +32,13 @@ public sealed class DeliveryAgent : ReceiveActor
             // New requests go to a new actor from now on; this one stops once what it already got is done.
             if (_destinations.TryGetValue(idle.Domain, out var current) && current.Equals(Sender)) _destinations.Remove(idle.Domain);
             Sender.Tell(StopWhenIdle.Instance);
+        });
+        Receive<GetDestinationStates>(_ =>
+        {
+            var node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+            var asks = _destinations.Values.Select(d => d.Ask<DestinationState>(new GetDestinationStates(), TimeSpan.FromSeconds(3))).ToArray();
+            Task.WhenAll(asks).ContinueWith(t => new DestinationStates(node, pool,
+                t.IsCompletedSuccessfully ? t.Result.OrderBy(s => s.Destination).ToArray() : [])).PipeTo(Sender);
         });
         Receive<Terminated>(t =>
         {

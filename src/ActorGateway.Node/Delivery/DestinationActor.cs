@@ -6,20 +6,33 @@ using MailKit;
 namespace ActorGateway.Node.Delivery;
 
 /// <summary>
-/// All deliveries to one destination domain from this node, one at a time over one reused
-/// connection. Owns the connection; closes it and stops when idle.
+/// All deliveries to one destination domain from this node (Postfix's qmgr queue of one
+/// destination with its smtp processes): up to the destination's adaptive limit at once
+/// (<see cref="DestinationConcurrency"/>), each over a connection of its own, reused for the
+/// next message while it is open (up to max-messages-per-connection). Requests wait in order
+/// for a free slot; one whose start-by time has passed is answered "not attempted" and never
+/// sent. A started delivery is cut off after the send timeout. Closes its connections and stops
+/// when idle.
 /// </summary>
 public sealed class DestinationActor : ReceiveActor, IWithTimers
 {
-    sealed record Done(DeliverRequest Request, IActorRef ReplyTo, DeliveryOutcome Outcome, OutboundConnection? Connection);
+    sealed record Done(DeliverRequest Request, IActorRef ReplyTo, DeliveryOutcome Outcome, Pooled? Connection);
     sealed class IdleTimeout { public static readonly IdleTimeout Instance = new(); }
+    sealed class PauseOver { public static readonly PauseOver Instance = new(); }
+
+    /// <summary>An open connection and how many messages it has carried.</summary>
+    sealed class Pooled(OutboundConnection connection)
+    {
+        public OutboundConnection Connection { get; } = connection;
+        public int Sent { get; set; }
+    }
 
     readonly string _domain;
     readonly DeliveryContext _context;
+    readonly DestinationConcurrency _concurrency;
     readonly Queue<(DeliverRequest Request, IActorRef ReplyTo)> _waiting = new();
+    readonly List<Pooled> _idle = [];
     readonly ILoggingAdapter _log = Context.GetLogger();
-    OutboundConnection? _connection;
-    bool _busy;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -28,49 +41,99 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
     public DestinationActor(string domain, DeliveryContext context)
     {
         _domain = domain; _context = context;
-        Receive<DeliverRequest>(r => { _waiting.Enqueue((r, Sender)); Next(); });
+        _concurrency = new DestinationConcurrency(context.For(domain));
+        Receive<DeliverRequest>(r => { _waiting.Enqueue((r, Sender)); Pump(); });
         Receive<Done>(d =>
         {
-            _busy = false;
-            _connection = d.Connection;
+            var now = DateTimeOffset.UtcNow;
+            var wasPaused = _concurrency.PausedUntil is not null;
+            _concurrency.Finished(DestinationConcurrency.TroubleIn(d.Outcome), now);
+            if (!wasPaused && _concurrency.PausedUntil is { } until)
+                _log.Warning("destination {0} paused until {1:O} after {2} failed deliveries in a row: {3}", _domain, until,
+                    _concurrency.Settings.FailuresBeforePause, _concurrency.LastError);
             d.ReplyTo.Tell(new DeliverResult(d.Request.Domain, d.Outcome));
-            Next();
+            if (d.Connection is { } pooled)
+            {
+                if (pooled.Connection.IsUsable && pooled.Sent < _concurrency.Settings.MaxMessagesPerConnection) _idle.Add(pooled);
+                else _ = pooled.Connection.DisposeAsync().AsTask();
+            }
+            Pump();
         });
+        Receive<PauseOver>(_ => Pump());
+        Receive<GetDestinationStates>(_ => Sender.Tell(State()));
         // Idle: the agent decides, so that no request is forwarded to an actor that is stopping.
-        Receive<IdleTimeout>(_ => { if (!_busy && _waiting.Count == 0) Context.Parent.Tell(new DestinationIdle(_domain)); });
+        Receive<IdleTimeout>(_ => { if (IsIdle) Context.Parent.Tell(new DestinationIdle(_domain)); });
         // Comes after every request the agent forwarded before it: work that arrived meanwhile keeps this actor.
-        Receive<StopWhenIdle>(_ => { if (!_busy && _waiting.Count == 0) Context.Stop(Self); });
+        Receive<StopWhenIdle>(_ => { if (IsIdle) Context.Stop(Self); });
     }
 
-    void Next()
+    bool IsIdle => _concurrency.Active == 0 && _waiting.Count == 0;
+
+    DestinationState State() => new(_domain, _concurrency.Active, _concurrency.Limit, _idle.Count, _waiting.Count, _concurrency.Delivered,
+        _concurrency.Failed, _concurrency.FailuresInARow, _concurrency.PausedUntil, _concurrency.LastError);
+
+    /// <summary>Starts what the limit allows, in order; answers what waited too long, and all that waits while paused.</summary>
+    void Pump()
     {
-        if (_busy) return;
-        if (_waiting.Count == 0) { Timers.StartSingleTimer("idle", IdleTimeout.Instance, _context.IdleTimeout); return; }
-        Timers.Cancel("idle");
-        _busy = true;
-        var (request, replyTo) = _waiting.Dequeue();
-        var connection = _connection;
-        _connection = null; // owned by the running task until Done
-        DeliverAsync(request, connection).PipeTo(Self,
+        var now = DateTimeOffset.UtcNow;
+        while (_waiting.Count > 0)
+        {
+            var (request, replyTo) = _waiting.Peek();
+            if (now > request.StartBy)
+            {
+                _waiting.Dequeue();
+                replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.All(request.Job.Recipients, RecipientStatus.Deferred, "4.4.5",
+                    $"x-gateway; not attempted: no connection to {_domain} was free in time ({_concurrency.Active} busy)")));
+                continue;
+            }
+            if (_concurrency.IsPaused(now))
+            {
+                _waiting.Dequeue();
+                replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.All(request.Job.Recipients, RecipientStatus.Deferred, "4.4.1",
+                    $"x-gateway; not attempted: {_domain} paused until {_concurrency.PausedUntil:HH:mm:ss} after repeated failures ({_concurrency.LastError})")));
+                continue;
+            }
+            if (!_concurrency.TryStart(now)) break;
+            _waiting.Dequeue();
+            Start(request, replyTo);
+        }
+        if (_concurrency.PausedUntil is { } until && until > now) Timers.StartSingleTimer("pause", PauseOver.Instance, until - now);
+        if (IsIdle) Timers.StartSingleTimer("idle", IdleTimeout.Instance, _context.IdleTimeout);
+        else Timers.Cancel("idle");
+    }
+
+    void Start(DeliverRequest request, IActorRef replyTo)
+    {
+        // An open connection that meets the message's TLS requirement, if there is one.
+        var index = _idle.FindLastIndex(p => p.Connection.Satisfies(request.Job.Tls));
+        Pooled? pooled = null;
+        if (index >= 0) { pooled = _idle[index]; _idle.RemoveAt(index); }
+        DeliverAsync(request, pooled).PipeTo(Self,
             success: r => new Done(request, replyTo, r.Outcome, r.Connection),
             failure: e => new Done(request, replyTo,
                 DeliveryOutcome.All(request.Job.Recipients, RecipientStatus.Deferred, "4.3.0", $"x-gateway; internal error: {e.Message}"), null));
     }
 
-    async Task<(DeliveryOutcome Outcome, OutboundConnection? Connection)> DeliverAsync(DeliverRequest request, OutboundConnection? connection)
+    async Task<(DeliveryOutcome Outcome, Pooled? Connection)> DeliverAsync(DeliverRequest request, Pooled? pooled)
     {
         var job = request.Job;
+        // Cut off after the send timeout: the requester waits that long for a delivery that started, not longer.
+        using var cut = new CancellationTokenSource(_context.SendTimeout);
         // A kept connection may have been closed by the server meanwhile: then one fresh try.
-        // It serves only jobs whose forced-TLS requirement it meets.
-        if (connection is { IsUsable: true } && connection.Satisfies(job.Tls))
+        if (pooled is { Connection.IsUsable: true })
         {
-            try { return (await connection.SendAsync(job, CancellationToken.None), connection); }
-            catch (Exception e) when (e is IOException or ServiceNotConnectedException or MailKit.Net.Smtp.SmtpProtocolException)
+            try { return (await SendAsync(pooled, job, cut.Token), pooled); }
+            catch (Exception e) when (e is IOException or ServiceNotConnectedException or MailKit.Net.Smtp.SmtpProtocolException or OperationCanceledException)
             {
-                _log.Info("connection to {0} lost ({1}), reconnecting", connection.Hop.Host, e.Message);
+                if (cut.IsCancellationRequested)
+                {
+                    await pooled.Connection.DisposeAsync();
+                    return (CutOff(job, pooled.Connection), null);
+                }
+                _log.Info("connection to {0} lost ({1}), reconnecting", pooled.Connection.Hop.Host, e.Message);
             }
         }
-        if (connection is not null) await connection.DisposeAsync();
+        if (pooled is not null) await pooled.Connection.DisposeAsync();
 
         var resolution = await _context.Resolver.ResolveAsync(_domain);
         switch (resolution.Kind)
@@ -81,7 +144,7 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
                 return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.3", $"x-gateway; {resolution.Detail}"), null);
         }
         var (fresh, error, tlsFailed) = await OutboundConnection.ConnectAsync(resolution.Hops, _context.SourceAddress, _context.HeloName,
-            _context.ConnectTimeout, job.Tls, CancellationToken.None);
+            _context.ConnectTimeout, job.Tls, cut.Token);
         if (fresh is null && tlsFailed && job.Tls is { } required)
             // RFC 3463/5248 X.7.10: encryption needed. Hold = retry later; reject = bounce now.
             return (required.OnFailure == TlsFailureAction.Hold
@@ -89,19 +152,35 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
                 : DeliveryOutcome.All(job.Recipients, RecipientStatus.Failed, "5.7.10", $"x-gateway; TLS could not be established: {error}"), null);
         if (fresh is null)
             return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.1", $"x-gateway; connection failed: {error}"), null);
+        var connection = new Pooled(fresh);
         try
         {
-            return (await fresh.SendAsync(job, CancellationToken.None), fresh);
+            return (await SendAsync(connection, job, cut.Token), connection);
         }
         catch (Exception e) when (e is IOException or ServiceNotConnectedException or MailKit.Net.Smtp.SmtpProtocolException or OperationCanceledException)
         {
             await fresh.DisposeAsync();
-            return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.2", $"x-gateway; connection to {fresh.Hop.Host} broke: {e.Message}"), null);
+            return (cut.IsCancellationRequested ? CutOff(job, fresh)
+                : DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.2", $"x-gateway; connection to {fresh.Hop.Host} broke: {e.Message}"), null);
         }
+    }
+
+    DeliveryOutcome CutOff(DeliveryJob job, OutboundConnection connection) =>
+        DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.2", $"x-gateway; delivery to {connection.Hop.Host} cut off after {_context.SendTimeout}");
+
+    /// <summary>One transaction per max-recipients-per-transaction recipients, on the same connection.</summary>
+    async Task<DeliveryOutcome> SendAsync(Pooled pooled, DeliveryJob job, CancellationToken ct)
+    {
+        pooled.Sent++;
+        var max = _concurrency.Settings.MaxRecipientsPerTransaction;
+        if (job.Recipients.Count <= max) return await pooled.Connection.SendAsync(job, ct);
+        var outcomes = new List<DeliveryOutcome>();
+        foreach (var part in job.Recipients.Chunk(max)) outcomes.Add(await pooled.Connection.SendAsync(job with { Recipients = part }, ct));
+        return new DeliveryOutcome(outcomes.SelectMany(o => o.Recipients).ToArray(), outcomes[0].RemoteMta, outcomes[0].Tls, outcomes[0].SourceAddress);
     }
 
     protected override void PostStop()
     {
-        _connection?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+        foreach (var p in _idle) p.Connection.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
     }
 }

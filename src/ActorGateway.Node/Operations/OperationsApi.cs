@@ -1,4 +1,5 @@
 using ActorGateway.Mail.Tenants;
+using ActorGateway.Node.Delivery;
 using ActorGateway.Node.Monitor;
 using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.Queue;
@@ -15,7 +16,7 @@ namespace ActorGateway.Node.Operations;
 /// <summary>What the operations endpoint reaches on this node.</summary>
 public sealed record OperationsContext(ActorSystem System, Func<IActorRef> Messages, Func<IActorRef> Limiters, Func<IActorRef> Sweeper,
     Func<IActorRef> BlacklistMonitor, Func<TenantDirectory> Tenants, RateLimitOverrides Overrides, Func<CancellationToken, Task<bool>> StorageAnswers,
-    string? Token, DeliveryRecordStore Records);
+    string? Token, DeliveryRecordStore Records, Func<IReadOnlyList<IActorRef>> DeliveryAgents);
 
 /// <summary>
 /// The management HTTP API of a node (what `actorgw` talks to), after Petabridge.Cmd's
@@ -137,6 +138,9 @@ public static class OperationsApi
             return Results.Json(new { done = result.Done, text = result.Text }, statusCode: result.Done ? 200 : 409);
         }));
 
+        // ---- delivery: this node's destinations ----
+        api.MapGet("/api/delivery/destinations", async () => Results.Json(await DestinationsAsync(ops)));
+
         // ---- tenants ----
         api.MapGet("/api/tenants", async () =>
         {
@@ -178,6 +182,10 @@ public static class OperationsApi
             rateLimit = limit, usedLastMinute = used, limitSource = over is null ? "configuration" : "operations" };
     }
 
+    /// <summary>Each delivery agent of this node (one per pool it sends for) with its destinations.</summary>
+    static async Task<DestinationStates[]> DestinationsAsync(OperationsContext ops) =>
+        await Task.WhenAll(ops.DeliveryAgents().Select(a => a.Ask<DestinationStates>(new GetDestinationStates(), AskTimeout)));
+
     static object[] Members(Cluster cluster) =>
         cluster.State.Members.OrderBy(m => m.Address.ToString()).Select(m => (object)new
         {
@@ -203,6 +211,16 @@ public static class OperationsApi
             gauges.Add(("actorgateway_blacklist_listings", "Current listings of the gateway's addresses.", "", status.Current.Count));
         }
         catch (AskTimeoutException) { /* a singleton is moving: those gauges are left out of this scrape */ }
+        foreach (var agent in await DestinationsAsync(ops))
+            foreach (var d in agent.Destinations)
+            {
+                var labels = $"pool=\"{agent.Pool}\",destination=\"{d.Destination}\"";
+                gauges.Add(("actorgateway_destination_connections", "Deliveries running to a destination from this node.", labels, d.Active));
+                gauges.Add(("actorgateway_destination_concurrency_limit", "A destination's current adaptive connection limit on this node.", labels, d.Limit));
+                gauges.Add(("actorgateway_destination_queued", "Deliveries waiting for a connection to a destination on this node.", labels, d.Queued));
+                gauges.Add(("actorgateway_destination_paused", "1 while a destination is paused after repeated failures.", labels,
+                    d.PausedUntil is { } until && until > DateTimeOffset.UtcNow ? 1 : 0));
+            }
         return gauges;
     }
 

@@ -30,7 +30,10 @@ public static class DeliveryAttempt
             var addresses = group.ToArray();
             var tls = services.TlsPolicy.Find(Domain(envelope.Sender), group.Key);
             var job = new DeliveryJob(queueId, envelope.Sender, addresses, body, envelope.EnvelopeId, tls);
-            return pool.Ask<object>(new DeliverRequest(group.Key, job), services.AttemptTimeout).ContinueWith(t => t switch
+            // Waits as long as the destination may let it wait and a started delivery may take: never less, so that
+            // a delivery that goes ahead is never given up on here (and sent again by the retry).
+            var request = new DeliverRequest(group.Key, job, DateTimeOffset.UtcNow + services.Timeouts.QueueWait);
+            return pool.Ask<object>(request, services.Timeouts.Attempt).ContinueWith(t => t switch
             {
                 { IsCompletedSuccessfully: true, Result: DeliverResult r } => (r, false),
                 { IsCompletedSuccessfully: true, Result: PoolUnavailable } => (new DeliverResult(group.Key, DeliveryOutcome.All(addresses,

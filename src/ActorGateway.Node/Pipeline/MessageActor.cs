@@ -1,4 +1,5 @@
 using ActorGateway.Mail.Delivery;
+using ActorGateway.Node.Delivery;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
@@ -13,7 +14,7 @@ namespace ActorGateway.Node.Pipeline;
 /// <param name="PoolWaitInterval">How often a message whose pool has no node up looks again.</param>
 /// <param name="Records">Delivery records of completed messages (the intake looks up NDRs handed over again).</param>
 public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pools, GatewayMail Mail, RetrySchedule Retry,
-    TimeSpan AttemptTimeout, TlsPolicy TlsPolicy, TimeSpan PoolWaitInterval, ActorGateway.Node.Retention.DeliveryRecordStore? Records = null);
+    DeliveryTimeouts Timeouts, TlsPolicy TlsPolicy, TimeSpan PoolWaitInterval, ActorGateway.Node.Retention.DeliveryRecordStore? Records = null);
 
 /// <summary>
 /// One message after its first attempt: retries, NDRs, the operator's hold, release and bounce,

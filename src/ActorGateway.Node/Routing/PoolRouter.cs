@@ -8,9 +8,9 @@ namespace ActorGateway.Node.Routing;
 
 /// <summary>
 /// One egress pool as seen from this node (one router per pool on every node): the cluster
-/// members with the pool's role that are up and reachable. A delivery goes to the delivery
-/// agent of one of them, chosen by the destination domain (rendezvous hashing) so that the
-/// same destination keeps using the same node and its open connection. With no member left,
+/// members with the pool's role that are up and reachable. Deliveries go to their delivery
+/// agents in turn, so that every node of the pool takes a share of each destination's backlog
+/// (each within its own limits per destination, with its own open connections). With no member left,
 /// the request is answered <see cref="PoolUnavailable"/>: the message waits; it never moves
 /// to the other pool. A good gateway whose egress address is on a blacklist (see
 /// BlacklistMonitor) is left out of the good pool until it is clear; the bad pool keeps
@@ -89,18 +89,11 @@ public sealed class PoolRouter : ReceiveActor
 
     void Route(DeliverRequest request)
     {
-        // Highest hash of (node, domain) wins: a node leaving moves only its own destinations.
-        var domain = request.Domain.ToLowerInvariant();
-        var target = Live().MaxBy(a => Score(a, domain));
-        if (target is null) { Sender.Tell(new PoolUnavailable(_pool)); return; }
+        var live = Live().ToArray();
+        if (live.Length == 0) { Sender.Tell(new PoolUnavailable(_pool)); return; }
+        var target = live[(int)(_next++ % (ulong)live.Length)];
         Context.ActorSelection(new RootActorPath(target) / "user" / AgentName(_pool)).Tell(request, Sender);
     }
 
-    static ulong Score(Address node, string domain)
-    {
-        // FNV-1a: stable across processes (string.GetHashCode is randomized per process).
-        var hash = 14695981039346656037UL;
-        foreach (var c in node + "|" + domain) { hash ^= c; hash *= 1099511628211UL; }
-        return hash;
-    }
+    ulong _next;
 }

@@ -29,7 +29,7 @@ public sealed class FirstAttemptHandOverTests : JournalTestKit
         }));
         // Nothing here may deliver: no pool routers, and the next attempt is an hour away.
         _services = new(new Dictionary<string, IActorRef>(), new GatewayMail(() => _intake.Ref, "gw.test"), RetrySchedule.Default,
-            TimeSpan.FromSeconds(30), TlsPolicy.None, TimeSpan.FromSeconds(1));
+            new ActorGateway.Node.Delivery.DeliveryTimeouts(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30)), TlsPolicy.None, TimeSpan.FromSeconds(1));
     }
 
     static readonly string[] Recipients = ["bob@rcpt.example", "carol@rcpt.example"];

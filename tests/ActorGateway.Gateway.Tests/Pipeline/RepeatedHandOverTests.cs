@@ -27,7 +27,7 @@ public sealed class RepeatedHandOverTests() : JournalTestKit("hand-over-again", 
         var region = CreateTestProbe();
         // No pool routers: a message stored anew here would fail its first attempt, so the tests see any write.
         var services = new MessageServices(new Dictionary<string, IActorRef>(), new GatewayMail(() => ActorRefs.Nobody, "gw.test"), RetrySchedule.Default,
-            TimeSpan.FromSeconds(30), TlsPolicy.None, TimeSpan.FromSeconds(1), records);
+            new ActorGateway.Node.Delivery.DeliveryTimeouts(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30)), TlsPolicy.None, TimeSpan.FromSeconds(1), records);
         return (Sys.ActorOf(MessageIntake.Props(() => region.Ref, services)), region, records);
     }
 

@@ -57,7 +57,7 @@ public sealed class ReplayAcrossNodesTests
         foreach (var system in new[] { b, a })
         {
             var services = new MessageServices(new Dictionary<string, IActorRef>(), new GatewayMail(() => ActorRefs.Nobody, "gw.test"), RetrySchedule.Default,
-                TimeSpan.FromSeconds(30), TlsPolicy.None, TimeSpan.FromSeconds(1));
+                new ActorGateway.Node.Delivery.DeliveryTimeouts(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30)), TlsPolicy.None, TimeSpan.FromSeconds(1));
             var entity = system.ActorOf(MessageActor.Props(id, services));
             var details = await entity.Ask<MessageDetails>(new GetMessageDetails(id), Timeout);
             Assert.Equal("done", details.State);

@@ -72,6 +72,8 @@ public sealed class ClusterTestbed : IAsyncDisposable
                 connect-timeout = 3s
                 command-timeout = 10s
                 idle-connection-timeout = 2s
+                # Short like the other timeouts here: a delivery routed to a node killed by a test is given up after this plus 33 s.
+                queue-wait = 10s
                 routes { "held.example" = "127.0.0.1:{{bed.HeldPort}}" }
               }
               pools.wait-interval = 1s

@@ -1,0 +1,92 @@
+namespace ActorGateway.Mail.Delivery;
+
+/// <summary>
+/// How deliveries to one destination are shaped on one node (Postfix's destination concurrency
+/// and KumoMTA's traffic shaping): connections at once, messages per connection, recipients
+/// per transaction, when a failing destination is paused and for how long.
+/// </summary>
+/// <param name="InitialConcurrency">Connections at first, and again after a pause (Postfix: 5).</param>
+/// <param name="MaxConcurrency">At most this many at once (Postfix's default_destination_concurrency_limit: 20).</param>
+/// <param name="FailuresBeforePause">Failed deliveries in a row, with no success between, that pause the destination.</param>
+/// <param name="Pause">How long a paused destination gets no new connection; its mail is deferred meanwhile.</param>
+public sealed record DestinationSettings(int InitialConcurrency, int MaxConcurrency, int MaxMessagesPerConnection, int MaxRecipientsPerTransaction,
+    int FailuresBeforePause, TimeSpan Pause)
+{
+    public static readonly DestinationSettings Default = new(5, 20, 100, 100, 10, TimeSpan.FromMinutes(1));
+}
+
+/// <summary>
+/// The adaptive connection limit of one destination: it starts at the initial concurrency, grows
+/// by one for every "limit" successful deliveries (Postfix's positive feedback 1/concurrency) up to
+/// the maximum, and shrinks by one on each failure that signals trouble at the receiver (no
+/// connection, a broken one, 421, or every recipient deferred), never below one. After
+/// FailuresBeforePause such failures in a row it pauses the destination (Postfix's dead
+/// destination): no new delivery starts until the pause is over, then it starts again at the
+/// initial concurrency.
+/// </summary>
+public sealed class DestinationConcurrency(DestinationSettings settings)
+{
+    double _credit;
+
+    public DestinationSettings Settings => settings;
+    public int Limit { get; private set; } = Math.Min(settings.InitialConcurrency, settings.MaxConcurrency);
+    public int Active { get; private set; }
+    public int FailuresInARow { get; private set; }
+    public DateTimeOffset? PausedUntil { get; private set; }
+    public string? LastError { get; private set; }
+    public long Delivered { get; private set; }
+    public long Failed { get; private set; }
+
+    public bool IsPaused(DateTimeOffset now) => PausedUntil is { } until && now < until;
+
+    /// <summary>Takes a connection slot if the limit allows and the destination is not paused.</summary>
+    public bool TryStart(DateTimeOffset now)
+    {
+        if (PausedUntil is { } until)
+        {
+            if (now < until) return false;
+            PausedUntil = null;
+            Limit = Math.Min(settings.InitialConcurrency, settings.MaxConcurrency);
+        }
+        if (Active >= Limit) return false;
+        Active++;
+        return true;
+    }
+
+    /// <summary>A delivery that held a slot has ended; <paramref name="failure"/> is what went wrong at the receiver, if anything.</summary>
+    public void Finished(string? failure, DateTimeOffset now)
+    {
+        Active = Math.Max(0, Active - 1);
+        if (failure is null)
+        {
+            Delivered++;
+            FailuresInARow = 0;
+            _credit += 1.0 / Limit;
+            if (_credit >= 1)
+            {
+                _credit = 0;
+                Limit = Math.Min(settings.MaxConcurrency, Limit + 1);
+            }
+            return;
+        }
+        Failed++;
+        LastError = failure;
+        _credit = 0;
+        Limit = Math.Max(1, Limit - 1);
+        if (++FailuresInARow >= settings.FailuresBeforePause)
+        {
+            PausedUntil = now + settings.Pause;
+            FailuresInARow = 0;
+        }
+    }
+
+    /// <summary>
+    /// What in an outcome signals trouble at the receiver (null: it answered normally, also when it
+    /// refused recipients for good): no connection or a broken one, TLS that could not be had, or
+    /// every recipient deferred (a 421, a greylisting or rate-limiting 4xx).
+    /// </summary>
+    public static string? TroubleIn(DeliveryOutcome outcome) =>
+        outcome.Recipients.Count > 0 && outcome.Recipients.All(r => r.Status == RecipientStatus.Deferred)
+            ? outcome.Recipients[0].Diagnostic
+            : null;
+}
