@@ -9,8 +9,10 @@ namespace ActorGateway.Mail.Delivery;
 /// <param name="MaxConcurrency">At most this many at once (Postfix's default_destination_concurrency_limit: 20).</param>
 /// <param name="FailuresBeforePause">Failed deliveries in a row, with no success between, that pause the destination.</param>
 /// <param name="Pause">How long a paused destination gets no new connection; its mail is deferred meanwhile.</param>
+/// <param name="MessagesPerMinute">At most this many deliveries start in any 60 seconds (0: no limit).</param>
+/// <param name="MessagesPerHour">At most this many deliveries start in any hour (0: no limit).</param>
 public sealed record DestinationSettings(int InitialConcurrency, int MaxConcurrency, int MaxMessagesPerConnection, int MaxRecipientsPerTransaction,
-    int FailuresBeforePause, TimeSpan Pause)
+    int FailuresBeforePause, TimeSpan Pause, int MessagesPerMinute = 0, int MessagesPerHour = 0)
 {
     public static readonly DestinationSettings Default = new(5, 20, 100, 100, 10, TimeSpan.FromMinutes(1));
 }
@@ -27,6 +29,8 @@ public sealed record DestinationSettings(int InitialConcurrency, int MaxConcurre
 public sealed class DestinationConcurrency(DestinationSettings settings)
 {
     double _credit;
+    // Start times within the last minute and hour, for the message-rate limits (only kept when a limit is set).
+    readonly Queue<DateTimeOffset> _lastMinute = new(), _lastHour = new();
 
     public DestinationSettings Settings => settings;
     public int Limit { get; private set; } = Math.Min(settings.InitialConcurrency, settings.MaxConcurrency);
@@ -48,9 +52,22 @@ public sealed class DestinationConcurrency(DestinationSettings settings)
             PausedUntil = null;
             Limit = Math.Min(settings.InitialConcurrency, settings.MaxConcurrency);
         }
-        if (Active >= Limit) return false;
+        if (Active >= Limit || RateAllowsAt(now) > now) return false;
         Active++;
+        if (settings.MessagesPerMinute > 0) _lastMinute.Enqueue(now);
+        if (settings.MessagesPerHour > 0) _lastHour.Enqueue(now);
         return true;
+    }
+
+    /// <summary>When the message-rate limits let the next delivery start (now or earlier: at once).</summary>
+    public DateTimeOffset RateAllowsAt(DateTimeOffset now) =>
+        new[] { Window(_lastMinute, settings.MessagesPerMinute, TimeSpan.FromMinutes(1), now), Window(_lastHour, settings.MessagesPerHour, TimeSpan.FromHours(1), now) }.Max();
+
+    static DateTimeOffset Window(Queue<DateTimeOffset> starts, int limit, TimeSpan window, DateTimeOffset now)
+    {
+        if (limit <= 0) return now;
+        while (starts.Count > 0 && starts.Peek() <= now - window) starts.Dequeue();
+        return starts.Count < limit ? now : starts.Peek() + window;
     }
 
     /// <summary>A delivery that held a slot has ended; <paramref name="failure"/> is what went wrong at the receiver, if anything.</summary>

@@ -243,7 +243,8 @@ public static class GatewayConfig
     static DestinationSettings ReadDestination(Config? c, DestinationSettings defaults) => c is null ? defaults : new(
         c.GetInt("initial-concurrency", defaults.InitialConcurrency), c.GetInt("max-concurrency", defaults.MaxConcurrency),
         c.GetInt("max-messages-per-connection", defaults.MaxMessagesPerConnection), c.GetInt("max-recipients-per-transaction", defaults.MaxRecipientsPerTransaction),
-        c.GetInt("pause-after-failures", defaults.FailuresBeforePause), c.GetTimeSpan("pause", defaults.Pause));
+        c.GetInt("pause-after-failures", defaults.FailuresBeforePause), c.GetTimeSpan("pause", defaults.Pause),
+        c.GetInt("max-messages-per-minute", defaults.MessagesPerMinute), c.GetInt("max-messages-per-hour", defaults.MessagesPerHour));
 
     static Config AsConfig(Akka.Configuration.Hocon.HoconValue value) => new(new Akka.Configuration.Hocon.HoconRoot(value));
 

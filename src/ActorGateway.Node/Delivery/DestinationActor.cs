@@ -82,8 +82,10 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
             if (now > request.StartBy)
             {
                 _waiting.Dequeue();
+                var why = _concurrency.RateAllowsAt(now) > now ? $"{_domain}'s message-rate limit held it back"
+                    : $"no connection to {_domain} was free in time ({_concurrency.Active} busy)";
                 replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.All(request.Job.Recipients, RecipientStatus.Deferred, "4.4.5",
-                    $"x-gateway; not attempted: no connection to {_domain} was free in time ({_concurrency.Active} busy)")));
+                    $"x-gateway; not attempted: {why}")));
                 continue;
             }
             if (_concurrency.IsPaused(now))
@@ -98,6 +100,9 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
             Start(request, replyTo);
         }
         if (_concurrency.PausedUntil is { } until && until > now) Timers.StartSingleTimer("pause", PauseOver.Instance, until - now);
+        // Held back by a message-rate limit: look again when it lets the next one start.
+        else if (_waiting.Count > 0 && _concurrency.RateAllowsAt(now) is var allowed && allowed > now)
+            Timers.StartSingleTimer("pause", PauseOver.Instance, allowed - now);
         if (IsIdle) Timers.StartSingleTimer("idle", IdleTimeout.Instance, _context.IdleTimeout);
         else Timers.Cancel("idle");
     }

@@ -70,6 +70,20 @@ public sealed class DestinationConcurrencyTests
     }
 
     [Fact]
+    public void The_message_rate_limits_hold_starts_back_until_the_window_lets_the_next_one_go()
+    {
+        var c = new DestinationConcurrency(Settings with { MaxConcurrency = 100, InitialConcurrency = 100, MessagesPerMinute = 3, MessagesPerHour = 5 });
+        for (var i = 0; i < 3; i++) { Assert.True(c.TryStart(Now.AddSeconds(i))); c.Finished(null, Now.AddSeconds(i)); }
+        Assert.False(c.TryStart(Now.AddSeconds(30)));
+        Assert.Equal(Now.AddSeconds(60), c.RateAllowsAt(Now.AddSeconds(30)));
+        Assert.True(c.TryStart(Now.AddSeconds(60)));
+        Assert.True(c.TryStart(Now.AddSeconds(61)));
+        // Five in the hour: the next only when the first is an hour old.
+        Assert.False(c.TryStart(Now.AddSeconds(200)));
+        Assert.Equal(Now.AddHours(1), c.RateAllowsAt(Now.AddSeconds(200)));
+    }
+
+    [Fact]
     public void Trouble_is_every_recipient_deferred_not_a_refused_recipient()
     {
         Assert.NotNull(DestinationConcurrency.TroubleIn(DeliveryOutcome.All(["a@x", "b@x"], RecipientStatus.Deferred, "4.2.1", "smtp; 421 busy")));
