@@ -108,7 +108,7 @@ public static class GatewayNode
                         agents.Add(system.ActorOf(DeliveryAgent.Props(pool, new DeliveryContext(resolver, source is null ? null : IPAddress.Parse(source),
                             settings.Delivery.HeloName, settings.Delivery.ConnectTimeout, settings.Delivery.CommandTimeout,
                             settings.Delivery.IdleConnectionTimeout, settings.Delivery.SendTimeout, settings.Delivery.Destination,
-                            settings.Delivery.Destinations)), PoolRouter.AgentName(pool)));
+                            settings.Delivery.Destinations, settings.Delivery.Groups)), PoolRouter.AgentName(pool)));
                 // Every node routes each pool's deliveries to the members that have its role.
                 var pools = new[] { Pools.Good, Pools.Bad }.ToDictionary(p => p, p => system.ActorOf(PoolRouter.Props(p), PoolRouter.Name(p)));
 

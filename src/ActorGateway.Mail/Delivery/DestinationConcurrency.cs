@@ -18,6 +18,25 @@ public sealed record DestinationSettings(int InitialConcurrency, int MaxConcurre
 }
 
 /// <summary>
+/// Destinations served by one provider, known by their MX hosts (KumoMTA's site names): every
+/// recipient domain whose best MX host ends in one of <paramref name="MxSuffixes"/> is one
+/// destination named <paramref name="Name"/>, with one limit and one set of connections.
+/// </summary>
+public sealed record DestinationGroup(string Name, IReadOnlyList<string> MxSuffixes, DestinationSettings Settings)
+{
+    public bool Serves(string mxHost) => MxSuffixes.Any(s => mxHost.TrimEnd('.').EndsWith(s.TrimEnd('.'), StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The destination of a recipient domain: the group of its best MX host, else the domain itself.</summary>
+    public static string DestinationOf(string domain, NextHopResolution resolution, IReadOnlyList<DestinationGroup> groups)
+    {
+        if (resolution.Kind != ResolutionKind.Resolved || resolution.Hops.Count == 0) return domain.ToLowerInvariant();
+        var best = resolution.Hops.Min(h => h.Preference);
+        var hosts = resolution.Hops.Where(h => h.Preference == best).Select(h => h.Host).ToArray();
+        return groups.FirstOrDefault(g => hosts.Any(g.Serves))?.Name ?? domain.ToLowerInvariant();
+    }
+}
+
+/// <summary>
 /// The adaptive connection limit of one destination: it starts at the initial concurrency, grows
 /// by one for every "limit" successful deliveries (Postfix's positive feedback 1/concurrency) up to
 /// the maximum, and shrinks by one on each failure that signals trouble at the receiver (no

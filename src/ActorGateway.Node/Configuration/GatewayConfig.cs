@@ -82,9 +82,14 @@ public static class GatewayConfig
             d.GetTimeSpan("queue-wait", TimeSpan.FromMinutes(2)),
             ReadDestination(d.GetConfig("destination"), DestinationSettings.Default),
             Items(d, "destinations").ToDictionary(kv => kv.Key.ToLowerInvariant(),
-                kv => ReadDestination(AsConfig(kv.Value), ReadDestination(d.GetConfig("destination"), DestinationSettings.Default)), StringComparer.OrdinalIgnoreCase));
+                kv => ReadDestination(AsConfig(kv.Value), ReadDestination(d.GetConfig("destination"), DestinationSettings.Default)), StringComparer.OrdinalIgnoreCase),
+            Items(d, "groups").Select(kv => new DestinationGroup(kv.Key, AsConfig(kv.Value).GetStringList("mx-suffixes", []).ToArray(),
+                ReadDestination(AsConfig(kv.Value), ReadDestination(d.GetConfig("destination"), DestinationSettings.Default)))).ToArray());
         if (delivery.Retry.Delays.Count == 0) throw new InvalidOperationException("gateway.delivery.retry-delays must not be empty");
-        foreach (var (name, dest) in delivery.Destinations.Prepend(new("(default)", delivery.Destination)))
+        if (delivery.Groups.FirstOrDefault(g => g.MxSuffixes.Count == 0) is { } empty)
+            throw new InvalidOperationException($"gateway.delivery.groups.{empty.Name}: mx-suffixes must name at least one MX host suffix");
+        foreach (var (name, dest) in delivery.Destinations.Prepend(new("(default)", delivery.Destination))
+                     .Concat(delivery.Groups.Select(g => new KeyValuePair<string, DestinationSettings>(g.Name, g.Settings))))
             if (dest.InitialConcurrency < 1 || dest.MaxConcurrency < 1 || dest.MaxMessagesPerConnection < 1 || dest.MaxRecipientsPerTransaction < 1 || dest.FailuresBeforePause < 1)
                 throw new InvalidOperationException($"gateway.delivery destination {name}: concurrency, messages, recipients and pause-after-failures must be at least 1");
 

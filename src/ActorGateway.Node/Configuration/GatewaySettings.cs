@@ -47,7 +47,8 @@ public sealed record DeliverySettings(
     RetrySchedule Retry,
     TimeSpan QueueWait,
     DestinationSettings Destination,
-    IReadOnlyDictionary<string, DestinationSettings> Destinations)
+    IReadOnlyDictionary<string, DestinationSettings> Destinations,
+    IReadOnlyList<DestinationGroup> Groups)
 {
     /// <summary>The most a started delivery may take before it is cut off: connect and three commands' worth.</summary>
     public TimeSpan SendTimeout => ConnectTimeout + CommandTimeout * 3;

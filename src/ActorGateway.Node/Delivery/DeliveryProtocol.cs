@@ -23,9 +23,11 @@ public sealed record PoolUnavailable(string Pool) : IGatewayMessage;
 /// </summary>
 public sealed record DeliveryContext(NextHopResolver Resolver, System.Net.IPAddress? SourceAddress, string HeloName,
     TimeSpan ConnectTimeout, TimeSpan CommandTimeout, TimeSpan IdleTimeout, TimeSpan SendTimeout, DestinationSettings Destination,
-    IReadOnlyDictionary<string, DestinationSettings> Destinations)
+    IReadOnlyDictionary<string, DestinationSettings> Destinations, IReadOnlyList<DestinationGroup> Groups)
 {
-    public DestinationSettings For(string domain) => Destinations.GetValueOrDefault(domain) ?? Destination;
+    /// <summary>The shaping of a destination: a recipient domain or a provider group by name.</summary>
+    public DestinationSettings For(string destination) =>
+        Destinations.GetValueOrDefault(destination) ?? Groups.FirstOrDefault(g => g.Name == destination)?.Settings ?? Destination;
 }
 
 /// <summary>
@@ -48,7 +50,7 @@ public sealed record DestinationState(string Destination, int Active, int Limit,
 public sealed record DestinationStates(string Node, string Pool, IReadOnlyList<DestinationState> Destinations) : IGatewayMessage;
 
 /// <summary>A destination actor to its agent: nothing to do since the idle timeout.</summary>
-public sealed record DestinationIdle(string Domain);
+public sealed record DestinationIdle(string Destination);
 
 /// <summary>The agent to a destination actor it no longer routes to: stop unless work came in meanwhile.</summary>
 public sealed class StopWhenIdle { public static readonly StopWhenIdle Instance = new(); }

@@ -6,8 +6,8 @@ using MailKit;
 namespace ActorGateway.Node.Delivery;
 
 /// <summary>
-/// All deliveries to one destination domain from this node (Postfix's qmgr queue of one
-/// destination with its smtp processes): up to the destination's adaptive limit at once
+/// All deliveries to one destination from this node, a recipient domain or a provider group
+/// (Postfix's qmgr queue of one destination with its smtp processes): up to the destination's adaptive limit at once
 /// (<see cref="DestinationConcurrency"/>), each over a connection of its own, reused for the
 /// next message while it is open (up to max-messages-per-connection). Requests wait in order
 /// for a free slot; one whose start-by time has passed is answered "not attempted" and never
@@ -27,7 +27,7 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
         public int Sent { get; set; }
     }
 
-    readonly string _domain;
+    readonly string _destination;
     readonly DeliveryContext _context;
     readonly DestinationConcurrency _concurrency;
     readonly Queue<(DeliverRequest Request, IActorRef ReplyTo)> _waiting = new();
@@ -36,12 +36,12 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string domain, DeliveryContext context) => Akka.Actor.Props.Create(() => new DestinationActor(domain, context));
+    public static Props Props(string destination, DeliveryContext context) => Akka.Actor.Props.Create(() => new DestinationActor(destination, context));
 
-    public DestinationActor(string domain, DeliveryContext context)
+    public DestinationActor(string destination, DeliveryContext context)
     {
-        _domain = domain; _context = context;
-        _concurrency = new DestinationConcurrency(context.For(domain));
+        _destination = destination; _context = context;
+        _concurrency = new DestinationConcurrency(context.For(destination));
         Receive<DeliverRequest>(r => { _waiting.Enqueue((r, Sender)); Pump(); });
         Receive<Done>(d =>
         {
@@ -49,7 +49,7 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
             var wasPaused = _concurrency.PausedUntil is not null;
             _concurrency.Finished(DestinationConcurrency.TroubleIn(d.Outcome), now);
             if (!wasPaused && _concurrency.PausedUntil is { } until)
-                _log.Warning("destination {0} paused until {1:O} after {2} failed deliveries in a row: {3}", _domain, until,
+                _log.Warning("destination {0} paused until {1:O} after {2} failed deliveries in a row: {3}", _destination, until,
                     _concurrency.Settings.FailuresBeforePause, _concurrency.LastError);
             d.ReplyTo.Tell(new DeliverResult(d.Request.Domain, d.Outcome));
             if (d.Connection is { } pooled)
@@ -62,14 +62,14 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
         Receive<PauseOver>(_ => Pump());
         Receive<GetDestinationStates>(_ => Sender.Tell(State()));
         // Idle: the agent decides, so that no request is forwarded to an actor that is stopping.
-        Receive<IdleTimeout>(_ => { if (IsIdle) Context.Parent.Tell(new DestinationIdle(_domain)); });
+        Receive<IdleTimeout>(_ => { if (IsIdle) Context.Parent.Tell(new DestinationIdle(_destination)); });
         // Comes after every request the agent forwarded before it: work that arrived meanwhile keeps this actor.
         Receive<StopWhenIdle>(_ => { if (IsIdle) Context.Stop(Self); });
     }
 
     bool IsIdle => _concurrency.Active == 0 && _waiting.Count == 0;
 
-    DestinationState State() => new(_domain, _concurrency.Active, _concurrency.Limit, _idle.Count, _waiting.Count, _concurrency.Delivered,
+    DestinationState State() => new(_destination, _concurrency.Active, _concurrency.Limit, _idle.Count, _waiting.Count, _concurrency.Delivered,
         _concurrency.Failed, _concurrency.FailuresInARow, _concurrency.PausedUntil, _concurrency.LastError);
 
     /// <summary>Starts what the limit allows, in order; answers what waited too long, and all that waits while paused.</summary>
@@ -82,8 +82,8 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
             if (now > request.StartBy)
             {
                 _waiting.Dequeue();
-                var why = _concurrency.RateAllowsAt(now) > now ? $"{_domain}'s message-rate limit held it back"
-                    : $"no connection to {_domain} was free in time ({_concurrency.Active} busy)";
+                var why = _concurrency.RateAllowsAt(now) > now ? $"{_destination}'s message-rate limit held it back"
+                    : $"no connection to {_destination} was free in time ({_concurrency.Active} busy)";
                 replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.All(request.Job.Recipients, RecipientStatus.Deferred, "4.4.5",
                     $"x-gateway; not attempted: {why}")));
                 continue;
@@ -92,7 +92,7 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
             {
                 _waiting.Dequeue();
                 replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.All(request.Job.Recipients, RecipientStatus.Deferred, "4.4.1",
-                    $"x-gateway; not attempted: {_domain} paused until {_concurrency.PausedUntil:HH:mm:ss} after repeated failures ({_concurrency.LastError})")));
+                    $"x-gateway; not attempted: {_destination} paused until {_concurrency.PausedUntil:HH:mm:ss} after repeated failures ({_concurrency.LastError})")));
                 continue;
             }
             if (!_concurrency.TryStart(now)) break;
@@ -140,7 +140,7 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
         }
         if (pooled is not null) await pooled.Connection.DisposeAsync();
 
-        var resolution = await _context.Resolver.ResolveAsync(_domain);
+        var resolution = await _context.Resolver.ResolveAsync(request.Domain);
         switch (resolution.Kind)
         {
             case ResolutionKind.NoMailServer:
