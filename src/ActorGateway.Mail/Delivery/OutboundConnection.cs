@@ -47,7 +47,8 @@ public sealed class OutboundConnection : IAsyncDisposable
             foreach (var address in hop.Addresses)
             {
                 if (source is not null && source.AddressFamily != address.AddressFamily) continue;
-                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                // No Nagle: a message's last segment would otherwise wait for the receiver's delayed ACK.
+                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                 try
                 {
                     if (source is not null) socket.Bind(new IPEndPoint(source, 0));
