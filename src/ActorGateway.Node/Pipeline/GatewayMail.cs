@@ -17,8 +17,6 @@ public sealed class GatewayMail(Func<IActorRef> intake, string reportingMta)
 {
     static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    public string ReportingMta => reportingMta;
-
     /// <summary>An RFC 3464 report from the null sender to the original sender. Null when it is stored, else why not.</summary>
     public Task<string?> QueueNdrAsync(NdrRequest request)
     {

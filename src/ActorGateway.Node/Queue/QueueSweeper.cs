@@ -45,7 +45,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     readonly IActorRef _region;
     readonly DeliveryRecordStore? _records;
     readonly RetentionSettings _retention;
-    volatile bool _schemaReady;
+    volatile bool _journalIndexed;
     bool _pruning;
     readonly TimeSpan _interval, _checkpointInterval;
     readonly ILoggingAdapter _log = Context.GetLogger();
@@ -102,7 +102,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         Command<Sweep>(_ => StartSweep());
         Command<Prune>(_ =>
         {
-            if (_pruning || _records is null || !_schemaReady) return;
+            if (_pruning || _records is null) return; // the record tables exist from start-up on
             _pruning = true;
             _records.PruneAsync(DateTimeOffset.UtcNow - _retention.DeliveryRecords).PipeTo(Self, success: n => new Pruned(n), failure: e => new Pruned(0, e.Message));
         });
@@ -172,10 +172,10 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             var (queued, attempted, done) = (Read(QueueTags.Queued, q), Read(QueueTags.Attempted, a), Read(QueueTags.Done, d));
             var read = new SweepRead(await queued, await attempted, await done, 0);
             if (records is null) return read;
-            if (!_schemaReady)
+            if (!_journalIndexed)
             {
                 await records.IndexJournalAsync();
-                _schemaReady = true;
+                _journalIndexed = true;
             }
             // Before the offsets move past them: a sweep that fails here reads them again.
             var completed = read.Done.Where(e => e.Event is MessageCompleted or AttemptRecorded).DistinctBy(e => e.PersistenceId)
