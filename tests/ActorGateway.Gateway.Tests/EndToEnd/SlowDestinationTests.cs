@@ -68,8 +68,10 @@ public sealed class SlowDestinationTests
         await Task.Delay(TimeSpan.FromSeconds(3)); // a late second copy would arrive by now
         ClusterMail.AssertDeliveredOnce(slow, ids, () => bed.Gateway.Output[^3000..]);
         Assert.Equal(Messages, slow.Messages().Count);
-        // Several at once; the proxy also counts a closing connection for the round trip its close takes.
-        Assert.InRange(proxy.MaxOpenAtOnce, 2, MaxConcurrency + 3);
+        // Several at once. The upper bound is the node's own count above (active <= limit <= max):
+        // the proxy also counts connections that are closing, for the round trips their close takes
+        // (it saw 10 once in CI), so its count is no measure of the limit.
+        Assert.True(proxy.MaxOpenAtOnce >= 2, $"at most {proxy.MaxOpenAtOnce} connection(s) at once");
         // Connections were reused: far fewer than messages.
         Assert.True(proxy.Connections < Messages / 3, $"{proxy.Connections} connections for {Messages} messages");
         Assert.Contains("not attempted: no connection to slow.example was free in time", bed.Gateway.Output);
