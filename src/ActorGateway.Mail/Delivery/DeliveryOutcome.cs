@@ -2,12 +2,23 @@ namespace ActorGateway.Mail.Delivery;
 
 public enum RecipientStatus { Delivered, Deferred, Failed }
 
-/// <summary>What happened to one recipient in one attempt, with the reply that says so.</summary>
-public sealed record RecipientOutcome(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta);
+/// <summary>
+/// What happened to one recipient in one attempt, with the reply that says so.
+/// <paramref name="NotAttempted"/>: deferred by the gateway itself before anything was sent (the
+/// destination was busy or paused); such a deferral says nothing about the receiver, so it does
+/// not lengthen the message's retry interval.
+/// </summary>
+public sealed record RecipientOutcome(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta,
+    bool NotAttempted = false);
 
 /// <summary>One delivery attempt: per-recipient outcomes and how the connection was secured.</summary>
 public sealed record DeliveryOutcome(IReadOnlyList<RecipientOutcome> Recipients, string? RemoteMta, string? Tls, string? SourceAddress)
 {
     public static DeliveryOutcome All(IEnumerable<string> recipients, RecipientStatus status, string code, string diagnostic, string? remote = null) =>
         new(recipients.Select(r => new RecipientOutcome(r, status, code, diagnostic, remote)).ToArray(), remote, null, null);
+
+    /// <summary>Every recipient deferred without a try: "x-gateway; not attempted: <paramref name="why"/>".</summary>
+    public static DeliveryOutcome NotTried(IEnumerable<string> recipients, string code, string why) =>
+        new(recipients.Select(r => new RecipientOutcome(r, RecipientStatus.Deferred, code, $"x-gateway; not attempted: {why}", null, true)).ToArray(),
+            null, null, null);
 }

@@ -84,15 +84,14 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
                 _waiting.Dequeue();
                 var why = _concurrency.RateAllowsAt(now) > now ? $"{_destination}'s message-rate limit held it back"
                     : $"no connection to {_destination} was free in time ({_concurrency.Active} busy)";
-                replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.All(request.Job.Recipients, RecipientStatus.Deferred, "4.4.5",
-                    $"x-gateway; not attempted: {why}")));
+                replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.NotTried(request.Job.Recipients, "4.4.5", why)));
                 continue;
             }
             if (_concurrency.IsPaused(now))
             {
                 _waiting.Dequeue();
-                replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.All(request.Job.Recipients, RecipientStatus.Deferred, "4.4.1",
-                    $"x-gateway; not attempted: {_destination} paused until {_concurrency.PausedUntil:HH:mm:ss} after repeated failures ({_concurrency.LastError})")));
+                replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.NotTried(request.Job.Recipients, "4.4.1",
+                    $"{_destination} paused until {_concurrency.PausedUntil:HH:mm:ss} after repeated failures ({_concurrency.LastError})")));
                 continue;
             }
             if (!_concurrency.TryStart(now)) break;

@@ -100,15 +100,24 @@ public sealed class MessageLifecycle(string queueId)
     public AttemptRecorded AttemptOf(DeliveryAttempt.Finished finished, RetrySchedule retry, DateTimeOffset now)
     {
         var results = finished.Results.SelectMany(r => r.Outcome.Recipients.Select(o =>
-            new RecipientResult(o.Recipient, o.Status, o.StatusCode, o.Diagnostic, o.RemoteMta, r.Outcome.Tls, r.Outcome.SourceAddress))).ToArray();
+            new RecipientResult(o.Recipient, o.Status, o.StatusCode, o.Diagnostic, o.RemoteMta, r.Outcome.Tls, r.Outcome.SourceAddress, o.NotAttempted))).ToArray();
         var deferred = results.Any(r => r.Status == RecipientStatus.Deferred);
         var first = finished.Results.FirstOrDefault()?.Outcome;
         var completes = !deferred && _bouncesToQueue.Count == 0
                         && _pending.Keys.All(p => results.Any(r => r.Recipient.Equals(p, StringComparison.OrdinalIgnoreCase)))
                         && !results.Any(r => r.Status == RecipientStatus.Failed && _pending.TryGetValue(r.Recipient, out var q) && WantsFailureNotice(q));
         return new AttemptRecorded(finished.Attempt, now, results, first?.RemoteMta, first?.Tls,
-            deferred ? now + retry.DelayAfter(finished.Attempt) : null, completes);
+            deferred ? now + retry.DelayAfter(Math.Max(1, TriedAttempts(results))) : null, completes);
     }
+
+    /// <summary>
+    /// The attempts so far, this one included, that tried at least one recipient: the retry
+    /// interval grows with these only. A destination's backlog defers mail "not attempted"; that
+    /// says nothing about the receiver, and a growing interval would leave the destination idle
+    /// while mail waits (Postfix's active queue simply keeps such mail waiting).
+    /// </summary>
+    int TriedAttempts(IReadOnlyList<RecipientResult> current) =>
+        _history.Count(a => a.Results.Any(r => !r.NotAttempted)) + (current.Any(r => !r.NotAttempted) ? 1 : 0);
 
     /// <summary>
     /// The events that record an attempt, to be written in one atomic write: the attempt, and

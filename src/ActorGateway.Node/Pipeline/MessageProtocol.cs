@@ -65,7 +65,7 @@ public sealed record MessageAccepted(string QueueId, MessageEnvelope Envelope, b
 /// cipher, verified) and the gateway address it was sent from (which node of the pool).
 /// </summary>
 public sealed record RecipientResult(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta, string? Tls = null,
-    string? Egress = null);
+    string? Egress = null, bool NotAttempted = false);
 
 /// <summary>
 /// One delivery attempt's answers. <paramref name="Completes"/>: nothing is left to do after it

@@ -66,6 +66,30 @@ public sealed class MessageLifecycleTests
         Assert.All(record.Recipients, r => Assert.Equal((RecipientStatus.Delivered, "127.0.0.2", "Tls13", 1), (r.Status, r.Egress, r.Tls, r.Attempt)));
     }
 
+    static DeliverResult NotTried(string recipient) =>
+        new(DeliveryAttempt.Domain(recipient), DeliveryOutcome.NotTried([recipient], "4.4.5", "no connection was free in time"));
+
+    [Fact]
+    public void Deferrals_not_attempted_keep_the_first_retry_interval_and_tried_ones_lengthen_it()
+    {
+        var message = Accepted();
+        // A busy destination, twice: nothing was sent, so the interval stays at the first delay.
+        Attempt(message, 1, NotTried(Bob), NotTried(Carol));
+        Assert.Equal(Now + TimeSpan.FromMinutes(1), message.NextAttempt);
+        var recorded = Assert.IsType<AttemptRecorded>(Assert.Single(Attempt(message, 2, NotTried(Bob), NotTried(Carol))));
+        Assert.Equal(Now + TimeSpan.FromMinutes(1), recorded.NextAttemptAt);
+        Assert.All(recorded.Results, r => Assert.True(r.NotAttempted));
+        Assert.Equal("x-gateway; not attempted: no connection was free in time", recorded.Results[0].Diagnostic);
+        // A receiver's 4xx is a tried attempt: the first of them waits the first delay, the next one the second.
+        Attempt(message, 3, Answer(Bob, RecipientStatus.Deferred, "4.2.1"), NotTried(Carol));
+        Assert.Equal(Now + TimeSpan.FromMinutes(1), message.NextAttempt);
+        Attempt(message, 4, NotTried(Bob), NotTried(Carol));
+        Assert.Equal(Now + TimeSpan.FromMinutes(1), message.NextAttempt);
+        Attempt(message, 5, Answer(Bob, RecipientStatus.Deferred, "4.2.1"), Answer(Carol, RecipientStatus.Deferred, "4.2.1"));
+        Assert.Equal(Now + TimeSpan.FromMinutes(5), message.NextAttempt);
+        Assert.Equal([Bob, Carol], message.Pending);
+    }
+
     [Fact]
     public void Delivered_and_deferred_keeps_the_deferred_recipient_pending_until_the_retry_time()
     {
