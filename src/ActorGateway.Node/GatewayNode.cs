@@ -145,7 +145,7 @@ public static class GatewayNode
             var spam = new SpamClassifier(scorer, settings.Antispam.Threshold, settings.Antispam.OnFailure, loggers.CreateLogger("ActorGateway.Scanning"));
             var rateLimit = new RateLimitGate(Limiters, overrides, settings.RateLimitTimeout, loggers.CreateLogger("ActorGateway.RateLimit"));
             var hooks = new GatewaySmtpHooks(() => tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Intake, settings.ServerName,
-                settings.StoreTimeout, loggers.CreateLogger("ActorGateway.Ingress"));
+                settings.Trace, settings.StoreTimeout, loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);
             if (settings.Operations.Port > 0) kestrel.Listen(IPAddress.Parse(settings.Operations.Address), settings.Operations.Port);

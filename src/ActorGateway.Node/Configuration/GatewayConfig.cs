@@ -109,7 +109,7 @@ public static class GatewayConfig
             ReadBlacklists(g, serverName),
             ReadOperations(g),
             new RetentionSettings(g.GetTimeSpan("retention.delivery-records", RetentionSettings.Default.DeliveryRecords),
-                g.GetTimeSpan("retention.interval", RetentionSettings.Default.Interval)));
+                g.GetTimeSpan("retention.interval", RetentionSettings.Default.Interval))) { Trace = ReadTrace(smtp) };
     }
 
     static ActorGateway.Node.Operations.OperationsSettings ReadOperations(Config g)
@@ -219,6 +219,21 @@ public static class GatewayConfig
         AllowAuthWithoutTls = e.GetBoolean("allow-auth-without-tls", false),
     };
 
+    static TraceSettings ReadTrace(Config smtp)
+    {
+        var hops = smtp.GetInt("max-hops", TraceSettings.Default.MaxHops);
+        if (hops < 1) throw new InvalidOperationException("gateway.smtp.max-hops must be at least 1");
+        return new TraceSettings(smtp.HasPath("trace-header") ? ReadTraceMode(smtp.GetString("trace-header"), "gateway.smtp.trace-header") : TraceSettings.Default.Mode, hops);
+    }
+
+    static ActorGateway.Smtp.Protocol.TraceMode ReadTraceMode(string value, string key) => value switch
+    {
+        "full" => ActorGateway.Smtp.Protocol.TraceMode.Full,
+        "hide-client" => ActorGateway.Smtp.Protocol.TraceMode.HideClient,
+        "strip-received" => ActorGateway.Smtp.Protocol.TraceMode.HideClientAndStrip,
+        _ => throw new InvalidOperationException($"{key}: '{value}' is not one of full, hide-client, strip-received"),
+    };
+
     static Tenant ReadTenant(string id, Config t)
     {
         var users = Items(t, "users").ToDictionary(kv => kv.Key, kv => kv.Value.GetString(), StringComparer.Ordinal);
@@ -234,7 +249,11 @@ public static class GatewayConfig
         var domains = t.GetStringList("domains", []).Select(s => s.ToLowerInvariant()).ToArray();
         var rate = new RateLimitSettings(t.GetBoolean("rate-limit.enabled", false), t.GetInt("rate-limit.per-minute", 100));
         if (rate.PerMinute < 1) throw new InvalidOperationException($"tenant '{id}': rate-limit.per-minute must be at least 1");
-        return new Tenant(id, networks, users, domains, rate) { SpamThreshold = t.HasPath("spam-threshold") ? t.GetDouble("spam-threshold") : null };
+        return new Tenant(id, networks, users, domains, rate)
+        {
+            SpamThreshold = t.HasPath("spam-threshold") ? t.GetDouble("spam-threshold") : null,
+            TraceHeader = t.HasPath("trace-header") ? ReadTraceMode(t.GetString("trace-header"), $"gateway.tenants.{id}.trace-header") : null,
+        };
     }
 
     static IEnumerable<KeyValuePair<string, Akka.Configuration.Hocon.HoconValue>> Items(Config c, string path)

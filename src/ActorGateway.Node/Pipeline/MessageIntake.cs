@@ -101,7 +101,7 @@ public sealed class MessageIntake : ReceiveActor
             {
                 replyTo.Tell(new MessageStored(_accepted.QueueId));
                 var e = _accepted.Envelope;
-                _log.Info($"{_accepted.QueueId}: accepted tenant={e.Tenant} from=<{e.Sender}> rcpts={e.Recipients.Count} size={_accepted.Body.Length} " +
+                _log.Info($"{_accepted.QueueId}: accepted tenant={e.Tenant} client={e.ClientHelo ?? "unknown"}[{e.ClientAddress}] from=<{e.Sender}> rcpts={e.Recipients.Count} size={_accepted.Body.Length} " +
                           $"pool={e.Pool} spam-score={e.SpamScore:0.##}{(e.IsBounce ? " (NDR)" : "")}");
                 FirstAttempt();
             }, failed: cause => StoredBefore(replyTo, cause));

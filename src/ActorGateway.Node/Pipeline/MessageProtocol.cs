@@ -16,7 +16,7 @@ public sealed record QueuedRecipient(string Address, int Notify, string? Origina
 public sealed record MessageEnvelope(
     string Tenant, string Sender, IReadOnlyList<QueuedRecipient> Recipients, string? EnvelopeId,
     bool ReturnHeadersOnly, bool SmtpUtf8, DateTimeOffset ReceivedAt, string ClientAddress, bool IsBounce,
-    string Pool = Pools.Good, double SpamScore = 0, IReadOnlyList<string>? SpamSymbols = null)
+    string Pool = Pools.Good, double SpamScore = 0, IReadOnlyList<string>? SpamSymbols = null, string? ClientHelo = null)
 {
     /// <summary>The envelope of an NDR or notice: from the null sender, to the original sender, no further NDRs.</summary>
     public static MessageEnvelope BounceTo(string tenant, string sender) =>
