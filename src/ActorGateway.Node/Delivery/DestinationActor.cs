@@ -84,7 +84,7 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
                 _waiting.Dequeue();
                 var why = _concurrency.RateAllowsAt(now) > now ? $"{_destination}'s message-rate limit held it back"
                     : $"no connection to {_destination} was free in time ({_concurrency.Active} busy)";
-                replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.NotTried(request.Job.Recipients, "4.4.5", why)));
+                replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.NotTried(request.Job.Recipients, "4.4.5", why), WaitedOut: true));
                 continue;
             }
             if (_concurrency.IsPaused(now))

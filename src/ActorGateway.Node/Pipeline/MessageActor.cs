@@ -37,7 +37,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     readonly MessageLifecycle _message;
     // Not journaled: what this incarnation is doing right now.
     readonly HashSet<int> _bouncesInFlight = [];
-    bool _attemptRunning, _waitingForPool, _recoveredPending;
+    bool _attemptRunning, _waitingForPool, _waitingForConnection, _recoveredPending;
 
     public ITimerScheduler Timers { get; set; } = null!;
     public override string PersistenceId => PersistenceIdOf(_queueId);
@@ -99,7 +99,12 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             if (!m.Exists) Passivate();
         });
         Command<ControlMessage>(Control);
-        Command<DeliveryAttempt.Finished>(f => { _waitingForPool = false; RecordAttempt(f); });
+        Command<DeliveryAttempt.Finished>(f =>
+        {
+            _waitingForPool = false;
+            if (MessageLifecycle.OnlyWaited(f)) WaitForConnection(f);
+            else { _waitingForConnection = false; RecordAttempt(f); }
+        });
         Command<DeliveryAttempt.PoolWait>(WaitForPool);
         Command<BounceAccepted>(b => Persist(new BounceQueued(b.Attempt, b.BounceId), e =>
         {
@@ -202,6 +207,23 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         Timers.StartSingleTimer("attempt", AttemptDue.Instance, _services.PoolWaitInterval);
         // Never attempted: without this the sweeper would leave it to the accepting node's first attempt
         // (which handed it here) until that attempt's timeout, also after this entity was passivated.
+        if (_message.Attempts == 0 && !_message.PoolWaitRecorded)
+            Persist(new Tagged(new PoolWaitStarted(DateTimeOffset.UtcNow), [QueueTags.Attempted]), e => _message.Apply(e.Payload));
+    }
+
+    /// <summary>
+    /// No connection to its destinations was free in time: it asks again at once (a second later),
+    /// without an attempt on record. Its first such wait is journaled (as a pool wait is) so that the
+    /// queue sweeper wakes it on every sweep, also after a failover, whatever its retry time says.
+    /// </summary>
+    void WaitForConnection(DeliveryAttempt.Finished waited)
+    {
+        _attemptRunning = false;
+        if (!_waitingForConnection)
+            _log.Info("{0}: waited {1} for a connection to {2}; waiting on", _queueId, _services.Timeouts.QueueWait,
+                string.Join(", ", waited.Results.Select(r => r.Domain)));
+        _waitingForConnection = true;
+        Timers.StartSingleTimer("attempt", AttemptDue.Instance, TimeSpan.FromSeconds(1));
         if (_message.Attempts == 0 && !_message.PoolWaitRecorded)
             Persist(new Tagged(new PoolWaitStarted(DateTimeOffset.UtcNow), [QueueTags.Attempted]), e => _message.Apply(e.Payload));
     }

@@ -153,7 +153,12 @@ public sealed class MessageIntake : ReceiveActor
                 Receive<AcceptMessage>(a => Sender.Tell(new MessageStored(a.QueueId))); // a retried hand-over
                 // The entity waits for the pool (and logs that it does).
                 Receive<DeliveryAttempt.PoolWait>(_ => HandOver());
-                Receive<DeliveryAttempt.Finished>(Record);
+                Receive<DeliveryAttempt.Finished>(f =>
+                {
+                    // Its entity keeps it waiting for a connection (and the queue sweeper watches it there).
+                    if (MessageLifecycle.OnlyWaited(f)) HandOver();
+                    else Record(f);
+                });
             });
         }
 

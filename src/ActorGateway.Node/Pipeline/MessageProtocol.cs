@@ -84,7 +84,8 @@ public sealed record BounceQueued(int Attempt, string BounceQueueId) : IGatewayM
 public sealed record MessageCompleted(DateTimeOffset At, ActorGateway.Node.Retention.DeliveryRecord? Record = null) : IGatewayMessage;
 
 /// <summary>
-/// Mail never attempted waits for a node of its pool. Read by the queue sweeper, which then
+/// Mail never attempted waits for a node of its pool, or for a free connection to its
+/// destination (in the hands of its entity now). Read by the queue sweeper, which then
 /// wakes it every sweep (as any waiting mail) instead of leaving it to its accepting node.
 /// </summary>
 public sealed record PoolWaitStarted(DateTimeOffset At) : IGatewayMessage;
