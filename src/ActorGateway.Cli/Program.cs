@@ -241,4 +241,24 @@ root.Subcommands.Add(Group("blacklist", "DNS blacklist monitoring of the gateway
             .Select(h => new[] { h.Text("address"), h.Text("zone"), h.Text("listedAt"), h.Text("delistedAt"), h.Text("reason") }));
     })));
 
+// ---- health (for container health checks and monitoring scripts) ----
+var health = new Command("health", "Whether the node is ready for mail (GET /health/ready): exit 0 ready, 1 not ready, 2 unreachable");
+health.SetAction(async (parse, ct) =>
+{
+    var node = parse.GetValue(nodeOption)!;
+    using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+    try
+    {
+        using var response = await http.GetAsync(new Uri(new Uri(node.EndsWith('/') ? node : node + "/"), "health/ready"), ct);
+        Console.Write(await response.Content.ReadAsStringAsync(ct));
+        return response.IsSuccessStatusCode ? 0 : 1;
+    }
+    catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+    {
+        Console.Error.WriteLine($"actorgw: {node} cannot be reached: {e.Message}");
+        return 2;
+    }
+});
+root.Subcommands.Add(health);
+
 return await root.Parse(args).InvokeAsync();

@@ -62,8 +62,10 @@ public static class GatewayNode
         // queue's database under it, every journal write woke the watcher (measured: 8 % of the CPU samples).
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
-        // The simple console format, written in batches (see BatchingConsoleLoggerProvider).
-        builder.Logging.AddBatchingConsole();
+        // The simple console format (or JSON lines), written in batches (see BatchingConsoleLoggerProvider).
+        builder.Logging.AddBatchingConsole(() => new BatchingConsoleLoggerProvider(settings.LogFormat));
+        // Under systemd (Type=notify): READY=1 once the host has started, STOPPING=1 on shutdown; nothing elsewhere.
+        builder.Services.AddSystemd();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         // The operations API speaks JSON with enum names ("Deferred", not 1).
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));

@@ -109,7 +109,7 @@ public static class GatewayConfig
             ReadBlacklists(g, serverName),
             ReadOperations(g),
             new RetentionSettings(g.GetTimeSpan("retention.delivery-records", RetentionSettings.Default.DeliveryRecords),
-                g.GetTimeSpan("retention.interval", RetentionSettings.Default.Interval))) { Trace = ReadTrace(smtp) };
+                g.GetTimeSpan("retention.interval", RetentionSettings.Default.Interval))) { Trace = ReadTrace(smtp), LogFormat = ReadLogFormat(g) };
     }
 
     static ActorGateway.Node.Operations.OperationsSettings ReadOperations(Config g)
@@ -217,6 +217,13 @@ public static class GatewayConfig
         CertificatePasswordEnv = NullIfEmpty(e.GetString("certificate-password-env", "")),
         AuthRequired = e.GetBoolean("auth-required", false),
         AllowAuthWithoutTls = e.GetBoolean("allow-auth-without-tls", false),
+    };
+
+    static ActorGateway.Node.Operations.LogFormat ReadLogFormat(Config g) => g.GetString("logging.format", "text") switch
+    {
+        "text" => ActorGateway.Node.Operations.LogFormat.Text,
+        "json" => ActorGateway.Node.Operations.LogFormat.Json,
+        var other => throw new InvalidOperationException($"gateway.logging.format: '{other}' is not one of text, json"),
     };
 
     static TraceSettings ReadTrace(Config smtp)

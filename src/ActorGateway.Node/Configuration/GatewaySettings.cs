@@ -32,6 +32,7 @@ public sealed record GatewaySettings(
     RetentionSettings Retention)
 {
     public TraceSettings Trace { get; init; } = TraceSettings.Default;
+    public ActorGateway.Node.Operations.LogFormat LogFormat { get; init; } = ActorGateway.Node.Operations.LogFormat.Text;
 }
 
 /// <summary>
