@@ -116,8 +116,11 @@ public static class GatewayNode
 
                 var services = new MessageServices(pools, mail, settings.Delivery.Retry,
                     new DeliveryTimeouts(settings.Delivery.QueueWait, settings.Delivery.SendTimeout), settings.TlsPolicy, settings.Pools.WaitInterval, records);
-                region = ClusterSharding.Get(system).Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
-                    ClusterShardingSettings.Create(system), new MessageExtractor(100));
+                var sharding = ClusterSharding.Get(system);
+                var shardingSettings = ClusterShardingSettings.Create(system);
+                // Entities stop through StopEntity (not PoisonPill): never in the middle of a delivery.
+                region = sharding.Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
+                    shardingSettings, new MessageExtractor(100), sharding.DefaultShardAllocationStrategy(shardingSettings), MessageActor.StopEntity.Instance);
                 registry.Register<MessageExtractor>(region);
                 intake = system.ActorOf(MessageIntake.Props(Region, services), "intake");
                 limiters = ClusterSharding.Get(system).Start(TenantRateLimiter.RegionName, TenantRateLimiter.Props,

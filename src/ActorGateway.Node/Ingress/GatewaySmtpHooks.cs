@@ -75,6 +75,14 @@ public sealed class GatewaySmtpHooks(
 
     public async ValueTask<SmtpReply> SaveAsync(SmtpSessionContext session, SmtpTransaction transaction, MessageBody body, CancellationToken ct)
     {
+        var took = System.Diagnostics.Stopwatch.StartNew();
+        var reply = await SaveCoreAsync(session, transaction, body, ct);
+        Metrics.Answered(reply.Code == 250, took.Elapsed);
+        return reply;
+    }
+
+    async ValueTask<SmtpReply> SaveCoreAsync(SmtpSessionContext session, SmtpTransaction transaction, MessageBody body, CancellationToken ct)
+    {
         var tenant = TenantOf(session)!;
         var queueId = QueueId.New();
         var mode = tenant.TraceHeader ?? trace.Mode;

@@ -155,8 +155,10 @@ public sealed class MessageIntake : ReceiveActor
                 Receive<DeliveryAttempt.PoolWait>(_ => HandOver());
                 Receive<DeliveryAttempt.Finished>(f =>
                 {
-                    // Its entity keeps it waiting for a connection (and the queue sweeper watches it there).
-                    if (MessageLifecycle.OnlyWaited(f)) HandOver();
+                    // Its entity keeps it waiting for a connection; the PoolWaitStarted has the queue sweeper wake
+                    // it on every sweep from now on (not only after the first attempt's grace).
+                    if (MessageLifecycle.OnlyWaited(f))
+                        Write(2, [new Tagged(new PoolWaitStarted(DateTimeOffset.UtcNow), [QueueTags.Attempted])], stored: HandOver, failed: _ => HandOver());
                     else Record(f);
                 });
             });
