@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using ActorGateway.Smtp.Session;
 
 namespace ActorGateway.Smtp.Protocol;
@@ -8,8 +10,8 @@ namespace ActorGateway.Smtp.Protocol;
 /// the first byte of the next, so chunk and buffer boundaries never change the result.
 /// </summary>
 /// <remarks>
-/// Input without bare line endings, the common case, costs one vectorized search per line and
-/// is appended in one copy per piece, as without normalization; only bare endings split it.
+/// Input without bare line endings, the common case, is checked a vector at a time (not line by
+/// line) and appended in one copy per piece, as without normalization; only bare endings split it.
 /// </remarks>
 public sealed class BareLineEndingNormalizer
 {
@@ -59,7 +61,7 @@ public sealed class BareLineEndingNormalizer
     /// </summary>
     public static int IndexOfBare(ReadOnlySpan<byte> data, out BareLineEnding kind)
     {
-        var from = 0;
+        var from = SkipCrLfOnly(data);
         while (true)
         {
             var i = data[from..].IndexOfAny((byte)'\r', (byte)'\n');
@@ -72,6 +74,33 @@ public sealed class BareLineEndingNormalizer
         }
         kind = BareLineEnding.None;
         return -1;
+    }
+
+    /// <summary>
+    /// How far the text has CR exactly where LF follows (CRLF only), checked a vector at a time
+    /// rather than line by line; the position returned is never the LF of a CRLF.
+    /// </summary>
+    static int SkipCrLfOnly(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty || data[0] == (byte)'\n') return 0;
+        ref var start = ref MemoryMarshal.GetReference(data);
+        nuint i = 0, length = (nuint)data.Length;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var cr = Vector256.Create((byte)'\r'); var lf = Vector256.Create((byte)'\n');
+            for (; i + (nuint)Vector256<byte>.Count < length; i += (nuint)Vector256<byte>.Count)
+                if (Vector256.Equals(Vector256.LoadUnsafe(ref start, i), cr) != Vector256.Equals(Vector256.LoadUnsafe(ref start, i + 1), lf))
+                    break;
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var cr = Vector128.Create((byte)'\r'); var lf = Vector128.Create((byte)'\n');
+            for (; i + (nuint)Vector128<byte>.Count < length; i += (nuint)Vector128<byte>.Count)
+                if (Vector128.Equals(Vector128.LoadUnsafe(ref start, i), cr) != Vector128.Equals(Vector128.LoadUnsafe(ref start, i + 1), lf))
+                    break;
+        }
+        // Every LF before i followed a CR; one at i does too (i > 0), so the search starts after it.
+        return i > 0 && data[(int)i] == (byte)'\n' ? (int)i + 1 : (int)i;
     }
 
     /// <summary>

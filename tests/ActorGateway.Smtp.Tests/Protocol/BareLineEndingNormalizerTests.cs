@@ -64,13 +64,29 @@ public sealed class BareLineEndingNormalizerTests
     }
 
     [Fact]
+    public void Index_of_bare_finds_one_bare_ending_at_any_position_of_long_crlf_text()
+    {
+        // Long enough for the vectorized check (blocks of 16 and 32 octets) and its scalar tail.
+        var text = string.Concat(Enumerable.Range(0, 12).Select(i => new string('x', i % 5) + "\r\n"));
+        for (var at = 0; at <= text.Length; at++)
+            foreach (var (insert, kind) in new[] { ("\n", BareLineEnding.Lf), ("\rx", BareLineEnding.Cr) })
+            {
+                if (at > 0 && text[at - 1] == '\r') continue; // would join a CRLF pair
+                var input = Encoding.ASCII.GetBytes(text.Insert(at, insert));
+                Assert.True((at, kind) == (BareLineEndingNormalizer.IndexOfBare(input, out var found), found), $"{insert.Replace("\r", "CR").Replace("\n", "LF")} at {at}");
+            }
+        Assert.Equal(-1, BareLineEndingNormalizer.IndexOfBare(Encoding.ASCII.GetBytes(text), out _));
+    }
+
+    [Fact]
     public void Random_input_in_random_pieces_matches_the_reference_and_has_no_bare_ending_left()
     {
         var random = new Random(5321);
-        const string alphabet = "ab.\r\n\r\n";
-        for (var round = 0; round < 2000; round++)
+        for (var round = 0; round < 3000; round++)
         {
-            var input = new string(Enumerable.Range(0, random.Next(0, 40)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
+            // Any mix of octets and line endings, or CRLF text with a rare bare ending.
+            string[] tokens = round % 2 == 0 ? ["a", "b", ".", "\r", "\n", "\r\n"] : [.. Enumerable.Repeat("text", 12), .. Enumerable.Repeat("\r\n", 6), "\r", "\n"];
+            var input = string.Concat(Enumerable.Range(0, random.Next(0, 60)).Select(_ => tokens[random.Next(tokens.Length)]));
             var pieces = new List<string>();
             for (var at = 0; at < input.Length;)
             {
