@@ -152,6 +152,26 @@ public sealed class BareLineEndingTests
     }
 
     [Fact]
+    public async Task Normalized_line_endings_count_towards_the_size_limit()
+    {
+        // 60 bare LFs are 60 octets as sent and 120 as stored: over a limit of 100.
+        await using var server = await TestSmtpServer.StartAsync(o => o with { MaxMessageSize = 100 });
+        await using var client = await server.OpenSessionAsync();
+        await EnvelopeAsync(client);
+        await client.SendAsync("BDAT 60 LAST\r\n" + new string('\n', 60));
+        Assert.Equal("552 5.3.4 Message size exceeds fixed maximum message size", (await client.ReadReplyAsync()).ToString());
+        await EnvelopeAsync(client);
+        Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
+        await client.SendAsync(new string('\n', 60) + "\r\n.\r\n");
+        Assert.Equal("552 5.3.4 Message size exceeds fixed maximum message size", (await client.ReadReplyAsync()).ToString());
+        // 45 of them (90 octets stored) fit.
+        await EnvelopeAsync(client);
+        await client.SendAsync("BDAT 45 LAST\r\n" + new string('\n', 45));
+        Assert.Equal(250, (await client.ReadReplyAsync()).Code);
+        Assert.Equal(90, Assert.Single(server.Hooks.Messages).Body.Length);
+    }
+
+    [Fact]
     public async Task Data_split_right_after_a_cr_is_judged_by_the_next_packet()
     {
         await using var server = await StartAsync(BareLineEndingPolicy.Normalize);
