@@ -334,17 +334,14 @@ sealed class SmtpSession : IAsyncDisposable
         if (refusal is not null) return Respond(refusal);
 
         _chunking = true;
+        if (last && keep) _bareLineEndings.Complete(_body);
         if (keep && _body.Length > _options.MaxMessageSize) _chunkingFailed = true; // grown by normalized line endings
-        if (last && !_chunkingFailed)
+        if (last && !_chunkingFailed && _bareLineEndings.Found != BareLineEnding.None && _endpoint.BareLineEndings == BareLineEndingPolicy.Reject)
         {
-            _bareLineEndings.Complete(_body);
-            if (_bareLineEndings.Found != BareLineEnding.None && _endpoint.BareLineEndings == BareLineEndingPolicy.Reject)
-            {
-                var refused = SmtpReply.BareLineEndingRefused(_bareLineEndings.Found);
-                _log.LogInformation("{Session} message from {Sender} refused: {Reply}", Context.SessionId, _mail!.Sender, refused);
-                ResetTransaction();
-                return Respond(refused);
-            }
+            var refused = SmtpReply.BareLineEndingRefused(_bareLineEndings.Found);
+            _log.LogInformation("{Session} message from {Sender} refused: {Reply}", Context.SessionId, _mail!.Sender, refused);
+            ResetTransaction();
+            return Respond(refused);
         }
         if (_chunkingFailed)
         {
