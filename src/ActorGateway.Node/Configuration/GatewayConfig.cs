@@ -2,6 +2,7 @@ using System.Net;
 using ActorGateway.Mail.Delivery;
 using ActorGateway.Mail.Tenants;
 using ActorGateway.Smtp.Hosting;
+using ActorGateway.Smtp.Protocol;
 using Akka.Configuration;
 
 namespace ActorGateway.Node.Configuration;
@@ -67,7 +68,8 @@ public static class GatewayConfig
             DataTimeout = smtp.GetTimeSpan("data-timeout", TimeSpan.FromMinutes(3)),
             MaxConnections = smtp.GetInt("max-connections", 1000),
             MaxConnectionsPerClient = smtp.GetInt("max-connections-per-client", 50),
-            Endpoints = smtp.GetValue("endpoints").GetArray().Select(v => ReadEndpoint(AsConfig(v))).ToArray(),
+            Endpoints = smtp.GetValue("endpoints").GetArray()
+                .Select(v => ReadEndpoint(AsConfig(v), ParseBareLineEndings(smtp.GetString("bare-line-endings", "normalize"), "gateway.smtp"))).ToArray(),
         };
 
         var d = g.GetConfig("delivery");
@@ -206,7 +208,7 @@ public static class GatewayConfig
             g.GetString("scanning.antivirus.clamd", "127.0.0.1:3310"), g.GetTimeSpan("scanning.antivirus.timeout", TimeSpan.FromSeconds(30)), action);
     }
 
-    static SmtpEndpointOptions ReadEndpoint(Config e) => new()
+    static SmtpEndpointOptions ReadEndpoint(Config e, BareLineEndingPolicy bareLineEndings) => new()
     {
         Name = e.GetString("name", "smtp"),
         Address = e.GetString("address", "127.0.0.1"),
@@ -217,6 +219,16 @@ public static class GatewayConfig
         CertificatePasswordEnv = NullIfEmpty(e.GetString("certificate-password-env", "")),
         AuthRequired = e.GetBoolean("auth-required", false),
         AllowAuthWithoutTls = e.GetBoolean("allow-auth-without-tls", false),
+        BareLineEndings = e.HasPath("bare-line-endings")
+            ? ParseBareLineEndings(e.GetString("bare-line-endings"), $"endpoint {e.GetString("name", "smtp")}")
+            : bareLineEndings,
+    };
+
+    static BareLineEndingPolicy ParseBareLineEndings(string value, string where) => value.ToLowerInvariant() switch
+    {
+        "normalize" => BareLineEndingPolicy.Normalize,
+        "reject" => BareLineEndingPolicy.Reject,
+        _ => throw new InvalidOperationException($"{where}: bare-line-endings '{value}' is not normalize or reject"),
     };
 
     static ActorGateway.Node.Operations.LogFormat ReadLogFormat(Config g) => g.GetString("logging.format", "text") switch
