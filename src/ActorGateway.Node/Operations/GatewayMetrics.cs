@@ -11,10 +11,13 @@ namespace ActorGateway.Node.Operations;
 /// </summary>
 public sealed class GatewayMetrics
 {
-    public static GatewayMetrics Instance { get; } = new();
-
+    // Static fields before Instance: its constructor uses them.
+    static readonly string[] Destination = ["pool", "destination"];
+    static readonly HashSet<string> FromSingletons = [QueueMessages, QueueNextAttempt, QueueOldestAge, BlacklistListings];
     // Accept and delivery latency span milliseconds (loopback) to days (retries).
     static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400];
+
+    public static GatewayMetrics Instance { get; } = new();
 
     readonly Counter _accepted = Metrics.CreateCounter("actorgateway_accepted_total", "Messages accepted (250) by tenant.", "tenant");
     readonly Counter _rejected = Metrics.CreateCounter("actorgateway_rejected_total", "Transactions refused at SMTP by reason.", "reason");
@@ -32,7 +35,26 @@ public sealed class GatewayMetrics
         "From acceptance to a recipient's final result (delivered or failed), by pool and status.",
         new HistogramConfiguration { LabelNames = ["pool", "status"], Buckets = LatencyBuckets });
 
-    readonly Dictionary<string, (Gauge Gauge, HashSet<string[]> Shown)> _gauges = new();
+    // The gauges, set at each scrape from the actors' answers.
+    public const string ClusterMembers = "actorgateway_cluster_members", UnreachableMembers = "actorgateway_cluster_unreachable_members",
+        QueueMessages = "actorgateway_queue_messages", QueueNextAttempt = "actorgateway_queue_next_attempt_seconds",
+        QueueOldestAge = "actorgateway_queue_oldest_message_age_seconds", BlacklistListings = "actorgateway_blacklist_listings",
+        DestinationConnections = "actorgateway_destination_connections", DestinationLimit = "actorgateway_destination_concurrency_limit",
+        DestinationQueued = "actorgateway_destination_queued", DestinationPaused = "actorgateway_destination_paused";
+
+    readonly Dictionary<string, (Gauge Gauge, HashSet<string[]> Shown)> _gauges = new[]
+    {
+        (ClusterMembers, "Cluster members as this node sees them, by status.", ["status"]),
+        (UnreachableMembers, "Members this node cannot reach.", []),
+        (QueueMessages, "Messages in the queue (cluster-wide).", []),
+        (QueueNextAttempt, "Seconds until the earliest scheduled retry.", []),
+        (QueueOldestAge, "Age of the oldest queued message.", []),
+        (BlacklistListings, "Current listings of the gateway's addresses.", []),
+        (DestinationConnections, "Deliveries running to a destination from this node.", Destination),
+        (DestinationLimit, "A destination's current adaptive connection limit on this node.", Destination),
+        (DestinationQueued, "Deliveries waiting for a connection to a destination on this node.", Destination),
+        (DestinationPaused, "1 while a destination is paused after repeated failures.", Destination),
+    }.ToDictionary(g => g.Item1, g => (Metrics.CreateGauge(g.Item1, g.Item2, g.Item3), new HashSet<string[]>(LabelsComparer.Instance)));
     readonly object _scrape = new();
 
     public void Accepted(string tenant) => _accepted.WithLabels(tenant).Inc();
@@ -44,8 +66,8 @@ public sealed class GatewayMetrics
     public void Answered(bool accepted, TimeSpan took) => _accept.WithLabels(accepted ? "accepted" : "refused").Observe(took.TotalSeconds);
     public void Finished(string pool, string status, TimeSpan sinceAccepted) => _delivery.WithLabels(pool, status).Observe(Math.Max(0, sinceAccepted.TotalSeconds));
 
-    /// <summary>A gauge value of one scrape: name, help, label names and values.</summary>
-    public sealed record GaugeValue(string Name, string Help, string[] LabelNames, string[] Labels, double Value);
+    /// <summary>A gauge value of one scrape: one of the gauges above, its label values (in their order) and value.</summary>
+    public sealed record GaugeValue(string Name, string[] Labels, double Value);
 
     /// <summary>
     /// Sets the gauges of this scrape and writes every metric in the text exposition format. A label
@@ -58,16 +80,15 @@ public sealed class GatewayMetrics
         {
             var now = new Dictionary<string, List<GaugeValue>>();
             foreach (var v in values) (now.TryGetValue(v.Name, out var list) ? list : now[v.Name] = []).Add(v);
-            foreach (var (name, list) in now)
+            foreach (var (name, known) in _gauges.ToArray())
             {
-                if (!_gauges.TryGetValue(name, out var known))
-                    _gauges[name] = known = (Metrics.CreateGauge(name, list[0].Help, list[0].LabelNames), new HashSet<string[]>(LabelsComparer.Instance));
+                // The queue's and blacklists' gauges come from singletons: missing = it was moving; keep the last values.
+                if (!now.TryGetValue(name, out var list) && FromSingletons.Contains(name)) continue;
                 var shown = new HashSet<string[]>(LabelsComparer.Instance);
-                foreach (var v in list) { known.Gauge.WithLabels(v.Labels).Set(v.Value); shown.Add(v.Labels); }
+                foreach (var v in list ?? []) { known.Gauge.WithLabels(v.Labels).Set(v.Value); shown.Add(v.Labels); }
                 foreach (var gone in known.Shown.Where(l => !shown.Contains(l))) known.Gauge.RemoveLabelled(gone);
                 _gauges[name] = (known.Gauge, shown);
             }
-            // A gauge left out of this scrape entirely (its singleton was moving) keeps its last values.
         }
         await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(output, ct);
     }

@@ -201,33 +201,28 @@ public static class OperationsApi
     static async Task<IEnumerable<GatewayMetrics.GaugeValue>> GaugesAsync(OperationsContext ops, Cluster cluster)
     {
         var gauges = new List<GatewayMetrics.GaugeValue>();
-        void Add(string name, string help, double value) => gauges.Add(new(name, help, [], [], value));
-        foreach (var g in cluster.State.Members.GroupBy(m => m.Status))
-            gauges.Add(new("actorgateway_cluster_members", "Cluster members as this node sees them, by status.", ["status"], [g.Key.ToString()], g.Count()));
-        Add("actorgateway_cluster_unreachable_members", "Members this node cannot reach.", cluster.State.Unreachable.Count);
+        void Add(string name, double value, params string[] labels) => gauges.Add(new(name, labels, value));
+        foreach (var g in cluster.State.Members.GroupBy(m => m.Status)) Add(GatewayMetrics.ClusterMembers, g.Count(), g.Key.ToString());
+        Add(GatewayMetrics.UnreachableMembers, cluster.State.Unreachable.Count);
         try
         {
             var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(), TimeSpan.FromSeconds(3));
-            Add("actorgateway_queue_messages", "Messages in the queue (cluster-wide).", pending.Pending.Count);
+            Add(GatewayMetrics.QueueMessages, pending.Pending.Count);
             var due = pending.Pending.Values.Where(v => v is not null).Select(v => v!.Value).DefaultIfEmpty(pending.At).Min();
-            Add("actorgateway_queue_next_attempt_seconds", "Seconds until the earliest scheduled retry.", Math.Max(0, (due - pending.At).TotalSeconds));
-            Add("actorgateway_queue_oldest_message_age_seconds", "Age of the oldest queued message.",
-                pending.OldestReceived is { } oldest ? Math.Max(0, (pending.At - oldest).TotalSeconds) : 0);
+            Add(GatewayMetrics.QueueNextAttempt, Math.Max(0, (due - pending.At).TotalSeconds));
+            Add(GatewayMetrics.QueueOldestAge, pending.OldestReceived is { } oldest ? Math.Max(0, (pending.At - oldest).TotalSeconds) : 0);
             var status = await ops.BlacklistMonitor().Ask<BlacklistStatus>(new GetBlacklistStatus(), TimeSpan.FromSeconds(3));
-            Add("actorgateway_blacklist_listings", "Current listings of the gateway's addresses.", status.Current.Count);
+            Add(GatewayMetrics.BlacklistListings, status.Current.Count);
         }
         catch (AskTimeoutException) { /* a singleton is moving: those gauges keep their last values in this scrape */ }
-        string[] names = ["pool", "destination"];
-        foreach (var agent in await DestinationsAsync(ops))
-            foreach (var d in agent.Destinations)
-            {
-                string[] labels = [agent.Pool, d.Destination];
-                gauges.Add(new("actorgateway_destination_connections", "Deliveries running to a destination from this node.", names, labels, d.Active));
-                gauges.Add(new("actorgateway_destination_concurrency_limit", "A destination's current adaptive connection limit on this node.", names, labels, d.Limit));
-                gauges.Add(new("actorgateway_destination_queued", "Deliveries waiting for a connection to a destination on this node.", names, labels, d.Queued));
-                gauges.Add(new("actorgateway_destination_paused", "1 while a destination is paused after repeated failures.", names, labels,
-                    d.PausedUntil is { } until && until > DateTimeOffset.UtcNow ? 1 : 0));
-            }
+        var destinations = (await DestinationsAsync(ops)).SelectMany(a => a.Destinations.Select(d => (a.Pool, d))).ToArray();
+        foreach (var (pool, d) in destinations)
+        {
+            Add(GatewayMetrics.DestinationConnections, d.Active, pool, d.Destination);
+            Add(GatewayMetrics.DestinationLimit, d.Limit, pool, d.Destination);
+            Add(GatewayMetrics.DestinationQueued, d.Queued, pool, d.Destination);
+            Add(GatewayMetrics.DestinationPaused, d.PausedUntil is { } until && until > DateTimeOffset.UtcNow ? 1 : 0, pool, d.Destination);
+        }
         return gauges;
     }
 

@@ -33,5 +33,15 @@ public sealed class MetricsTests
                      "dotnet_total_memory_bytes",
                  })
             Assert.True(metrics.Contains(expected), $"missing: {expected}\n{metrics}");
+
+        // Every metric the shipped Grafana dashboard queries is one the node exposes.
+        // src/ActorGateway.Node/bin/<cfg>/<tfm>/ActorGateway.Node.dll -> the repository
+        var root = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(ActorGateway.Testing.GatewayProcess.NodeAssembly)!, "..", "..", "..", "..", ".."));
+        var dashboard = await File.ReadAllTextAsync(Path.Combine(root, "deploy", "grafana-dashboard.json"));
+        var used = System.Text.RegularExpressions.Regex.Matches(dashboard, @"\b(?:actorgateway|process|dotnet)_[a-z_]+")
+            .Select(m => System.Text.RegularExpressions.Regex.Replace(m.Value, "_bucket$", "")).Distinct().ToArray();
+        Assert.True(used.Length > 15, string.Join(", ", used));
+        foreach (var name in used)
+            Assert.True(metrics.Contains($"# TYPE {name} "), $"the dashboard queries {name}, which /metrics does not have");
     }
 }
