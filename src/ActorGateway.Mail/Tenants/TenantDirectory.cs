@@ -23,9 +23,18 @@ public sealed class TenantDirectory
 
     public IReadOnlyList<Tenant> All => _tenants;
 
-    /// <summary>The tenant whose user this is, if the password matches.</summary>
-    public Tenant? Authenticate(string user, string password) =>
-        _users.TryGetValue(user, out var entry) && PasswordHash.Verify(password, entry.Hash) ? entry.Tenant : null;
+    /// <summary>
+    /// The tenant whose user this is, if the password matches: from <paramref name="verified"/>
+    /// when this login, password and stored hash passed before, else by the password hash.
+    /// </summary>
+    public Tenant? Authenticate(string user, string password, VerifiedLoginCache? verified = null)
+    {
+        if (!_users.TryGetValue(user, out var entry)) return null;
+        if (verified is not null && verified.Contains(user, password, entry.Hash)) return entry.Tenant;
+        if (!PasswordHash.Verify(password, entry.Hash)) return null;
+        verified?.Add(user, password, entry.Hash);
+        return entry.Tenant;
+    }
 
     public Tenant? FindByUser(string user) => _users.TryGetValue(user, out var e) ? e.Tenant : null;
 
