@@ -7,6 +7,7 @@ public sealed class TenantDirectory
 {
     readonly IReadOnlyList<Tenant> _tenants;
     readonly Dictionary<string, (Tenant Tenant, string Hash)> _users = new(StringComparer.Ordinal);
+    static readonly Lazy<string> UnknownUserHash = new(() => PasswordHash.Create(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16))));
 
     public TenantDirectory(IReadOnlyList<Tenant> tenants)
     {
@@ -29,7 +30,12 @@ public sealed class TenantDirectory
     /// </summary>
     public Tenant? Authenticate(string user, string password, VerifiedLoginCache? verified = null)
     {
-        if (!_users.TryGetValue(user, out var entry)) return null;
+        if (!_users.TryGetValue(user, out var entry))
+        {
+            // As slow as a wrong password against a new hash, so the time of the answer does not tell which logins exist.
+            PasswordHash.Verify(password, UnknownUserHash.Value);
+            return null;
+        }
         if (verified is not null && verified.Contains(user, password, entry.Hash)) return entry.Tenant;
         if (!PasswordHash.Verify(password, entry.Hash)) return null;
         verified?.Add(user, password, entry.Hash);
