@@ -80,6 +80,9 @@ public static class GatewayNode
             : new BuiltInSpamScorer(settings.Antispam.Rules);
         var dkim = new DkimSigning(settings.DkimKeys, settings.DkimHeaders);
         var tenants = new TenantDirectory(settings.Tenants);
+        // Node-wide, across connections and configuration reloads (cache entries carry the stored hash).
+        var loginFailures = new LoginFailureCounter(settings.AuthFailures, TimeProvider.System);
+        var verifiedLogins = new VerifiedLoginCache(settings.AuthCacheSize);
         var records = new DeliveryRecordStore(settings);
         records.CreateTablesAsync().GetAwaiter().GetResult();
         IActorRef? region = null, intake = null, limiters = null, sweeper = null, monitor = null;
@@ -150,7 +153,8 @@ public static class GatewayNode
             var spam = new SpamClassifier(scorer, settings.Antispam.Threshold, settings.Antispam.OnFailure, loggers.CreateLogger("ActorGateway.Scanning"));
             var rateLimit = new RateLimitGate(Limiters, overrides, settings.RateLimitTimeout, loggers.CreateLogger("ActorGateway.RateLimit"));
             var hooks = new GatewaySmtpHooks(() => tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Intake, settings.ServerName,
-                settings.Trace, settings.StoreTimeout, loggers.CreateLogger("ActorGateway.Ingress"));
+                settings.Trace, settings.StoreTimeout, new LoginGate(loginFailures, verifiedLogins, TimeProvider.System, loggers.CreateLogger("ActorGateway.Login")),
+                loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);
             if (settings.Operations.Port > 0) kestrel.Listen(IPAddress.Parse(settings.Operations.Address), settings.Operations.Port);

@@ -5,12 +5,14 @@ namespace ActorGateway.Mail.Tenants;
 
 /// <summary>
 /// SMTP AUTH passwords are stored only as PBKDF2-SHA256 hashes:
-/// <c>pbkdf2-sha256$ITERATIONS$SALT_BASE64$HASH_BASE64</c>.
+/// <c>pbkdf2-sha256$ITERATIONS$SALT_BASE64$HASH_BASE64</c>. New hashes get 600,000
+/// iterations (OWASP's figure for PBKDF2-HMAC-SHA256); a stored hash keeps its own count, so
+/// older hashes with fewer iterations still verify.
 /// </summary>
 public static class PasswordHash
 {
     const string Scheme = "pbkdf2-sha256";
-    const int DefaultIterations = 100_000;
+    public const int DefaultIterations = 600_000;
 
     public static string Create(string password, int iterations = DefaultIterations)
     {
@@ -20,6 +22,9 @@ public static class PasswordHash
     }
 
     public static bool IsValidFormat(string stored) => TryParse(stored, out _, out _, out _);
+
+    /// <summary>The iteration count of a stored hash, or null when it is not one.</summary>
+    public static int? IterationsOf(string stored) => TryParse(stored, out var iterations, out _, out _) ? iterations : null;
 
     public static bool Verify(string password, string stored)
     {

@@ -7,6 +7,7 @@ public sealed class TenantDirectory
 {
     readonly IReadOnlyList<Tenant> _tenants;
     readonly Dictionary<string, (Tenant Tenant, string Hash)> _users = new(StringComparer.Ordinal);
+    static readonly Lazy<string> UnknownUserHash = new(() => PasswordHash.Create(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16))));
 
     public TenantDirectory(IReadOnlyList<Tenant> tenants)
     {
@@ -23,9 +24,23 @@ public sealed class TenantDirectory
 
     public IReadOnlyList<Tenant> All => _tenants;
 
-    /// <summary>The tenant whose user this is, if the password matches.</summary>
-    public Tenant? Authenticate(string user, string password) =>
-        _users.TryGetValue(user, out var entry) && PasswordHash.Verify(password, entry.Hash) ? entry.Tenant : null;
+    /// <summary>
+    /// The tenant whose user this is, if the password matches: from <paramref name="verified"/>
+    /// when this login, password and stored hash passed before, else by the password hash.
+    /// </summary>
+    public Tenant? Authenticate(string user, string password, VerifiedLoginCache? verified = null)
+    {
+        if (!_users.TryGetValue(user, out var entry))
+        {
+            // As slow as a wrong password against a new hash, so the time of the answer does not tell which logins exist.
+            PasswordHash.Verify(password, UnknownUserHash.Value);
+            return null;
+        }
+        if (verified is not null && verified.Contains(user, password, entry.Hash)) return entry.Tenant;
+        if (!PasswordHash.Verify(password, entry.Hash)) return null;
+        verified?.Add(user, password, entry.Hash);
+        return entry.Tenant;
+    }
 
     public Tenant? FindByUser(string user) => _users.TryGetValue(user, out var e) ? e.Tenant : null;
 

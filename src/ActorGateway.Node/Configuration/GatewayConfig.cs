@@ -111,7 +111,8 @@ public static class GatewayConfig
             ReadBlacklists(g, serverName),
             ReadOperations(g),
             new RetentionSettings(g.GetTimeSpan("retention.delivery-records", RetentionSettings.Default.DeliveryRecords),
-                g.GetTimeSpan("retention.interval", RetentionSettings.Default.Interval))) { Trace = ReadTrace(smtp), LogFormat = ReadLogFormat(g) };
+                g.GetTimeSpan("retention.interval", RetentionSettings.Default.Interval))) { Trace = ReadTrace(smtp), LogFormat = ReadLogFormat(g),
+                AuthFailures = ReadAuthFailures(smtp), AuthCacheSize = smtp.GetInt("auth-cache.size", 10_000) };
     }
 
     static ActorGateway.Node.Operations.OperationsSettings ReadOperations(Config g)
@@ -206,6 +207,17 @@ public static class GatewayConfig
         var action = ParseAction(g.GetString("scanning.antivirus.on-failure", "tempfail"), "antivirus");
         return new AntivirusSettings(engine, NullIfEmpty(g.GetString("scanning.antivirus.signatures", "")),
             g.GetString("scanning.antivirus.clamd", "127.0.0.1:3310"), g.GetTimeSpan("scanning.antivirus.timeout", TimeSpan.FromSeconds(30)), action);
+    }
+
+    static LoginFailureSettings ReadAuthFailures(Config smtp)
+    {
+        var d = LoginFailureSettings.Default;
+        var s = new LoginFailureSettings(smtp.GetInt("auth-failures.max", d.MaxFailures), smtp.GetTimeSpan("auth-failures.window", d.Window),
+            smtp.GetTimeSpan("auth-failures.lockout", d.Lockout), smtp.GetTimeSpan("auth-failures.delay", d.Delay),
+            smtp.GetInt("auth-failures.max-clients", d.MaxClients));
+        if (s.MaxFailures < 1 || s.MaxClients < 1 || s.Window <= TimeSpan.Zero || s.Lockout <= TimeSpan.Zero || s.Delay < TimeSpan.Zero)
+            throw new InvalidOperationException("gateway.smtp.auth-failures: max and max-clients must be at least 1, window and lockout positive, delay not negative");
+        return s;
     }
 
     static SmtpEndpointOptions ReadEndpoint(Config e, BareLineEndingPolicy bareLineEndings) => new()

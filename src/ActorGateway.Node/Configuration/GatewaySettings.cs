@@ -33,6 +33,10 @@ public sealed record GatewaySettings(
 {
     public TraceSettings Trace { get; init; } = TraceSettings.Default;
     public ActorGateway.Node.Operations.LogFormat LogFormat { get; init; } = ActorGateway.Node.Operations.LogFormat.Text;
+    /// <summary>Failed SMTP AUTH: penalty delay and lockout per client address.</summary>
+    public LoginFailureSettings AuthFailures { get; init; } = LoginFailureSettings.Default;
+    /// <summary>How many verified logins are remembered; 0 = none.</summary>
+    public int AuthCacheSize { get; init; } = 10_000;
 }
 
 /// <summary>

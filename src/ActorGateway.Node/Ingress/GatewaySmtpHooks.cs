@@ -21,7 +21,7 @@ namespace ActorGateway.Node.Ingress;
 /// </summary>
 public sealed class GatewaySmtpHooks(
     Func<TenantDirectory> tenants, SenderDomainCheck senderCheck, RateLimitGate rateLimit, VirusGate virusGate, SpamClassifier spam, DkimSigning dkim, Func<IActorRef> intake, string serverName,
-    TraceSettings trace, TimeSpan storeTimeout, ILogger log)
+    TraceSettings trace, TimeSpan storeTimeout, LoginGate login, ILogger log)
     : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore
 {
     public static readonly SmtpReply UnknownClient = new(554, "5.7.1", "Relay access denied: client is not a known tenant");
@@ -31,11 +31,13 @@ public sealed class GatewaySmtpHooks(
 
     public SmtpHooks Hooks => new(this, this, this);
 
-    public ValueTask<bool> AuthenticateAsync(SmtpSessionContext session, string user, string password, CancellationToken ct)
+    public ValueTask<SmtpReply?> CanAuthenticateAsync(SmtpSessionContext session, CancellationToken ct) => ValueTask.FromResult(login.Refusal(session));
+
+    public async ValueTask<bool> AuthenticateAsync(SmtpSessionContext session, string user, string password, CancellationToken ct)
     {
-        var tenant = tenants().Authenticate(user, password);
+        var tenant = await login.AuthenticateAsync(session, tenants(), user, password, ct);
         if (tenant is not null) session.Properties = tenant;
-        return ValueTask.FromResult(tenant is not null);
+        return tenant is not null;
     }
 
     public async ValueTask<SmtpReply> CanSendFromAsync(SmtpSessionContext session, MailFromCommand mail, CancellationToken ct)

@@ -474,6 +474,8 @@ sealed class SmtpSession : IAsyncDisposable
         if (Context.HeloName is null) return Respond(SmtpReply.HeloFirst);
         if (Context.AuthenticatedUser is not null) return Respond(SmtpReply.AlreadyAuthenticated);
         if (_mail is not null) return Respond(SmtpReply.BadSequence);
+        // Counted as an error: a client that keeps trying AUTH while refused ends with 421.
+        if (await _hooks.Authenticator.CanAuthenticateAsync(Context, CancellationToken.None) is { } refusal) return Respond(refusal, isError: true);
 
         var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length is < 1 or > 2) return Respond(SmtpReply.Syntax("AUTH mechanism [initial-response]"));
@@ -550,10 +552,10 @@ sealed class SmtpSession : IAsyncDisposable
     void Write(SmtpReply reply) => reply.WriteTo(_writer);
 
     /// <summary>Writes a reply; protocol errors count towards the bad-command limit.</summary>
-    Next Respond(SmtpReply reply)
+    Next Respond(SmtpReply reply, bool isError = false)
     {
         Write(reply);
-        if (reply.Code is 500 or 501 or 502 or 503 or 504 or 535 or 538 or 555 && ++_badCommands >= _options.MaxBadCommands)
+        if ((isError || reply.Code is 500 or 501 or 502 or 503 or 504 or 535 or 538 or 555) && ++_badCommands >= _options.MaxBadCommands)
         {
             _log.LogInformation("{Session} too many bad commands, closing", Context.SessionId);
             Write(SmtpReply.TooManyErrors);

@@ -22,6 +22,8 @@ public sealed class ShippedConfigurationTests
         Assert.Null(s.TlsPolicy.Find("a.example", "b.example")); // no rule: opportunistic
         Assert.Empty(s.DkimKeys);
         Assert.False(s.Tenants.Single().RateLimit.Enabled);  // off unless enabled
+        Assert.Equal(ActorGateway.Mail.Tenants.LoginFailureSettings.Default, s.AuthFailures);  // 5 in 10m, 15m lockout, 1s penalty
+        Assert.Equal(10_000, s.AuthCacheSize);
     }
 
     [Theory]

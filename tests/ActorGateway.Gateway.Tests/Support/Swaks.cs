@@ -19,9 +19,9 @@ public static class Swaks
         return await ExternalProcess.RunAsync(ExternalProcess.Require("swaks", "swaks"), args, TimeSpan.FromSeconds(90));
     }
 
-    /// <summary>The server's replies ("<-" and "<**" lines) without the prefix.</summary>
+    /// <summary>The server's replies ("<-" and "<**" lines, "<~" and "<~*" under TLS) without the prefix.</summary>
     public static IEnumerable<string> Replies(this ExternalProcess swaks) =>
-        swaks.StandardOutput.Split('\n').Where(l => l.StartsWith("<-") || l.StartsWith("<**")).Select(l => l[(l.IndexOf(' ') + 1)..].Trim());
+        swaks.StandardOutput.Split('\n').Where(l => l.StartsWith("<-") || l.StartsWith("<**") || l.StartsWith("<~")).Select(l => l[(l.IndexOf(' ') + 1)..].Trim());
 
     public static string QueueId(this ExternalProcess swaks) =>
         swaks.Replies().Select(r => System.Text.RegularExpressions.Regex.Match(r, "queued as (\\S+)")).First(m => m.Success).Groups[1].Value;

@@ -146,6 +146,20 @@ public sealed class LimitTests
     }
 
     [Fact]
+    public async Task An_auth_refused_by_the_hook_gets_its_reply_before_any_challenge_and_counts_as_an_error()
+    {
+        await using var server = await TestSmtpServer.StartAsync(o => o with { MaxBadCommands = 3 }, allowAuthWithoutTls: true);
+        server.Hooks.AuthRefusal = new ActorGateway.Smtp.Protocol.SmtpReply(454, "4.7.0", "Too many failed logins from 127.0.0.1, try again later");
+        await using var client = await server.OpenSessionAsync();
+        Assert.Equal("454 4.7.0 Too many failed logins from 127.0.0.1, try again later", (await client.CommandAsync("AUTH LOGIN")).ToString());
+        Assert.Equal(454, (await client.CommandAsync("AUTH PLAIN")).Code);
+        await client.SendLineAsync("AUTH PLAIN " + Convert.ToBase64String(Encoding.UTF8.GetBytes("\0alice\0secret")));
+        Assert.Equal(454, (await client.ReadReplyAsync()).Code);
+        Assert.Equal("421 4.7.0 Too many errors, closing transmission channel", (await client.ReadReplyAsync()).ToString());
+        Assert.True(await client.IsClosedByServerAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
     public async Task Too_many_commands_without_mail_end_the_session_with_421()
     {
         var (server, client) = await OpenAsync(o => o with { MaxJunkCommands = 5 });

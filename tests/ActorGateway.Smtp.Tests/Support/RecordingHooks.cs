@@ -23,6 +23,11 @@ public sealed class RecordingHooks : ISmtpAuthenticator, IEnvelopeFilter, IMessa
 
     public SmtpHooks Hooks => new(this, this, this);
 
+    /// <summary>When set, every AUTH is refused with it before the credentials are read.</summary>
+    public SmtpReply? AuthRefusal { get; set; }
+
+    public ValueTask<SmtpReply?> CanAuthenticateAsync(SmtpSessionContext session, CancellationToken ct) => ValueTask.FromResult(AuthRefusal);
+
     public ValueTask<bool> AuthenticateAsync(SmtpSessionContext session, string user, string password, CancellationToken ct)
     {
         var ok = user == "alice" && password == "secret";
