@@ -22,7 +22,11 @@ public sealed class StatusPageTests(ITestOutputHelper output)
     public async Task The_page_shows_the_cluster_pools_queue_tenants_and_the_latest_mail_and_refreshes_without_a_reload()
     {
         // A destination is shown while this node keeps it (until it has been idle this long).
-        await using var bed = await GatewayTestbed.StartAsync(extraHocon: "gateway.delivery.idle-connection-timeout = 60s");
+        // down.example's MX is an address where nothing listens: its mail stays queued, its destination fails.
+        // The tenant "local" has a rate limit, so that its use is shown.
+        await using var bed = await GatewayTestbed.StartAsync(
+            extraHocon: "gateway.delivery.idle-connection-timeout = 60s\ngateway.tenants.local.rate-limit { enabled = on, per-minute = 100 }",
+            extraDns: ["mx-host=down.example,mx.down.example,10", "host-record=mx.down.example,127.0.0.9"]);
         var node = $"http://127.0.0.1:{bed.OperationsPort}";
         using var http = new HttpClient { BaseAddress = new Uri(node), Timeout = TimeSpan.FromSeconds(15) };
 
@@ -38,6 +42,7 @@ public sealed class StatusPageTests(ITestOutputHelper output)
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", GatewayTestbed.OperationsToken);
         await SendAsync(bed, "bob@rcpt.example");
         await SendAsync(bed, "reject-status@rcpt.example");
+        await SendAsync(bed, "dave@down.example");
         await Eventually.WaitAsync(async () => (await http.GetStringAsync("/api/log")) is var log
                 && log.Contains("bob@rcpt.example") && log.Contains("reject-status@rcpt.example"),
             Wait, () => $"both messages are not in the delivery log\n{bed.Gateway.Output}");
@@ -50,9 +55,9 @@ public sealed class StatusPageTests(ITestOutputHelper output)
 
         await TextAsync(page, "#cluster", self, "Up", "(this node)");
         await TextAsync(page, "#pools", "pool good", "pool bad", "in service");
-        await TextAsync(page, "#destinations", "rcpt.example");
-        await TextAsync(page, "#tenants", "local", "authed");
-        await TextAsync(page, "#queue", "messages queued", "age of the oldest message");
+        await TextAsync(page, "#destinations", "rcpt.example", "down.example", "failure", "refused");
+        await TextAsync(page, "#tenants", "local", "100 / min", "3 / 100", "authed", "no limit");
+        await TextAsync(page, "#queue", "messages queued", "age of the oldest message", "down.example", "local", "good");
         await TextAsync(page, "#blacklists", "current listings");
         await TextAsync(page, "#deliveries", "bob@rcpt.example", "250");
         await TextAsync(page, "#bounces", "reject-status@rcpt.example", "550");
