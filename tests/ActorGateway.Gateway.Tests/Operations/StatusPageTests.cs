@@ -51,6 +51,8 @@ public sealed class StatusPageTests(ITestOutputHelper output)
 
         await using var chromium = await Chromium.LaunchAsync();
         var page = await chromium.NewPageAsync();
+        var requested = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        page.Request += (_, request) => requested.Enqueue(request.Url);
         await page.GotoAsync($"{node}/status#token={GatewayTestbed.OperationsToken}");
 
         await TextAsync(page, "#cluster", self, "Up", "(this node)");
@@ -63,6 +65,9 @@ public sealed class StatusPageTests(ITestOutputHelper output)
         await TextAsync(page, "#bounces", "reject-status@rcpt.example", "550");
         Assert.DoesNotContain("token", page.Url); // taken out of the address bar
         Assert.Equal("", (await page.InnerTextAsync("#notice")).Trim());
+        // The token travels in the Authorization header only, never in a URL that a log could keep.
+        Assert.Contains(requested, u => u.Contains("/api/queue/summary"));
+        Assert.DoesNotContain(requested, u => u.Contains(GatewayTestbed.OperationsToken));
 
         // A new mail shows up by itself: same document (a reload would lose the mark), no navigation.
         await page.EvaluateAsync("() => { window.sameDocument = true; }");
@@ -80,6 +85,12 @@ public sealed class StatusPageTests(ITestOutputHelper output)
         await TextAsync(refused, "#notice", "Access refused (401 Unauthorized)", "not accepted");
         Assert.DoesNotContain("bob@rcpt.example", await refused.InnerTextAsync("body"));
         await refused.ScreenshotAsync(new() { Path = Screenshot("status-page-refused.png") });
+
+        // The right token given in the form: the data comes back.
+        await refused.FillAsync("#token", GatewayTestbed.OperationsToken);
+        await refused.ClickAsync("#use-token");
+        await TextAsync(refused, "#deliveries", "bob@rcpt.example", "carol@rcpt.example");
+        Assert.Equal("", (await refused.InnerTextAsync("#notice")).Trim());
     }
 
     static async Task SendAsync(GatewayTestbed bed, string to)
