@@ -21,6 +21,7 @@ declare -A NEEDS=(
   [/usr/bin/openssl]=openssl
   [/usr/bin/rspamd]=rspamd
   [/usr/sbin/opendkim-testkey]=opendkim-tools
+  [/usr/bin/chromium]=chromium
 )
 missing=()
 for f in "${!NEEDS[@]}"; do

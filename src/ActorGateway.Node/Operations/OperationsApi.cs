@@ -10,6 +10,7 @@ using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
 namespace ActorGateway.Node.Operations;
 
@@ -174,7 +175,23 @@ public static class OperationsApi
             await ops.BlacklistMonitor().Ask<Status.Success>(new RunBlacklistCheck(), AskTimeout);
             return Results.Json(new { done = true, text = "check started; see blacklist status" });
         }));
+
+        // ---- the status page ----
+        StatusApi.Map(api, api.MapGroup("").RefusingWrongTokens(ops), ops);
     }
+
+    /// <summary>
+    /// Reads are open, but one that carries a token must carry the right one: a client (the
+    /// status page) learns at once that the token it was given is wrong.
+    /// </summary>
+    static RouteGroupBuilder RefusingWrongTokens(this RouteGroupBuilder group, OperationsContext ops) =>
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            var request = context.HttpContext.Request;
+            if (string.IsNullOrEmpty(request.Headers.Authorization)) return await next(context);
+            if (ops.Token is null) return Results.Json(new { done = false, text = "no operations token is configured on this node: send none" }, statusCode: 403);
+            return Authorized(request, ops) ?? await next(context);
+        });
 
     static async Task<object> TenantRowAsync(OperationsContext ops, Tenant t)
     {

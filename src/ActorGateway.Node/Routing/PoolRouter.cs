@@ -55,6 +55,7 @@ public sealed class PoolRouter : ReceiveActor
             LogMembers();
         });
         Receive<DeliverRequest>(Route);
+        Receive<GetPoolMembers>(_ => Sender.Tell(Members()));
     }
 
     protected override void PreStart()
@@ -83,6 +84,14 @@ public sealed class PoolRouter : ReceiveActor
     }
 
     bool Listed(Member m) => EgressAddresses.Of(m).Any(e => e.Pool == _pool && _listed.Contains(e.Address));
+
+    PoolMembers Members()
+    {
+        var live = Live().ToHashSet();
+        return new PoolMembers(_pool, _role, _up.Values.OrderBy(m => m.Address.ToString()).Select(m => new PoolMember(m.Address.ToString(),
+            EgressAddresses.Of(m).Where(e => e.Pool == _pool).Select(e => e.Address).FirstOrDefault(),
+            !_unreachable.Contains(m.UniqueAddress), Listed(m), live.Contains(m.Address))).ToArray());
+    }
 
     IEnumerable<Address> Live() => _up.Values.Where(m => !_unreachable.Contains(m.UniqueAddress) && !Listed(m))
         .Select(m => m.Address).OrderBy(a => a.ToString());

@@ -39,6 +39,11 @@ public sealed class BlacklistTests
         Assert.DoesNotContain(bed.Receiver.Messages(), m => m.Text.Contains("127.0.0.3 listed"));
 
         await bed.Node(0).WaitForLogAsync("pool good: 1 gateway\\(s\\) available .*, blacklisted and left out");
+        // The pools as the status page reads them: eu-de-01 listed and left out of the good pool, eu-de-02 in service.
+        await Eventually.WaitAsync(async () => await PoolsAsync(bed, 1) is var pools
+                && pools.Contains($"{{\"node\":\"{bed.ClusterAddress(0)}\",\"egress\":\"127.0.0.1\",\"reachable\":true,\"blacklisted\":true,\"routed\":false}}")
+                && pools.Contains($"{{\"node\":\"{bed.ClusterAddress(1)}\",\"egress\":\"127.0.0.2\",\"reachable\":true,\"blacklisted\":false,\"routed\":true}}"),
+            TimeSpan.FromSeconds(10), () => "/api/pools does not show eu-de-01 left out\n" + PoolsAsync(bed, 1).Result);
         var ids = await SendGoodMailAsync(bed, "while-listed", 6);
         Assert.Empty(await ClusterMail.WaitForIdsAsync(bed.Receiver, ids, TimeSpan.FromSeconds(30)));
         Assert.All(bed.Receiver.Messages().Where(m => ids.Contains(m.MessageId()!)), m => Assert.Equal(ClusterTestbed.Address(1), m.Peer));
@@ -54,6 +59,13 @@ public sealed class BlacklistTests
         var survivors = new[] { 1, 2 };
         await Eventually.WaitAsync(() => survivors.Any(n => bed.Node(n).Output.Contains("blacklist monitor running on") &&
                                                  System.Text.RegularExpressions.Regex.IsMatch(bed.Node(n).Output, @"blacklist monitor running on .*0 current listing\(s\), 1 in the history")), TimeSpan.FromSeconds(40), () => "condition not met\n" + bed.Logs());
+    }
+
+    static async Task<string> PoolsAsync(ClusterTestbed bed, int node)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", ClusterTestbed.OperationsToken);
+        return await http.GetStringAsync(bed.OperationsUrl(node) + "/api/pools");
     }
 
     static async Task<ActorGateway.Testing.ReceivedMail> WaitForSubjectAsync(ClusterTestbed bed, string subject)
