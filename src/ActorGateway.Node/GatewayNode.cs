@@ -88,6 +88,10 @@ public static class GatewayNode
         IActorRef Limiters() => limiters ?? throw new InvalidOperationException("the actor system is not started yet");
         // Mail the gateway writes itself (NDRs, virus notices, blacklist notices), queued through this node's intake.
         var mail = new GatewayMail(Intake, settings.ServerName);
+        // One per node, shared by ingress (which reports its journal writes) and /health/ready.
+        StorageHealth? storage = null;
+        StorageHealth Storage(ILoggerFactory loggers) =>
+            storage ??= new StorageHealth(settings.Storage, settings.ConnectionString, settings.ServerName, loggers.CreateLogger("ActorGateway.Storage"));
 
         builder.Services.AddAkka("actorgateway", (akka, sp) =>
         {
@@ -145,7 +149,7 @@ public static class GatewayNode
             var spam = new SpamClassifier(scorer, settings.Antispam.Threshold, settings.Antispam.OnFailure, loggers.CreateLogger("ActorGateway.Scanning"));
             var rateLimit = new RateLimitGate(Limiters, overrides, settings.RateLimitTimeout, loggers.CreateLogger("ActorGateway.RateLimit"));
             var hooks = new GatewaySmtpHooks(() => tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Intake, settings.ServerName,
-                settings.StoreTimeout, loggers.CreateLogger("ActorGateway.Ingress"));
+                settings.StoreTimeout, Storage(loggers), loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);
             if (settings.Operations.Port > 0) kestrel.Listen(IPAddress.Parse(settings.Operations.Address), settings.Operations.Port);
@@ -157,7 +161,7 @@ public static class GatewayNode
         {
             IActorRef Started(IActorRef? r) => r ?? throw new InvalidOperationException("the actor system is not started yet");
             OperationsApi.Map(app, new OperationsContext(app.Services.GetRequiredService<ActorSystem>(), Region, Limiters, () => Started(sweeper),
-                () => Started(monitor), () => tenants, overrides, ct => StorageSetup.AnswersAsync(settings, ct), settings.Operations.Token, records, () => agents),
+                () => Started(monitor), () => tenants, overrides, Storage(app.Services.GetRequiredService<ILoggerFactory>()), settings.Operations.Token, records, () => agents),
                 settings.Operations.Port);
         }
         if (reload is not null)
