@@ -126,13 +126,18 @@ public static class GatewayNode
                     ClusterShardingSettings.Create(system), new RateLimitExtractor(30));
                 system.ActorOf(ClusterEventLog.Props(), "cluster-events");
 
-                system.ActorOf(ClusterSingletonManager.Props(QueueSweeper.Props(region, settings.SweepInterval, services.Timeouts.Attempt, records, settings.Retention),
-                    PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
+                // A persistent actor stops when a journal write or its recovery fails (the database is down,
+                // the disk is full), and a singleton manager does not start a stopped singleton again:
+                // without a supervisor that restarts it, the queue would not be swept until the node restarts.
+                static Props Restarting(Props props, string name) =>
+                    Akka.Pattern.BackoffSupervisor.Props(props, name, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2);
+                system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, settings.SweepInterval, services.Timeouts.Attempt, records,
+                    settings.Retention), "sweeper"), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
                 system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");
 
-                system.ActorOf(ClusterSingletonManager.Props(BlacklistMonitor.Props(settings.Blacklists, new DnsblChecker(dns), mail,
-                    new RemovalRequester(new HttpClient { Timeout = TimeSpan.FromSeconds(30) })), PoisonPill.Instance,
+                system.ActorOf(ClusterSingletonManager.Props(Restarting(BlacklistMonitor.Props(settings.Blacklists, new DnsblChecker(dns), mail,
+                    new RemovalRequester(new HttpClient { Timeout = TimeSpan.FromSeconds(30) })), "monitor"), PoisonPill.Instance,
                     ClusterSingletonManagerSettings.Create(system)), "blacklist-monitor");
                 monitor = system.ActorOf(ClusterSingletonProxy.Props("/user/blacklist-monitor", ClusterSingletonProxySettings.Create(system)), "blacklist-monitor-proxy");
 
