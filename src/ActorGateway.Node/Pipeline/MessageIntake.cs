@@ -139,10 +139,15 @@ public sealed class MessageIntake : ReceiveActor
 
         void NotStored(IActorRef replyTo, Exception cause)
         {
-            _log.Error(cause, "{0}: journal write failed", _accepted.QueueId);
-            replyTo.Tell(new MessageNotStored(_accepted.QueueId, cause.Message));
+            // Ingress logs it with the session; the storage health logs the outage once.
+            var why = Describe(cause);
+            _log.Debug("{0}: journal write failed: {1}", _accepted.QueueId, why);
+            replyTo.Tell(new MessageNotStored(_accepted.QueueId, why));
             Context.Stop(Self);
         }
+
+        /// <summary>The failure and what caused it (the journal's circuit breaker wraps the database's error).</summary>
+        static string Describe(Exception e) => e.InnerException is { } inner && inner.Message != e.Message ? $"{e.Message} ({inner.Message})" : e.Message;
 
         void FirstAttempt()
         {
@@ -164,18 +169,61 @@ public sealed class MessageIntake : ReceiveActor
             var message = new MessageLifecycle(_accepted.QueueId);
             message.Apply(_accepted);
             var recorded = message.AttemptOf(finished, _services.Retry, DateTimeOffset.UtcNow);
-            Write(2, message.EventsOf(recorded), stored: () =>
+            WriteAttempt(recorded, message.EventsOf(recorded), DateTime.UtcNow);
+        }
+
+        sealed class WriteAgain { public static readonly WriteAgain Instance = new(); }
+
+        /// <summary>How long the first attempt's answers are written again while the journal refuses them.</summary>
+        static readonly TimeSpan RecordFor = TimeSpan.FromMinutes(10);
+
+        /// <summary>
+        /// Writes the first attempt's answers. While the journal fails (the database is down, the
+        /// disk is full), they are written again after a growing pause: a delivery that happened but
+        /// is not recorded would be made again. A persistent entity cannot do that for us: it stops
+        /// when a write fails, and the answers would be lost with it.
+        /// </summary>
+        void WriteAttempt(AttemptRecorded recorded, IReadOnlyList<Tagged> events, DateTime since, int failures = 0)
+        {
+            var e = _accepted.Envelope;
+            Write(2, events, stored: () =>
             {
+                if (failures > 0) _log.Info("{0}: first attempt journaled after {1} failed write(s)", _accepted.QueueId, failures);
                 DeliveryAttempt.Report(_log, _accepted.QueueId, e, recorded);
                 if (recorded.Completes) Context.Stop(Self);
                 else HandOver();
             }, failed: cause =>
             {
-                // Written by the entity instead (unless it has moved on, e.g. an operator held the message meanwhile).
-                _log.Warning("{0}: could not journal the first attempt ({1}); handing its answers to the message's entity", _accepted.QueueId, cause.Message);
-                _region.Tell(new RecordFirstAttempt(_accepted.QueueId, recorded));
-                Context.Stop(Self);
+                if (failures == 0)
+                    _log.Warning("{0}: could not journal the first attempt ({1}); writing it again until the journal takes it", _accepted.QueueId, Describe(cause));
+                // Event 2 may exist after all: then the entity moved on (e.g. an operator held the message) and the answers are not ours to write.
+                _journal.Tell(new ReplayMessages(0, 0, 0, MessageActor.PersistenceIdOf(_accepted.QueueId), Self));
+                void Later()
+                {
+                    if (DateTime.UtcNow - since > RecordFor) { GiveToEntity(recorded, cause); return; }
+                    var pause = TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(failures, 5)));
+                    Context.System.Scheduler.ScheduleTellOnce(pause, Self, WriteAgain.Instance, Self);
+                }
+                Become(() =>
+                {
+                    Receive<AcceptMessage>(a => Sender.Tell(new MessageStored(a.QueueId))); // a retried hand-over
+                    Receive<RecoverySuccess>(r =>
+                    {
+                        if (r.HighestSequenceNr >= 2) GiveToEntity(recorded, cause);
+                        else Later();
+                    });
+                    Receive<ReplayMessagesFailure>(_ => Later());
+                    Receive<WriteAgain>(_ => WriteAttempt(recorded, events, since, failures + 1));
+                });
             });
+        }
+
+        /// <summary>Written by the entity instead (unless it has moved on, e.g. an operator held the message meanwhile).</summary>
+        void GiveToEntity(AttemptRecorded recorded, Exception cause)
+        {
+            _log.Warning("{0}: could not journal the first attempt ({1}); handing its answers to the message's entity", _accepted.QueueId, Describe(cause));
+            _region.Tell(new RecordFirstAttempt(_accepted.QueueId, recorded));
+            Context.Stop(Self);
         }
 
         /// <summary>Retries, NDRs and waiting for a pool are the entity's work.</summary>
