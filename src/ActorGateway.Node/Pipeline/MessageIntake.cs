@@ -126,7 +126,9 @@ public sealed class MessageIntake : ReceiveActor
                         _region.Tell(new WakeMessage(_accepted.QueueId));
                     }
                 });
-                Receive<ReplayMessagesFailure>(_ => NotStored(replyTo, cause));
+                // The circuit breaker refused the write without sending it; any other failure may have
+                // come after the database committed (the connection lost with the answer).
+                Receive<ReplayMessagesFailure>(_ => NotStored(replyTo, cause, outcomeUnknown: cause is not Akka.Pattern.OpenCircuitException));
             });
         }
 
@@ -137,14 +139,47 @@ public sealed class MessageIntake : ReceiveActor
             Context.Stop(Self);
         }
 
-        void NotStored(IActorRef replyTo, Exception cause)
+        void NotStored(IActorRef replyTo, Exception cause, bool outcomeUnknown = false)
         {
             // Ingress logs it with the session; the storage health logs the outage once.
             var why = Describe(cause);
             _log.Debug("{0}: journal write failed: {1}", _accepted.QueueId, why);
             replyTo.Tell(new MessageNotStored(_accepted.QueueId, why));
-            Context.Stop(Self);
+            if (outcomeUnknown) CheckStoredLater(DateTime.UtcNow);
+            else Context.Stop(Self);
         }
+
+        sealed class CheckAgain { public static readonly CheckAgain Instance = new(); }
+
+        /// <summary>
+        /// The client was told 451, but the write may have committed all the same. Then the message
+        /// is queued, and nobody makes its first attempt: the sweeper would leave it to this node
+        /// until the first-attempt grace ran out. Once the journal answers, such a message is handed
+        /// to its entity and delivered now (the client may send it again: at-least-once).
+        /// </summary>
+        void CheckStoredLater(DateTime since, int checks = 0)
+        {
+            if (DateTime.UtcNow - since > RecordFor) { Context.Stop(Self); return; }
+            Context.System.Scheduler.ScheduleTellOnce(Pause(checks), Self, CheckAgain.Instance, Self);
+            Become(() =>
+            {
+                Receive<AcceptMessage>(_ => { });
+                Receive<CheckAgain>(_ => _journal.Tell(new ReplayMessages(0, 0, 0, MessageActor.PersistenceIdOf(_accepted.QueueId), Self)));
+                Receive<RecoverySuccess>(r =>
+                {
+                    if (r.HighestSequenceNr > 0)
+                    {
+                        _log.Warning("{0}: stored although its client was told 451 (the database's answer was lost); delivering it", _accepted.QueueId);
+                        _region.Tell(new WakeMessage(_accepted.QueueId));
+                    }
+                    Context.Stop(Self);
+                });
+                Receive<ReplayMessagesFailure>(_ => CheckStoredLater(since, checks + 1));
+            });
+        }
+
+        /// <summary>Pauses between tries while the journal fails: 1, 2, 4 .. 30 s.</summary>
+        static TimeSpan Pause(int failures) => TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(failures, 5)));
 
         /// <summary>The failure and what caused it (the journal's circuit breaker wraps the database's error).</summary>
         static string Describe(Exception e) => e.InnerException is { } inner && inner.Message != e.Message ? $"{e.Message} ({inner.Message})" : e.Message;
@@ -174,7 +209,7 @@ public sealed class MessageIntake : ReceiveActor
 
         sealed class WriteAgain { public static readonly WriteAgain Instance = new(); }
 
-        /// <summary>How long the first attempt's answers are written again while the journal refuses them.</summary>
+        /// <summary>How long the intake keeps trying while the journal fails (writing answers, looking for a message).</summary>
         static readonly TimeSpan RecordFor = TimeSpan.FromMinutes(10);
 
         /// <summary>
@@ -201,8 +236,7 @@ public sealed class MessageIntake : ReceiveActor
                 void Later()
                 {
                     if (DateTime.UtcNow - since > RecordFor) { GiveToEntity(recorded, cause); return; }
-                    var pause = TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(failures, 5)));
-                    Context.System.Scheduler.ScheduleTellOnce(pause, Self, WriteAgain.Instance, Self);
+                    Context.System.Scheduler.ScheduleTellOnce(Pause(failures), Self, WriteAgain.Instance, Self);
                 }
                 Become(() =>
                 {
