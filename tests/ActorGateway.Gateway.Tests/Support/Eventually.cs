@@ -12,4 +12,15 @@ public static class Eventually
             await Task.Delay(200);
         }
     }
+
+    /// <summary>The same for a condition that has to ask (an HTTP endpoint, a query).</summary>
+    public static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> failure)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException(failure());
+            await Task.Delay(200);
+        }
+    }
 }
