@@ -80,6 +80,7 @@ public static class GatewayNode
         var tenants = new TenantDirectory(settings.Tenants);
         var records = new DeliveryRecordStore(settings);
         records.CreateTablesAsync().GetAwaiter().GetResult();
+        StorageHealth.CreateTableAsync(settings.Storage, settings.ConnectionString).GetAwaiter().GetResult();
         IActorRef? region = null, intake = null, limiters = null, sweeper = null, monitor = null;
         var agents = new List<IActorRef>();
         var overrides = new RateLimitOverrides();

@@ -27,7 +27,17 @@ public sealed class StorageHealth(StorageProvider provider, string connectionStr
     // Failures right after storage came back (the journal's circuit breaker lets one write through
     // at first and fails the others fast) are not logged as a new outage unless they last.
     bool _quiet;
-    bool _probeTable;
+
+    /// <summary>The probe's table, created if missing; at start-up, with the other tables of the gateway.</summary>
+    public static async Task CreateTableAsync(StorageProvider provider, string connectionString)
+    {
+        await using System.Data.Common.DbConnection connection = provider == StorageProvider.Sqlite
+            ? new SqliteConnection(connectionString) : new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "CREATE TABLE IF NOT EXISTS gateway_storage_probe (node VARCHAR(255) NOT NULL PRIMARY KEY, probed_at BIGINT NOT NULL)";
+        await command.ExecuteNonQueryAsync();
+    }
 
     /// <summary>A journal write of new mail committed.</summary>
     public void WriteSucceeded()
@@ -100,13 +110,6 @@ public sealed class StorageHealth(StorageProvider provider, string connectionStr
             ? new SqliteConnection(connectionString) : new Npgsql.NpgsqlConnection(connectionString);
         await connection.OpenAsync(timeout.Token);
         await using var command = connection.CreateCommand();
-        if (!_probeTable)
-        {
-            // Several nodes may create it at once on PostgreSQL; a loser fails this probe only.
-            command.CommandText = "CREATE TABLE IF NOT EXISTS gateway_storage_probe (node VARCHAR(255) NOT NULL PRIMARY KEY, probed_at BIGINT NOT NULL)";
-            await command.ExecuteNonQueryAsync(timeout.Token);
-            _probeTable = true;
-        }
         command.CommandText = (sqlite ? "PRAGMA synchronous=FULL; " : "") +
                               "INSERT INTO gateway_storage_probe (node, probed_at) VALUES (@node, @at) ON CONFLICT (node) DO UPDATE SET probed_at = excluded.probed_at";
         var nodeParameter = command.CreateParameter();

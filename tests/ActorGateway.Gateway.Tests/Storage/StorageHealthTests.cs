@@ -26,6 +26,7 @@ public sealed class StorageHealthTests
     {
         using var dir = new TempDirectory();
         var cs = $"Data Source={dir.File("gateway.db")}";
+        await StorageHealth.CreateTableAsync(StorageProvider.Sqlite, cs);
         var health = new StorageHealth(StorageProvider.Sqlite, cs, "gw-1", new ListLogger());
 
         Assert.Equal((true, "takes writes"), await health.CheckAsync(CancellationToken.None));
@@ -43,6 +44,7 @@ public sealed class StorageHealthTests
     {
         using var dir = new TempDirectory();
         var log = new ListLogger();
+        await StorageHealth.CreateTableAsync(StorageProvider.Sqlite, $"Data Source={dir.File("gateway.db")}");
         var health = new StorageHealth(StorageProvider.Sqlite, $"Data Source={dir.File("gateway.db")}", "gw-1", log);
 
         // The probe row would still fit (a full disk can leave room for it): the mail that failed decides.
@@ -67,13 +69,7 @@ public sealed class StorageHealthTests
     {
         using var dir = new TempDirectory();
         var file = dir.File("gateway.db");
-        await using (var create = new SqliteConnection($"Data Source={file}"))
-        {
-            await create.OpenAsync();
-            await using var command = create.CreateCommand();
-            command.CommandText = "CREATE TABLE t (x INTEGER)";
-            await command.ExecuteNonQueryAsync();
-        }
+        await StorageHealth.CreateTableAsync(StorageProvider.Sqlite, $"Data Source={file}");
         var log = new ListLogger();
         var health = new StorageHealth(StorageProvider.Sqlite, $"Data Source={file};Mode=ReadOnly", "gw-1", log);
 
