@@ -132,7 +132,7 @@ root.Subcommands.Add(Group("queue", "The queue of the whole cluster",
         }
         var e = d.GetProperty("envelope");
         Console.WriteLine($"queue id:   {d.Text("queueId")}\nstate:      {d.Text("state")}\ntenant:     {e.Text("tenant")}\nfrom:       <{e.Text("sender")}>");
-        Console.WriteLine($"received:   {e.Text("receivedAt")} from {e.Text("clientAddress")}\nsize:       {d.Text("size")} octets");
+        Console.WriteLine($"received:   {e.Text("receivedAt")} from {Client(e)}\nsize:       {d.Text("size")} octets");
         Console.WriteLine($"pool:       {e.Text("pool")} (spam score {e.Text("spamScore")}, symbols {e.Text("spamSymbols")})\npending:    {d.Text("pending")}\nnext:       {d.Text("nextAttempt")}");
         foreach (var a in d.GetProperty("attempts").EnumerateArray())
             foreach (var r in a.GetProperty("results").EnumerateArray())
@@ -159,10 +159,14 @@ root.Subcommands.Add(Group("delivery", "Outgoing delivery on the node asked",
     })));
 
 // ---- delivery log: the records of completed messages ----
+/// <summary>The client as a Received line would name it: HELO name and address (the HELO is not known for older messages).</summary>
+static string Client(JsonElement e) =>
+    (e.TryGetProperty("clientHelo", out var helo) && helo.ValueKind == JsonValueKind.String ? helo.GetString() + " " : "") + $"[{e.Text("clientAddress")}]";
+
 static void PrintRecord(JsonElement r)
 {
     Console.WriteLine($"tenant:     {r.Text("tenant")}\nfrom:       <{r.Text("sender")}>\nmessage-id: {r.Text("messageId")}");
-    Console.WriteLine($"received:   {r.Text("receivedAt")} from {r.Text("clientAddress")}\ncompleted:  {r.Text("completedAt")} after {r.Text("attempts")} attempt(s)");
+    Console.WriteLine($"received:   {r.Text("receivedAt")} from {Client(r)}\ncompleted:  {r.Text("completedAt")} after {r.Text("attempts")} attempt(s)");
     Console.WriteLine($"size:       {r.Text("size")} octets\npool:       {r.Text("pool")} (spam score {r.Text("spamScore")})");
     foreach (var x in r.GetProperty("recipients").EnumerateArray())
         Console.WriteLine($"<{x.Text("recipient")}> {x.Text("status")} {x.Text("statusCode")} {x.Text("diagnostic")} relay={x.Text("relay")} tls={x.Text("tls")} egress={x.Text("egress")} attempt={x.Text("attempt")} at={x.Text("at")}");
@@ -236,5 +240,25 @@ root.Subcommands.Add(Group("blacklist", "DNS blacklist monitoring of the gateway
         Output.Table(["ADDRESS", "ZONE", "LISTED", "DELISTED", "REASON"], s.GetProperty("history").EnumerateArray()
             .Select(h => new[] { h.Text("address"), h.Text("zone"), h.Text("listedAt"), h.Text("delistedAt"), h.Text("reason") }));
     })));
+
+// ---- health (for container health checks and monitoring scripts) ----
+var health = new Command("health", "Whether the node is ready for mail (GET /health/ready): exit 0 ready, 1 not ready, 2 unreachable");
+health.SetAction(async (parse, ct) =>
+{
+    var node = parse.GetValue(nodeOption)!;
+    using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+    try
+    {
+        using var response = await http.GetAsync(new Uri(new Uri(node.EndsWith('/') ? node : node + "/"), "health/ready"), ct);
+        Console.Write(await response.Content.ReadAsStringAsync(ct));
+        return response.IsSuccessStatusCode ? 0 : 1;
+    }
+    catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+    {
+        Console.Error.WriteLine($"actorgw: {node} cannot be reached: {e.Message}");
+        return 2;
+    }
+});
+root.Subcommands.Add(health);
 
 return await root.Parse(args).InvokeAsync();

@@ -62,8 +62,10 @@ public static class GatewayNode
         // queue's database under it, every journal write woke the watcher (measured: 8 % of the CPU samples).
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
-        // The simple console format, written in batches (see BatchingConsoleLoggerProvider).
-        builder.Logging.AddBatchingConsole();
+        // The simple console format (or JSON lines), written in batches (see BatchingConsoleLoggerProvider).
+        builder.Logging.AddBatchingConsole(() => new BatchingConsoleLoggerProvider(settings.LogFormat));
+        // Under systemd (Type=notify): READY=1 once the host has started, STOPPING=1 on shutdown; nothing elsewhere.
+        builder.Services.AddSystemd();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         // The operations API speaks JSON with enum names ("Deferred", not 1).
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
@@ -119,8 +121,11 @@ public static class GatewayNode
 
                 var services = new MessageServices(pools, mail, settings.Delivery.Retry,
                     new DeliveryTimeouts(settings.Delivery.QueueWait, settings.Delivery.SendTimeout), settings.TlsPolicy, settings.Pools.WaitInterval, records);
-                region = ClusterSharding.Get(system).Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
-                    ClusterShardingSettings.Create(system), new MessageExtractor(100));
+                var sharding = ClusterSharding.Get(system);
+                var shardingSettings = ClusterShardingSettings.Create(system);
+                // Entities stop through StopEntity (not PoisonPill): never in the middle of a delivery.
+                region = sharding.Start(MessageExtractor.RegionName, id => MessageActor.Props(id, services),
+                    shardingSettings, new MessageExtractor(100), sharding.DefaultShardAllocationStrategy(shardingSettings), MessageActor.StopEntity.Instance);
                 registry.Register<MessageExtractor>(region);
                 intake = system.ActorOf(MessageIntake.Props(Region, services), "intake");
                 limiters = ClusterSharding.Get(system).Start(TenantRateLimiter.RegionName, TenantRateLimiter.Props,
@@ -155,7 +160,7 @@ public static class GatewayNode
             var spam = new SpamClassifier(scorer, settings.Antispam.Threshold, settings.Antispam.OnFailure, loggers.CreateLogger("ActorGateway.Scanning"));
             var rateLimit = new RateLimitGate(Limiters, overrides, settings.RateLimitTimeout, loggers.CreateLogger("ActorGateway.RateLimit"));
             var hooks = new GatewaySmtpHooks(() => tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Intake, settings.ServerName,
-                settings.StoreTimeout, Storage(loggers), loggers.CreateLogger("ActorGateway.Ingress"));
+                settings.Trace, settings.StoreTimeout, Storage(loggers), loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);
             if (settings.Operations.Port > 0) kestrel.Listen(IPAddress.Parse(settings.Operations.Address), settings.Operations.Port);

@@ -68,7 +68,9 @@ for _ in $(seq 1 400); do grep -q '^listening on' "$WORK/proxy.out" && break; sl
 grep -q '^listening on' "$WORK/proxy.out" || fail "latency proxy did not start"
 # Message-IDs in a dump file (header lines only; the generated bodies hold none)
 ids() { grep -ai '^message-id:' "$1" 2>/dev/null | tr -d '\r' | awk '{print $2}' || true; }
-slow_count() { grep -aic '^message-id:' "$WORK/slow/dump" 2>/dev/null || echo 0; }
+# distinct Message-IDs at the slow sink: the run ends when every message has arrived, not when
+# the sink has counted as many (a duplicate would hide a missing one)
+slow_count() { ids "$WORK/slow/dump" | sort -u | wc -l; }
 
 SMTP_PORT=$(free_port); OPS_PORT=$(free_port)
 cat > "$WORK/node.conf" <<EOF
@@ -172,7 +174,7 @@ while :; do
   sleep 1
 done
 T_DONE=$(now)
-sleep 15  # late duplicates (a retry of something already delivered) would arrive now
+sleep 30  # late duplicates (a retry of something already delivered) would arrive now
 touch "$WORK/stop-sampling"; sleep 1.5
 
 ids "$WORK/slow/dump" | sort | uniq -c > "$WORK/slow-ids"

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ActorGateway.Smtp.Protocol;
 using MimeKit;
 using MimeKit.Utils;
 
@@ -32,9 +33,10 @@ public static class NdrBuilder
             .AppendLine($"This is the mail system at host {reportingMta}.")
             .AppendLine()
             .AppendLine("Your message could not be delivered to one or more recipients.")
-            .AppendLine(reason)
+            .AppendLine(Unfold(reason))
             .AppendLine();
-        foreach (var f in failed) text.AppendLine($"<{f.Address}>: {f.Diagnostic}");
+        // A remote server's reply text is the receiver's to choose: no line breaks of its own.
+        foreach (var f in failed) text.AppendLine($"<{f.Address}>: {Unfold(f.Diagnostic)}");
 
         // RFC 3464 2.1: per-message fields, then one group per recipient, separated by blank lines.
         var groups = new List<List<(string, string)>>();
@@ -92,13 +94,17 @@ public static class NdrBuilder
 
     static string Unfold(string value) => value.Replace("\r", " ").Replace("\n", " ");
 
-    /// <summary>The NDR's bytes with CRLF line ends, ready for the queue.</summary>
+    /// <summary>The bytes of an NDR (or any message the gateway writes) with CRLF line ends only, ready for the queue.</summary>
+    /// <remarks>
+    /// MimeKit turns LF into CRLF but leaves a bare CR, e.g. in the quoted headers of a message
+    /// stored before bare line endings were normalized at intake: normalized once more here.
+    /// </remarks>
     public static byte[] ToBytes(MimeMessage ndr)
     {
         var options = FormatOptions.Default.Clone();
         options.NewLineFormat = NewLineFormat.Dos;
         using var ms = new MemoryStream();
         ndr.WriteTo(options, ms);
-        return ms.ToArray();
+        return BareLineEndingNormalizer.Normalize(ms.ToArray());
     }
 }

@@ -1,3 +1,4 @@
+using ActorGateway.Smtp.Protocol;
 using System.Net;
 using System.Net.Sockets;
 using MailKit;
@@ -89,7 +90,8 @@ public sealed class OutboundConnection : IAsyncDisposable
     {
         var remote = $"{Hop.Host}[{Address}]";
         MimeMessage message;
-        using (var stream = new MemoryStream(job.Message.ToArray(), writable: false))
+        // Intake stores CRLF only; this catches what was queued before it did (and costs no copy otherwise).
+        using (var stream = new MemoryStream(BareLineEndingNormalizer.Normalize(job.Message.ToArray()), writable: false))
             message = await MimeMessage.LoadAsync(stream, ct);
 
         _client.Begin(job);

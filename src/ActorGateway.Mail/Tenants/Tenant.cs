@@ -13,6 +13,9 @@ public sealed record Tenant(
     /// <summary>Spam score from which this tenant's mail leaves through the bad pool; null = the global threshold.</summary>
     public double? SpamThreshold { get; init; }
 
+    /// <summary>What this tenant's relayed mail says about its servers; null = the global setting.</summary>
+    public ActorGateway.Smtp.Protocol.TraceMode? TraceHeader { get; init; }
+
     /// <summary>True when <paramref name="domain"/> is one of the tenant's domains or a subdomain of one.</summary>
     public bool OwnsDomain(string domain) =>
         Domains.Any(d => domain.Equals(d, StringComparison.OrdinalIgnoreCase)

@@ -2,6 +2,7 @@ using System.Net;
 using ActorGateway.Mail.Delivery;
 using ActorGateway.Mail.Tenants;
 using ActorGateway.Smtp.Hosting;
+using ActorGateway.Smtp.Protocol;
 using Akka.Configuration;
 
 namespace ActorGateway.Node.Configuration;
@@ -67,7 +68,8 @@ public static class GatewayConfig
             DataTimeout = smtp.GetTimeSpan("data-timeout", TimeSpan.FromMinutes(3)),
             MaxConnections = smtp.GetInt("max-connections", 1000),
             MaxConnectionsPerClient = smtp.GetInt("max-connections-per-client", 50),
-            Endpoints = smtp.GetValue("endpoints").GetArray().Select(v => ReadEndpoint(AsConfig(v))).ToArray(),
+            Endpoints = smtp.GetValue("endpoints").GetArray()
+                .Select(v => ReadEndpoint(AsConfig(v), ParseBareLineEndings(smtp.GetString("bare-line-endings", "normalize"), "gateway.smtp"))).ToArray(),
         };
 
         var d = g.GetConfig("delivery");
@@ -109,7 +111,7 @@ public static class GatewayConfig
             ReadBlacklists(g, serverName),
             ReadOperations(g),
             new RetentionSettings(g.GetTimeSpan("retention.delivery-records", RetentionSettings.Default.DeliveryRecords),
-                g.GetTimeSpan("retention.interval", RetentionSettings.Default.Interval)));
+                g.GetTimeSpan("retention.interval", RetentionSettings.Default.Interval))) { Trace = ReadTrace(smtp), LogFormat = ReadLogFormat(g) };
     }
 
     static ActorGateway.Node.Operations.OperationsSettings ReadOperations(Config g)
@@ -206,7 +208,7 @@ public static class GatewayConfig
             g.GetString("scanning.antivirus.clamd", "127.0.0.1:3310"), g.GetTimeSpan("scanning.antivirus.timeout", TimeSpan.FromSeconds(30)), action);
     }
 
-    static SmtpEndpointOptions ReadEndpoint(Config e) => new()
+    static SmtpEndpointOptions ReadEndpoint(Config e, BareLineEndingPolicy bareLineEndings) => new()
     {
         Name = e.GetString("name", "smtp"),
         Address = e.GetString("address", "127.0.0.1"),
@@ -217,6 +219,38 @@ public static class GatewayConfig
         CertificatePasswordEnv = NullIfEmpty(e.GetString("certificate-password-env", "")),
         AuthRequired = e.GetBoolean("auth-required", false),
         AllowAuthWithoutTls = e.GetBoolean("allow-auth-without-tls", false),
+        BareLineEndings = e.HasPath("bare-line-endings")
+            ? ParseBareLineEndings(e.GetString("bare-line-endings"), $"endpoint {e.GetString("name", "smtp")}")
+            : bareLineEndings,
+    };
+
+    static BareLineEndingPolicy ParseBareLineEndings(string value, string where) => value.ToLowerInvariant() switch
+    {
+        "normalize" => BareLineEndingPolicy.Normalize,
+        "reject" => BareLineEndingPolicy.Reject,
+        _ => throw new InvalidOperationException($"{where}: bare-line-endings '{value}' is not normalize or reject"),
+    };
+
+    static ActorGateway.Node.Operations.LogFormat ReadLogFormat(Config g) => g.GetString("logging.format", "text") switch
+    {
+        "text" => ActorGateway.Node.Operations.LogFormat.Text,
+        "json" => ActorGateway.Node.Operations.LogFormat.Json,
+        var other => throw new InvalidOperationException($"gateway.logging.format: '{other}' is not one of text, json"),
+    };
+
+    static TraceSettings ReadTrace(Config smtp)
+    {
+        var hops = smtp.GetInt("max-hops", TraceSettings.Default.MaxHops);
+        if (hops < 1) throw new InvalidOperationException("gateway.smtp.max-hops must be at least 1");
+        return new TraceSettings(smtp.HasPath("trace-header") ? ReadTraceMode(smtp.GetString("trace-header"), "gateway.smtp.trace-header") : TraceSettings.Default.Mode, hops);
+    }
+
+    static ActorGateway.Smtp.Protocol.TraceMode ReadTraceMode(string value, string key) => value switch
+    {
+        "full" => ActorGateway.Smtp.Protocol.TraceMode.Full,
+        "hide-client" => ActorGateway.Smtp.Protocol.TraceMode.HideClient,
+        "strip-received" => ActorGateway.Smtp.Protocol.TraceMode.HideClientAndStrip,
+        _ => throw new InvalidOperationException($"{key}: '{value}' is not one of full, hide-client, strip-received"),
     };
 
     static Tenant ReadTenant(string id, Config t)
@@ -234,7 +268,11 @@ public static class GatewayConfig
         var domains = t.GetStringList("domains", []).Select(s => s.ToLowerInvariant()).ToArray();
         var rate = new RateLimitSettings(t.GetBoolean("rate-limit.enabled", false), t.GetInt("rate-limit.per-minute", 100));
         if (rate.PerMinute < 1) throw new InvalidOperationException($"tenant '{id}': rate-limit.per-minute must be at least 1");
-        return new Tenant(id, networks, users, domains, rate) { SpamThreshold = t.HasPath("spam-threshold") ? t.GetDouble("spam-threshold") : null };
+        return new Tenant(id, networks, users, domains, rate)
+        {
+            SpamThreshold = t.HasPath("spam-threshold") ? t.GetDouble("spam-threshold") : null,
+            TraceHeader = t.HasPath("trace-header") ? ReadTraceMode(t.GetString("trace-header"), $"gateway.tenants.{id}.trace-header") : null,
+        };
     }
 
     static IEnumerable<KeyValuePair<string, Akka.Configuration.Hocon.HoconValue>> Items(Config c, string path)

@@ -29,7 +29,20 @@ public sealed record GatewaySettings(
     IReadOnlyList<Tenant> Tenants,
     ActorGateway.Node.Monitor.BlacklistSettings Blacklists,
     ActorGateway.Node.Operations.OperationsSettings Operations,
-    RetentionSettings Retention);
+    RetentionSettings Retention)
+{
+    public TraceSettings Trace { get; init; } = TraceSettings.Default;
+    public ActorGateway.Node.Operations.LogFormat LogFormat { get; init; } = ActorGateway.Node.Operations.LogFormat.Text;
+}
+
+/// <summary>
+/// The gateway's trace header (per tenant, <see cref="Tenant.TraceHeader"/> overrides the mode)
+/// and the hop limit of RFC 5321 6.3: mail with more Received fields is a loop.
+/// </summary>
+public sealed record TraceSettings(ActorGateway.Smtp.Protocol.TraceMode Mode, int MaxHops)
+{
+    public static readonly TraceSettings Default = new(ActorGateway.Smtp.Protocol.TraceMode.HideClient, 50);
+}
 
 /// <summary>How long delivery records of completed messages are kept, and how often older ones are removed.</summary>
 public sealed record RetentionSettings(TimeSpan DeliveryRecords, TimeSpan Interval)

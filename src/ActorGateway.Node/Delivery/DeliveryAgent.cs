@@ -21,11 +21,13 @@ public sealed class DeliveryAgent : ReceiveActor
     readonly Dictionary<string, (string Destination, DateTime Until)> _destinationOf = new(StringComparer.OrdinalIgnoreCase);
     readonly Dictionary<string, List<(DeliverRequest Request, IActorRef ReplyTo)>> _looking = new(StringComparer.OrdinalIgnoreCase);
     readonly DeliveryContext _context;
+    readonly string _pool;
     long _created;
 
     public DeliveryAgent(string pool, DeliveryContext context)
     {
         _context = context;
+        _pool = pool;
         Receive<DeliverRequest>(request =>
         {
             if (context.Groups.Count == 0) { Forward(request.Domain, request, Sender); return; }
@@ -68,7 +70,7 @@ public sealed class DeliveryAgent : ReceiveActor
         if (!_destinations.TryGetValue(name, out var destination))
         {
             // A fresh name each time: an idle predecessor may still be stopping under the old one.
-            destination = Context.ActorOf(DestinationActor.Props(name, _context), $"dest-{Uri.EscapeDataString(name.ToLowerInvariant())}-{++_created}");
+            destination = Context.ActorOf(DestinationActor.Props(_pool, name, _context), $"dest-{Uri.EscapeDataString(name.ToLowerInvariant())}-{++_created}");
             Context.Watch(destination);
             _destinations[name] = destination;
         }

@@ -11,7 +11,11 @@ namespace ActorGateway.Node.Delivery;
 /// </summary>
 public sealed record DeliverRequest(string Domain, DeliveryJob Job, DateTimeOffset StartBy) : IGatewayMessage;
 
-public sealed record DeliverResult(string Domain, DeliveryOutcome Outcome) : IGatewayMessage;
+/// <summary>
+/// A destination's answer. <paramref name="WaitedOut"/>: nothing was sent because no connection
+/// was free before the request's start-by time; the message simply asks again.
+/// </summary>
+public sealed record DeliverResult(string Domain, DeliveryOutcome Outcome, bool WaitedOut = false) : IGatewayMessage;
 
 /// <summary>The pool's router knows no reachable node of the pool: nothing was tried, the message waits.</summary>
 public sealed record PoolUnavailable(string Pool) : IGatewayMessage;

@@ -36,11 +36,13 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string destination, DeliveryContext context) => Akka.Actor.Props.Create(() => new DestinationActor(destination, context));
+    public static Props Props(string pool, string destination, DeliveryContext context) => Akka.Actor.Props.Create(() => new DestinationActor(pool, destination, context));
 
-    public DestinationActor(string destination, DeliveryContext context)
+    readonly string _pool;
+
+    public DestinationActor(string pool, string destination, DeliveryContext context)
     {
-        _destination = destination; _context = context;
+        _pool = pool; _destination = destination; _context = context;
         _concurrency = new DestinationConcurrency(context.For(destination));
         Receive<DeliverRequest>(r => { _waiting.Enqueue((r, Sender)); Pump(); });
         Receive<Done>(d =>
@@ -52,6 +54,9 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
                 _log.Warning("destination {0} paused until {1:O} after {2} failed deliveries in a row: {3}", _destination, until,
                     _concurrency.Settings.FailuresBeforePause, _concurrency.LastError);
             d.ReplyTo.Tell(new DeliverResult(d.Request.Domain, d.Outcome));
+            var statuses = d.Outcome.Recipients.Select(r => r.Status).Distinct().ToArray();
+            ActorGateway.Node.Operations.GatewayMetrics.Instance.DestinationResult(_pool, _destination,
+                statuses.Length == 1 ? statuses[0].ToString().ToLowerInvariant() : "mixed");
             if (d.Connection is { } pooled)
             {
                 if (pooled.Connection.IsUsable && pooled.Sent < _concurrency.Settings.MaxMessagesPerConnection) _idle.Add(pooled);
@@ -84,7 +89,7 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
                 _waiting.Dequeue();
                 var why = _concurrency.RateAllowsAt(now) > now ? $"{_destination}'s message-rate limit held it back"
                     : $"no connection to {_destination} was free in time ({_concurrency.Active} busy)";
-                replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.NotTried(request.Job.Recipients, "4.4.5", why)));
+                replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.NotTried(request.Job.Recipients, "4.4.5", why), WaitedOut: true));
                 continue;
             }
             if (_concurrency.IsPaused(now))

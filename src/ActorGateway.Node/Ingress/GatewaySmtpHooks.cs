@@ -3,6 +3,7 @@ using ActorGateway.Mail.Queue;
 using ActorGateway.Mail.Scanning;
 using ActorGateway.Mail.Signing;
 using ActorGateway.Mail.Tenants;
+using ActorGateway.Node.Configuration;
 using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.Storage;
 using ActorGateway.Smtp.Hooks;
@@ -21,7 +22,7 @@ namespace ActorGateway.Node.Ingress;
 /// </summary>
 public sealed class GatewaySmtpHooks(
     Func<TenantDirectory> tenants, SenderDomainCheck senderCheck, RateLimitGate rateLimit, VirusGate virusGate, SpamClassifier spam, DkimSigning dkim, Func<IActorRef> intake, string serverName,
-    TimeSpan storeTimeout, StorageHealth storage, ILogger log)
+    TraceSettings trace, TimeSpan storeTimeout, StorageHealth storage, ILogger log)
     : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore
 {
     public static readonly SmtpReply UnknownClient = new(554, "5.7.1", "Relay access denied: client is not a known tenant");
@@ -76,18 +77,36 @@ public sealed class GatewaySmtpHooks(
 
     public async ValueTask<SmtpReply> SaveAsync(SmtpSessionContext session, SmtpTransaction transaction, MessageBody body, CancellationToken ct)
     {
+        var took = System.Diagnostics.Stopwatch.StartNew();
+        var reply = await SaveCoreAsync(session, transaction, body, ct);
+        Metrics.Answered(reply.Code == 250, took.Elapsed);
+        return reply;
+    }
+
+    async ValueTask<SmtpReply> SaveCoreAsync(SmtpSessionContext session, SmtpTransaction transaction, MessageBody body, CancellationToken ct)
+    {
         var tenant = TenantOf(session)!;
         var queueId = QueueId.New();
-        var trace = System.Text.Encoding.UTF8.GetBytes(TraceHeader.Build(session, transaction, serverName, queueId));
-        var bytes = new byte[trace.Length + body.Length];
-        trace.CopyTo(bytes, 0);
-        var at = trace.Length;
+        var mode = tenant.TraceHeader ?? trace.Mode;
+        var header = System.Text.Encoding.UTF8.GetBytes(TraceHeader.Build(session, transaction, serverName, queueId, mode));
+        var bytes = new byte[header.Length + body.Length];
+        header.CopyTo(bytes, 0);
+        var at = header.Length;
         foreach (var chunk in body.Chunks()) { chunk.Span.CopyTo(bytes.AsSpan(at)); at += chunk.Length; }
+        // Counted as the client sent it (our own line not counted), before anything is removed; like Postfix's hopcount_limit.
+        var hops = ReceivedFields.Count(bytes) - 1;
+        if (hops >= trace.MaxHops)
+        {
+            log.LogWarning("{Session} tenant={Tenant} refused: {Hops} Received fields, the limit is {Max}: mail loop", session.SessionId, tenant.Id, hops, trace.MaxHops);
+            Metrics.Rejected("too-many-hops");
+            return new SmtpReply(554, "5.4.6", $"Too many hops ({hops} Received header fields): mail loop");
+        }
+        if (mode == TraceMode.HideClientAndStrip) bytes = ReceivedFields.StripForeign(bytes);
 
         var envelope = new MessageEnvelope(tenant.Id, transaction.Sender,
             transaction.Recipients.Select(r => new QueuedRecipient(r.Address, (int)r.Notify, r.OriginalRecipient)).ToArray(),
             transaction.EnvelopeId, transaction.Return == DsnReturn.Headers, transaction.SmtpUtf8, transaction.ReceivedAt,
-            session.RemoteAddress.ToString(), IsBounce: false);
+            session.RemoteAddress.ToString(), IsBounce: false, ClientHelo: session.HeloName);
         // Parsed once for all the checks below.
         var scanned = new ScannedMessage(bytes);
         var scan = System.Diagnostics.Stopwatch.StartNew();

@@ -1,9 +1,14 @@
 using System.Collections.Concurrent;
 using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace ActorGateway.Node.Operations;
+
+/// <summary>gateway.logging.format: the simple console line, or one JSON object per line for log shippers.</summary>
+public enum LogFormat { Text, Json }
 
 public static class BatchingConsoleLoggerExtensions
 {
@@ -40,13 +45,16 @@ public sealed class BatchingConsoleLoggerProvider : ILoggerProvider
     int _queued;
     long _dropped;
 
-    public BatchingConsoleLoggerProvider() : this(Console.OpenStandardOutput()) { }
+    readonly LogFormat _format;
+
+    public BatchingConsoleLoggerProvider(LogFormat format = LogFormat.Text) : this(Console.OpenStandardOutput(), format: format) { }
 
     /// <param name="maxQueued">Lines kept while the output does not keep up; more are dropped and counted.</param>
     /// <param name="flushInterval">How often queued lines are written (default 50 ms; infinite: only by <see cref="Flush"/>).</param>
-    public BatchingConsoleLoggerProvider(Stream output, int maxQueued = 100_000, TimeSpan? flushInterval = null)
+    public BatchingConsoleLoggerProvider(Stream output, int maxQueued = 100_000, TimeSpan? flushInterval = null, LogFormat format = LogFormat.Text)
     {
         _output = output;
+        _format = format;
         _maxQueued = maxQueued;
         var interval = flushInterval ?? TimeSpan.FromMilliseconds(50);
         _timer = new Timer(_ => Flush(), null, interval, interval);
@@ -86,7 +94,7 @@ public sealed class BatchingConsoleLoggerProvider : ILoggerProvider
             }
             var dropped = Interlocked.Exchange(ref _dropped, 0);
             if (dropped > 0)
-                batch.Append(Format(DateTime.Now, LogLevel.Warning, "ActorGateway.Node", 0, $"{dropped} log line(s) dropped: standard output did not keep up"));
+                batch.Append(Format(DateTime.Now, LogLevel.Warning, "ActorGateway.Node", 0, $"{dropped} log line(s) dropped: standard output did not keep up", null, null));
             if (batch.Length == 0) return;
             try
             {
@@ -104,9 +112,12 @@ public sealed class BatchingConsoleLoggerProvider : ILoggerProvider
         LogLevel.Warning => "warn", LogLevel.Error => "fail", _ => "crit",
     };
 
+    string Format(DateTime at, LogLevel level, string category, int eventId, string message, Exception? exception, object? state) =>
+        _format == LogFormat.Json ? FormatJson(at, level, category, eventId, message, exception, state) : FormatText(at, level, category, eventId, message, exception);
+
     // One entry, one line: line breaks in the message or an exception become spaces, as the
     // single-line console format writes them.
-    static string Format(DateTime at, LogLevel level, string category, int eventId, string message, Exception? exception = null)
+    static string FormatText(DateTime at, LogLevel level, string category, int eventId, string message, Exception? exception)
     {
         var line = new StringBuilder(64 + category.Length + message.Length)
             .Append(at.ToString("HH:mm:ss.fff ")).Append(LevelName(level)).Append(": ")
@@ -114,6 +125,45 @@ public sealed class BatchingConsoleLoggerProvider : ILoggerProvider
             .Append(message.ReplaceLineEndings(" "));
         if (exception is not null) line.Append(' ').Append(exception.ToString().ReplaceLineEndings(" "));
         return line.Append('\n').ToString();
+    }
+
+    // "06H0JCERGDMQWQ2B: ..." (an NDR: "...-B1: ...") and the key=value pairs of the text line, e.g. tenant=local to=<a@b>.
+    static readonly Regex QueueIdPrefix = new(@"^(?<id>[0-9A-Z]{16}(-B\d+)?): ", RegexOptions.Compiled);
+    static readonly Regex Pair = new(@"(?<=^|\s|\()(?<key>[a-z][a-z-]*)=(?<value><[^>]*>|\S+)", RegexOptions.Compiled);
+
+    /// <summary>
+    /// The same entry as one JSON object: time (UTC), level, category, eventId, message (the text
+    /// line's message), queueId when the message is about one, the text's key=value pairs and the
+    /// template's named values as fields, exception.
+    /// </summary>
+    static string FormatJson(DateTime at, LogLevel level, string category, int eventId, string message, Exception? exception, object? state)
+    {
+        using var buffer = new MemoryStream(256 + message.Length);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("time", at.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'"));
+            json.WriteString("level", LevelName(level));
+            json.WriteString("category", category);
+            json.WriteNumber("eventId", eventId);
+            json.WriteString("message", message);
+            if (QueueIdPrefix.Match(message) is { Success: true } id) json.WriteString("queueId", id.Groups["id"].Value);
+            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (Match m in Pair.Matches(message)) fields.TryAdd(m.Groups["key"].Value, m.Groups["value"].Value);
+            if (state is IReadOnlyList<KeyValuePair<string, object?>> values)
+                foreach (var (key, value) in values)
+                    if (key != "{OriginalFormat}" && value is not null) fields[key] = Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "";
+            if (fields.Count > 0)
+            {
+                json.WriteStartObject("fields");
+                foreach (var (key, value) in fields) json.WriteString(key, value);
+                json.WriteEndObject();
+            }
+            if (exception is not null) json.WriteString("exception", exception.ToString());
+            json.WriteEndObject();
+        }
+        buffer.WriteByte((byte)'\n');
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     sealed class Logger(string category, BatchingConsoleLoggerProvider provider) : ILogger
@@ -126,7 +176,7 @@ public sealed class BatchingConsoleLoggerProvider : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             if (!IsEnabled(logLevel)) return;
-            provider.Enqueue(Format(DateTime.Now, logLevel, category, eventId.Id, formatter(state, exception), exception));
+            provider.Enqueue(provider.Format(DateTime.Now, logLevel, category, eventId.Id, formatter(state, exception), exception, state));
         }
     }
 }

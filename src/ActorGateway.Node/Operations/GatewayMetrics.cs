@@ -1,62 +1,81 @@
-using System.Collections.Concurrent;
-using System.Globalization;
-using System.Text;
+using Prometheus;
 
 namespace ActorGateway.Node.Operations;
 
 /// <summary>
-/// This node's counters in Prometheus' text format (one process, one set: like a metrics
-/// library's default registry). Counters only grow; gauges are read when scraped.
+/// This node's metrics on prometheus-net's default registry, which also carries the process and
+/// .NET runtime metrics (CPU, memory, GC, thread pool, and the runtime's own meters). Counters and
+/// histograms are updated where things happen; the gauges describe the cluster, queue and
+/// destinations and are set from the actors' answers right before each scrape (see
+/// <see cref="SetGauges"/>).
 /// </summary>
 public sealed class GatewayMetrics
 {
     public static GatewayMetrics Instance { get; } = new();
 
-    readonly ConcurrentDictionary<(string Name, string Labels), double> _counters = new();
-    static readonly Dictionary<string, string> Help = new()
-    {
-        ["actorgateway_accepted_total"] = "Messages accepted (250) by tenant.",
-        ["actorgateway_rejected_total"] = "Transactions refused at SMTP by reason.",
-        ["actorgateway_delivery_results_total"] = "Recipient results of delivery attempts by pool and status (delivered, deferred, failed).",
-        ["actorgateway_ratelimit_rejections_total"] = "Messages refused with 451 4.7.1 Ratelimit reached, by tenant.",
-        ["actorgateway_scan_seconds_sum"] = "Time spent scanning accepted messages, by scanner.",
-        ["actorgateway_scan_seconds_count"] = "Scans, by scanner.",
-    };
+    // Accept and delivery latency span milliseconds (loopback) to days (retries).
+    static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400];
 
-    public void Accepted(string tenant) => Add("actorgateway_accepted_total", $"tenant=\"{Escape(tenant)}\"");
-    public void Rejected(string reason) => Add("actorgateway_rejected_total", $"reason=\"{reason}\"");
-    public void RateLimited(string tenant) => Add("actorgateway_ratelimit_rejections_total", $"tenant=\"{Escape(tenant)}\"");
-    public void DeliveryResult(string pool, string status) => Add("actorgateway_delivery_results_total", $"pool=\"{pool}\",status=\"{status}\"");
+    readonly Counter _accepted = Metrics.CreateCounter("actorgateway_accepted_total", "Messages accepted (250) by tenant.", "tenant");
+    readonly Counter _rejected = Metrics.CreateCounter("actorgateway_rejected_total", "Transactions refused at SMTP by reason.", "reason");
+    readonly Counter _rateLimited = Metrics.CreateCounter("actorgateway_ratelimit_rejections_total", "Messages refused with 451 4.7.1 Ratelimit reached, by tenant.", "tenant");
+    readonly Counter _results = Metrics.CreateCounter("actorgateway_delivery_results_total",
+        "Recipient results of delivery attempts by pool, status (delivered, deferred, failed) and tenant.", "pool", "status", "tenant");
+    readonly Counter _destinationResults = Metrics.CreateCounter("actorgateway_destination_results_total",
+        "Deliveries from this node by destination (domain or provider group) and result (delivered, deferred, failed, mixed: per recipient).", "pool", "destination", "result");
+    readonly Histogram _scan = Metrics.CreateHistogram("actorgateway_scan_seconds", "Time spent scanning accepted messages, by scanner.",
+        new HistogramConfiguration { LabelNames = ["scanner"], Buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+    readonly Histogram _accept = Metrics.CreateHistogram("actorgateway_accept_seconds",
+        "From the end of the client's message data to the gateway's reply (scans, signing, the durable write).",
+        new HistogramConfiguration { LabelNames = ["result"], Buckets = LatencyBuckets });
+    readonly Histogram _delivery = Metrics.CreateHistogram("actorgateway_delivery_seconds",
+        "From acceptance to a recipient's final result (delivered or failed), by pool and status.",
+        new HistogramConfiguration { LabelNames = ["pool", "status"], Buckets = LatencyBuckets });
 
-    public void Scanned(string scanner, TimeSpan took)
+    readonly Dictionary<string, (Gauge Gauge, HashSet<string[]> Shown)> _gauges = new();
+    readonly object _scrape = new();
+
+    public void Accepted(string tenant) => _accepted.WithLabels(tenant).Inc();
+    public void Rejected(string reason) => _rejected.WithLabels(reason).Inc();
+    public void RateLimited(string tenant) => _rateLimited.WithLabels(tenant).Inc();
+    public void DeliveryResult(string pool, string status, string tenant) => _results.WithLabels(pool, status, tenant).Inc();
+    public void DestinationResult(string pool, string destination, string result) => _destinationResults.WithLabels(pool, destination, result).Inc();
+    public void Scanned(string scanner, TimeSpan took) => _scan.WithLabels(scanner).Observe(took.TotalSeconds);
+    public void Answered(bool accepted, TimeSpan took) => _accept.WithLabels(accepted ? "accepted" : "refused").Observe(took.TotalSeconds);
+    public void Finished(string pool, string status, TimeSpan sinceAccepted) => _delivery.WithLabels(pool, status).Observe(Math.Max(0, sinceAccepted.TotalSeconds));
+
+    /// <summary>A gauge value of one scrape: name, help, label names and values.</summary>
+    public sealed record GaugeValue(string Name, string Help, string[] LabelNames, string[] Labels, double Value);
+
+    /// <summary>
+    /// Sets the gauges of this scrape and writes every metric in the text exposition format. A label
+    /// set that a gauge had in the previous scrape but not in this one (a destination gone idle, a
+    /// member removed) is removed, so that no stale series stays.
+    /// </summary>
+    public async Task ExportAsync(IEnumerable<GaugeValue> values, Stream output, CancellationToken ct)
     {
-        Add("actorgateway_scan_seconds_sum", $"scanner=\"{scanner}\"", took.TotalSeconds);
-        Add("actorgateway_scan_seconds_count", $"scanner=\"{scanner}\"");
+        lock (_scrape)
+        {
+            var now = new Dictionary<string, List<GaugeValue>>();
+            foreach (var v in values) (now.TryGetValue(v.Name, out var list) ? list : now[v.Name] = []).Add(v);
+            foreach (var (name, list) in now)
+            {
+                if (!_gauges.TryGetValue(name, out var known))
+                    _gauges[name] = known = (Metrics.CreateGauge(name, list[0].Help, list[0].LabelNames), new HashSet<string[]>(LabelsComparer.Instance));
+                var shown = new HashSet<string[]>(LabelsComparer.Instance);
+                foreach (var v in list) { known.Gauge.WithLabels(v.Labels).Set(v.Value); shown.Add(v.Labels); }
+                foreach (var gone in known.Shown.Where(l => !shown.Contains(l))) known.Gauge.RemoveLabelled(gone);
+                _gauges[name] = (known.Gauge, shown);
+            }
+            // A gauge left out of this scrape entirely (its singleton was moving) keeps its last values.
+        }
+        await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(output, ct);
     }
 
-    void Add(string name, string labels, double by = 1) => _counters.AddOrUpdate((name, labels), by, (_, v) => v + by);
-
-    /// <summary>The counters plus the gauges of this scrape, in the text exposition format.</summary>
-    public string Render(IEnumerable<(string Name, string Help, string Labels, double Value)> gauges)
+    sealed class LabelsComparer : IEqualityComparer<string[]>
     {
-        var text = new StringBuilder();
-        foreach (var group in _counters.GroupBy(c => c.Key.Name).OrderBy(g => g.Key))
-        {
-            text.Append("# HELP ").Append(group.Key).Append(' ').Append(Help.GetValueOrDefault(group.Key, group.Key)).Append('\n');
-            text.Append("# TYPE ").Append(group.Key).Append(" counter\n");
-            foreach (var c in group.OrderBy(c => c.Key.Labels))
-                text.Append(group.Key).Append('{').Append(c.Key.Labels).Append("} ").Append(c.Value.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        }
-        foreach (var group in gauges.GroupBy(g => g.Name))
-        {
-            text.Append("# HELP ").Append(group.Key).Append(' ').Append(group.First().Help).Append('\n');
-            text.Append("# TYPE ").Append(group.Key).Append(" gauge\n");
-            foreach (var g in group)
-                text.Append(group.Key).Append(g.Labels.Length > 0 ? "{" + g.Labels + "}" : "").Append(' ')
-                    .Append(g.Value.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        }
-        return text.ToString();
+        public static readonly LabelsComparer Instance = new();
+        public bool Equals(string[]? a, string[]? b) => a is not null && b is not null && a.AsSpan().SequenceEqual(b);
+        public int GetHashCode(string[] labels) => labels.Aggregate(17, (h, l) => h * 31 + l.GetHashCode());
     }
-
-    static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
 }

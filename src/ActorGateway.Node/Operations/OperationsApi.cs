@@ -42,7 +42,12 @@ public static class OperationsApi
             return up && storage ? Results.Text("ready\n")
                 : Results.Text($"not ready: cluster member {(up ? "up" : cluster.SelfMember.Status.ToString())}, storage {why}\n", statusCode: 503);
         });
-        api.MapGet("/metrics", async () => Results.Text(GatewayMetrics.Instance.Render(await GaugesAsync(ops, cluster)), "text/plain; version=0.0.4"));
+        api.MapGet("/metrics", async (HttpContext context, CancellationToken ct) =>
+        {
+            var gauges = await GaugesAsync(ops, cluster);
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await GatewayMetrics.Instance.ExportAsync(gauges, context.Response.Body, ct);
+        });
 
         // ---- cluster ----
         api.MapGet("/api/cluster/members", () => Results.Json(Members(cluster)));
@@ -194,32 +199,34 @@ public static class OperationsApi
             reachable = !cluster.State.Unreachable.Contains(m), self = m.Address == cluster.SelfAddress,
         }).ToArray();
 
-    static async Task<IEnumerable<(string, string, string, double)>> GaugesAsync(OperationsContext ops, Cluster cluster)
+    static async Task<IEnumerable<GatewayMetrics.GaugeValue>> GaugesAsync(OperationsContext ops, Cluster cluster)
     {
-        var gauges = new List<(string, string, string, double)>();
+        var gauges = new List<GatewayMetrics.GaugeValue>();
+        void Add(string name, string help, double value) => gauges.Add(new(name, help, [], [], value));
         foreach (var g in cluster.State.Members.GroupBy(m => m.Status))
-            gauges.Add(("actorgateway_cluster_members", "Cluster members as this node sees them, by status.", $"status=\"{g.Key}\"", g.Count()));
-        gauges.Add(("actorgateway_cluster_unreachable_members", "Members this node cannot reach.", "", cluster.State.Unreachable.Count));
+            gauges.Add(new("actorgateway_cluster_members", "Cluster members as this node sees them, by status.", ["status"], [g.Key.ToString()], g.Count()));
+        Add("actorgateway_cluster_unreachable_members", "Members this node cannot reach.", cluster.State.Unreachable.Count);
         try
         {
             var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(), TimeSpan.FromSeconds(3));
-            gauges.Add(("actorgateway_queue_messages", "Messages in the queue (cluster-wide).", "", pending.Pending.Count));
+            Add("actorgateway_queue_messages", "Messages in the queue (cluster-wide).", pending.Pending.Count);
             var due = pending.Pending.Values.Where(v => v is not null).Select(v => v!.Value).DefaultIfEmpty(pending.At).Min();
-            gauges.Add(("actorgateway_queue_next_attempt_seconds", "Seconds until the earliest scheduled retry.", "", Math.Max(0, (due - pending.At).TotalSeconds)));
-            gauges.Add(("actorgateway_queue_oldest_message_age_seconds", "Age of the oldest queued message.", "",
-                pending.OldestReceived is { } oldest ? Math.Max(0, (pending.At - oldest).TotalSeconds) : 0));
+            Add("actorgateway_queue_next_attempt_seconds", "Seconds until the earliest scheduled retry.", Math.Max(0, (due - pending.At).TotalSeconds));
+            Add("actorgateway_queue_oldest_message_age_seconds", "Age of the oldest queued message.",
+                pending.OldestReceived is { } oldest ? Math.Max(0, (pending.At - oldest).TotalSeconds) : 0);
             var status = await ops.BlacklistMonitor().Ask<BlacklistStatus>(new GetBlacklistStatus(), TimeSpan.FromSeconds(3));
-            gauges.Add(("actorgateway_blacklist_listings", "Current listings of the gateway's addresses.", "", status.Current.Count));
+            Add("actorgateway_blacklist_listings", "Current listings of the gateway's addresses.", status.Current.Count);
         }
-        catch (AskTimeoutException) { /* a singleton is moving: those gauges are left out of this scrape */ }
+        catch (AskTimeoutException) { /* a singleton is moving: those gauges keep their last values in this scrape */ }
+        string[] names = ["pool", "destination"];
         foreach (var agent in await DestinationsAsync(ops))
             foreach (var d in agent.Destinations)
             {
-                var labels = $"pool=\"{agent.Pool}\",destination=\"{d.Destination}\"";
-                gauges.Add(("actorgateway_destination_connections", "Deliveries running to a destination from this node.", labels, d.Active));
-                gauges.Add(("actorgateway_destination_concurrency_limit", "A destination's current adaptive connection limit on this node.", labels, d.Limit));
-                gauges.Add(("actorgateway_destination_queued", "Deliveries waiting for a connection to a destination on this node.", labels, d.Queued));
-                gauges.Add(("actorgateway_destination_paused", "1 while a destination is paused after repeated failures.", labels,
+                string[] labels = [agent.Pool, d.Destination];
+                gauges.Add(new("actorgateway_destination_connections", "Deliveries running to a destination from this node.", names, labels, d.Active));
+                gauges.Add(new("actorgateway_destination_concurrency_limit", "A destination's current adaptive connection limit on this node.", names, labels, d.Limit));
+                gauges.Add(new("actorgateway_destination_queued", "Deliveries waiting for a connection to a destination on this node.", names, labels, d.Queued));
+                gauges.Add(new("actorgateway_destination_paused", "1 while a destination is paused after repeated failures.", names, labels,
                     d.PausedUntil is { } until && until > DateTimeOffset.UtcNow ? 1 : 0));
             }
         return gauges;

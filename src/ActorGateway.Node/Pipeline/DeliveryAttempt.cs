@@ -51,7 +51,9 @@ public static class DeliveryAttempt
     {
         foreach (var r in recorded.Results)
         {
-            GatewayMetrics.Instance.DeliveryResult(envelope.Pool, r.Status.ToString().ToLowerInvariant());
+            var status = r.Status.ToString().ToLowerInvariant();
+            GatewayMetrics.Instance.DeliveryResult(envelope.Pool, status, envelope.Tenant);
+            if (r.Status != RecipientStatus.Deferred) GatewayMetrics.Instance.Finished(envelope.Pool, status, recorded.At - envelope.ReceivedAt);
             log.Info($"{queueId}: tenant={envelope.Tenant} pool={envelope.Pool} to=<{r.Recipient}> status={r.Status.ToString().ToLowerInvariant()} " +
                      $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={r.Tls ?? "none"} attempt={recorded.Attempt}" +
                      (r.Status == RecipientStatus.Deferred ? $" next={recorded.NextAttemptAt:O}" : "") + (r.Egress is null ? "" : $" egress={r.Egress}"));

@@ -31,10 +31,8 @@ public sealed class GatewayMail(Func<IActorRef> intake, string reportingMta)
         message.From.Add(MailboxAddress.Parse(from));
         message.To.Add(MailboxAddress.Parse(to));
         message.Body = new TextPart("plain") { Text = text };
-        using var stream = new MemoryStream();
-        message.WriteTo(stream);
         var envelope = new MessageEnvelope("gateway", from, [new QueuedRecipient(to, 0, null)], null, false, false, DateTimeOffset.UtcNow, "local", IsBounce: false);
-        return QueueAsync(queueId, envelope, stream.ToArray());
+        return QueueAsync(queueId, envelope, NdrBuilder.ToBytes(message));
     }
 
     async Task<string?> QueueAsync(string queueId, MessageEnvelope envelope, byte[] bytes)

@@ -45,7 +45,18 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     readonly MessageLifecycle _message;
     // Not journaled: what this incarnation is doing right now.
     readonly HashSet<int> _bouncesInFlight = [];
-    bool _attemptRunning, _waitingForPool, _recoveredPending;
+    bool _attemptRunning, _waitingForPool, _waitingForConnection, _recoveredPending, _stopWhenIdle;
+
+    /// <summary>
+    /// What the shard sends to stop an entity (idle passivation, hand-off): one with a delivery
+    /// running stops once its answer is on record, never in the middle, so that no second
+    /// incarnation sends the message again while the first one's request is still under way.
+    /// </summary>
+    public sealed class StopEntity { public static readonly StopEntity Instance = new(); }
+
+    bool Busy => _attemptRunning || _bouncesInFlight.Count > 0;
+
+    void StopIfAsked() { if (_stopWhenIdle && !Busy) Context.Stop(Self); }
 
     public ITimerScheduler Timers { get; set; } = null!;
     public override string PersistenceId => PersistenceIdOf(_queueId);
@@ -106,8 +117,18 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
                 m.History.ToArray(), m.NextAttempt));
             if (!m.Exists) Passivate();
         });
+        Command<StopEntity>(_ =>
+        {
+            if (Busy) _stopWhenIdle = true;
+            else Context.Stop(Self);
+        });
         Command<ControlMessage>(Control);
-        Command<DeliveryAttempt.Finished>(f => { _waitingForPool = false; RecordAttempt(f); });
+        Command<DeliveryAttempt.Finished>(f =>
+        {
+            _waitingForPool = false;
+            if (MessageLifecycle.OnlyWaited(f)) WaitForConnection(f);
+            else { _waitingForConnection = false; RecordAttempt(f); }
+        });
         Command<DeliveryAttempt.PoolWait>(WaitForPool);
         Command<BounceAccepted>(b => Persist(new BounceQueued(b.Attempt, b.BounceId), e =>
         {
@@ -115,12 +136,14 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             _bouncesInFlight.Remove(b.Attempt);
             _log.Info("{0}: NDR queued as {1}", _queueId, b.BounceId);
             CompleteIfDone();
+            StopIfAsked();
         }));
         Command<BounceFailed>(b =>
         {
             _bouncesInFlight.Remove(b.Attempt);
             _log.Warning("{0}: could not queue the NDR ({1}); retrying in 30s", _queueId, b.Reason);
             Timers.StartSingleTimer("bounce", AttemptDue.Instance, TimeSpan.FromSeconds(30));
+            StopIfAsked();
         });
     }
 
@@ -218,7 +241,26 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
         // Never attempted: without this the sweeper would leave it to the accepting node's first attempt
         // (which handed it here) until that attempt's timeout, also after this entity was passivated.
         if (_message.Attempts == 0 && !_message.PoolWaitRecorded)
-            Persist(new Tagged(new PoolWaitStarted(DateTimeOffset.UtcNow), [QueueTags.Attempted]), e => _message.Apply(e.Payload));
+            Persist(new Tagged(new PoolWaitStarted(DateTimeOffset.UtcNow), [QueueTags.Attempted]), e => { _message.Apply(e.Payload); StopIfAsked(); });
+        else StopIfAsked();
+    }
+
+    /// <summary>
+    /// No connection to its destinations was free in time: it asks again at once (a second later),
+    /// without an attempt on record. Its first such wait is journaled (as a pool wait is) so that the
+    /// queue sweeper wakes it on every sweep, also after a failover, whatever its retry time says.
+    /// </summary>
+    void WaitForConnection(DeliveryAttempt.Finished waited)
+    {
+        _attemptRunning = false;
+        if (!_waitingForConnection)
+            _log.Info("{0}: waited {1} for a connection to {2}; waiting on", _queueId, _services.Timeouts.QueueWait,
+                string.Join(", ", waited.Results.Select(r => r.Domain)));
+        _waitingForConnection = true;
+        if (!_stopWhenIdle) Timers.StartSingleTimer("attempt", AttemptDue.Instance, TimeSpan.FromSeconds(1));
+        if (_message.Attempts == 0 && !_message.PoolWaitRecorded)
+            Persist(new Tagged(new PoolWaitStarted(DateTimeOffset.UtcNow), [QueueTags.Attempted]), e => { _message.Apply(e.Payload); StopIfAsked(); });
+        else StopIfAsked();
     }
 
     void RecordAttempt(DeliveryAttempt.Finished finished) => PersistAttempt(_message.EventsOf(_message.AttemptOf(finished, _services.Retry, DateTimeOffset.UtcNow)));
@@ -243,6 +285,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             QueueBounces();
             if (_message.Pending.Count > 0) ScheduleNextAttempt();
             else CompleteIfDone();
+            StopIfAsked();
         });
     }
 
@@ -289,6 +332,6 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     void Passivate()
     {
         Timers.CancelAll();
-        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        Context.Parent.Tell(new Passivate(StopEntity.Instance));
     }
 }

@@ -101,7 +101,7 @@ public sealed class MessageIntake : ReceiveActor
             {
                 replyTo.Tell(new MessageStored(_accepted.QueueId));
                 var e = _accepted.Envelope;
-                _log.Info($"{_accepted.QueueId}: accepted tenant={e.Tenant} from=<{e.Sender}> rcpts={e.Recipients.Count} size={_accepted.Body.Length} " +
+                _log.Info($"{_accepted.QueueId}: accepted tenant={e.Tenant} client={e.ClientHelo ?? "unknown"}[{e.ClientAddress}] from=<{e.Sender}> rcpts={e.Recipients.Count} size={_accepted.Body.Length} " +
                           $"pool={e.Pool} spam-score={e.SpamScore:0.##}{(e.IsBounce ? " (NDR)" : "")}");
                 FirstAttempt();
             }, failed: cause => StoredBefore(replyTo, cause));
@@ -193,7 +193,14 @@ public sealed class MessageIntake : ReceiveActor
                 Receive<AcceptMessage>(a => Sender.Tell(new MessageStored(a.QueueId))); // a retried hand-over
                 // The entity waits for the pool (and logs that it does).
                 Receive<DeliveryAttempt.PoolWait>(_ => HandOver());
-                Receive<DeliveryAttempt.Finished>(Record);
+                Receive<DeliveryAttempt.Finished>(f =>
+                {
+                    // Its entity keeps it waiting for a connection; the PoolWaitStarted has the queue sweeper wake
+                    // it on every sweep from now on (not only after the first attempt's grace).
+                    if (MessageLifecycle.OnlyWaited(f))
+                        Write(2, [new Tagged(new PoolWaitStarted(DateTimeOffset.UtcNow), [QueueTags.Attempted])], stored: HandOver, failed: _ => HandOver());
+                    else Record(f);
+                });
             });
         }
 

@@ -120,6 +120,13 @@ public sealed class MessageLifecycle(string queueId)
         _history.Count(a => a.Results.Any(r => !r.NotAttempted)) + (current.Any(r => !r.NotAttempted) ? 1 : 0);
 
     /// <summary>
+    /// Every destination of the attempt only had it wait (no connection free before its start-by
+    /// time): nothing was sent and nothing is learnt about the receivers, so nothing is recorded;
+    /// the message asks again, like mail in Postfix's active queue that waits for its destination.
+    /// </summary>
+    public static bool OnlyWaited(DeliveryAttempt.Finished finished) => finished.Results.Count > 0 && finished.Results.All(r => r.WaitedOut);
+
+    /// <summary>
     /// The events that record an attempt, to be written in one atomic write: the attempt, and
     /// MessageCompleted with the delivery record when it completes the message, so that no crash
     /// can leave a completed message without the event that has it deleted.

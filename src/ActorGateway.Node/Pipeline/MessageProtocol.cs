@@ -16,7 +16,7 @@ public sealed record QueuedRecipient(string Address, int Notify, string? Origina
 public sealed record MessageEnvelope(
     string Tenant, string Sender, IReadOnlyList<QueuedRecipient> Recipients, string? EnvelopeId,
     bool ReturnHeadersOnly, bool SmtpUtf8, DateTimeOffset ReceivedAt, string ClientAddress, bool IsBounce,
-    string Pool = Pools.Good, double SpamScore = 0, IReadOnlyList<string>? SpamSymbols = null)
+    string Pool = Pools.Good, double SpamScore = 0, IReadOnlyList<string>? SpamSymbols = null, string? ClientHelo = null)
 {
     /// <summary>The envelope of an NDR or notice: from the null sender, to the original sender, no further NDRs.</summary>
     public static MessageEnvelope BounceTo(string tenant, string sender) =>
@@ -84,7 +84,8 @@ public sealed record BounceQueued(int Attempt, string BounceQueueId) : IGatewayM
 public sealed record MessageCompleted(DateTimeOffset At, ActorGateway.Node.Retention.DeliveryRecord? Record = null) : IGatewayMessage;
 
 /// <summary>
-/// Mail never attempted waits for a node of its pool. Read by the queue sweeper, which then
+/// Mail never attempted waits for a node of its pool, or for a free connection to its
+/// destination (in the hands of its entity now). Read by the queue sweeper, which then
 /// wakes it every sweep (as any waiting mail) instead of leaving it to its accepting node.
 /// </summary>
 public sealed record PoolWaitStarted(DateTimeOffset At) : IGatewayMessage;

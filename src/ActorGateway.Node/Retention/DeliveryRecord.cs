@@ -15,7 +15,7 @@ public sealed record RecipientRecord(string Recipient, RecipientStatus Status, s
 /// </summary>
 public sealed record DeliveryRecord(string QueueId, string Tenant, string Sender, string? MessageId, string ClientAddress, string Pool,
     double SpamScore, int Size, bool IsBounce, DateTimeOffset ReceivedAt, DateTimeOffset CompletedAt, int Attempts,
-    IReadOnlyList<RecipientRecord> Recipients) : IGatewayMessage
+    IReadOnlyList<RecipientRecord> Recipients, string? ClientHelo = null) : IGatewayMessage
 {
     /// <summary>
     /// The record of a message from its envelope, body (for its Message-ID) and attempts: per
@@ -36,7 +36,7 @@ public sealed record DeliveryRecord(string QueueId, string Tenant, string Sender
         var recipients = envelope.Recipients.Select(r => final.GetValueOrDefault(r.Address)
             ?? new RecipientRecord(r.Address, RecipientStatus.Deferred, "", "no answer recorded", null, null, null, 0, completedAt)).ToArray();
         return new DeliveryRecord(queueId, envelope.Tenant, envelope.Sender, MessageIdOf(body), envelope.ClientAddress, envelope.Pool ?? Pools.Good,
-            envelope.SpamScore, body.Length, envelope.IsBounce, envelope.ReceivedAt, completedAt, count, recipients);
+            envelope.SpamScore, body.Length, envelope.IsBounce, envelope.ReceivedAt, completedAt, count, recipients, envelope.ClientHelo);
     }
 
     /// <summary>The Message-ID header's value without its angle brackets, or null (from the header section only).</summary>

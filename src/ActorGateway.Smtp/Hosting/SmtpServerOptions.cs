@@ -47,4 +47,6 @@ public sealed record SmtpEndpointOptions
     public bool AuthRequired { get; init; }
     /// <summary>Offer AUTH over an unencrypted connection (tests, trusted networks only).</summary>
     public bool AllowAuthWithoutTls { get; init; }
+    /// <summary>Bare CR or LF in a message (RFC 5321 2.3.8): made CRLF, or the message refused.</summary>
+    public ActorGateway.Smtp.Protocol.BareLineEndingPolicy BareLineEndings { get; init; }
 }

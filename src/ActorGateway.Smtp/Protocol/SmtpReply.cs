@@ -77,6 +77,11 @@ public sealed record SmtpReply(int Code, string? Status, IReadOnlyList<string> L
     public static SmtpReply Timeout { get; } = new(421, "4.4.2", "Timeout exceeded, closing transmission channel");
     public static SmtpReply LocalError { get; } = new(451, "4.3.0", "Local error in processing, try again later");
 
+    /// <summary>A message refused for a bare CR or LF (RFC 5321 2.3.8), with 5.5.2 as Postfix uses.</summary>
+    public static SmtpReply BareLineEndingRefused(BareLineEnding found) => found == BareLineEnding.Cr ? BareCr : BareLf;
+    static readonly SmtpReply BareCr = new(550, "5.5.2", "Message contains a bare CR (RFC 5321 2.3.8)");
+    static readonly SmtpReply BareLf = new(550, "5.5.2", "Message contains a bare LF (RFC 5321 2.3.8)");
+
     public static SmtpReply Syntax(string usage) => new(501, "5.5.4", $"Syntax: {usage}");
     public static SmtpReply BadParameter(string text) => new(501, "5.5.4", text);
     public static SmtpReply UnsupportedParameter(string name) => new(555, "5.5.4", $"Unsupported option: {name}");

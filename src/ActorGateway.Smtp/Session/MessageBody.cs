@@ -3,7 +3,7 @@ using System.Buffers;
 namespace ActorGateway.Smtp.Session;
 
 /// <summary>
-/// The bytes of one message as received (after dot-unstuffing), in pooled chunks so that a
+/// The bytes of one message as received (after dot-unstuffing, with CRLF for bare CR and LF), in pooled chunks so that a
 /// large message never needs one large contiguous array. Owned by the session; a store that
 /// keeps the bytes must copy them before its hook returns.
 /// </summary>

@@ -37,6 +37,7 @@ sealed class SmtpSession : IAsyncDisposable
     MailFromCommand? _mail;
     readonly List<SmtpRecipient> _recipients = [];
     readonly MessageBody _body = new();
+    readonly BareLineEndingNormalizer _bareLineEndings = new(); // BDAT chunks; DATA finds bare line endings as it splits lines
     bool _chunking;       // BDAT chunks are being received
     bool _chunkingFailed; // a BDAT chunk crossed the size limit: the rest is discarded
 
@@ -236,35 +237,53 @@ sealed class SmtpSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads the text after 354 up to CRLF.CRLF, undoing dot-stuffing (RFC 5321 4.5.2). Only
-    /// CRLF ends a line, so a bare LF can never smuggle an end-of-data marker. Oversized
-    /// lines and messages are read to the end and discarded, then refused.
+    /// Reads the text after 354 up to CRLF.CRLF, undoing dot-stuffing (RFC 5321 4.5.2). Only a
+    /// "." line between two CRLFs ends the data, so a bare CR or LF can never smuggle an
+    /// end-of-data marker. A bare CR or LF ends a line otherwise (line length, dot-stuffing) and
+    /// is stored as CRLF, or refuses the message, as the listener says. Oversized lines and
+    /// messages are read to the end and discarded, then refused.
     /// </summary>
+    /// <remarks>
+    /// One search per line for CR or LF, as a search for CRLF would be, and one copy into the
+    /// body: text with CRLF only costs no more than before normalization.
+    /// </remarks>
     async ValueTask<(ReadOutcome, SmtpReply?)> ReceiveDataAsync()
     {
         var maxLine = _options.MaxTextLineLength + _options.TextLineTolerance;
+        var reject = _endpoint.BareLineEndings == BareLineEndingPolicy.Reject;
         SmtpReply? problem = null;
-        var midLine = false; // the buffer starts inside a line whose start was discarded
+        var midLine = false;   // the buffer starts inside a line whose start was discarded
+        var afterCrLf = true;  // the current line follows a CRLF (or the 354): only then can "." end the data
         var deadline = Deadline(_options.DataTimeout);
         while (true)
         {
             var reader = new SequenceReader<byte>(_input.Buffer);
-            while (reader.TryReadTo(out ReadOnlySequence<byte> line, "\r\n"u8, advancePastDelimiter: true))
+            while (reader.TryReadToAny(out ReadOnlySequence<byte> line, "\r\n"u8, advancePastDelimiter: false))
             {
+                reader.TryRead(out var first);
+                BareLineEnding bare;
+                if (first == (byte)'\n') bare = BareLineEnding.Lf;
+                else if (!reader.TryPeek(out var next)) { reader.Rewind(line.Length + 1); break; } // the next byte decides
+                else if (next == (byte)'\n') { reader.Advance(1); bare = BareLineEnding.None; }
+                else bare = BareLineEnding.Cr;
+
                 deadline = Deadline(_options.DataTimeout); // a complete line is progress
-                if (!midLine && line.Length == 1 && line.FirstSpan[0] == (byte)'.')
+                if (bare == BareLineEnding.None && afterCrLf && !midLine && line.Length == 1 && StartsWithDot(line))
                 {
                     _input.Consume(reader.Position);
                     return (ReadOutcome.Ok, problem);
                 }
+                if (bare != BareLineEnding.None && reject) problem ??= SmtpReply.BareLineEndingRefused(bare);
                 if (midLine || line.Length + 2 > maxLine) problem ??= SmtpReply.DataLineTooLong;
                 else
                 {
-                    var content = line.FirstSpan.Length > 0 && line.FirstSpan[0] == (byte)'.' ? line.Slice(1) : line;
+                    // A lone "." here is not the end of data (a bare line ending is next to it): kept as text.
+                    var content = line.Length > 1 && StartsWithDot(line) ? line.Slice(1) : line;
                     if (_body.Length + content.Length + 2 > _options.MaxMessageSize) problem ??= SmtpReply.MessageTooBig;
                     if (problem is null) { _body.Append(content); _body.Append("\r\n"u8); }
                 }
                 midLine = false;
+                afterCrLf = bare == BareLineEnding.None;
             }
             _input.Consume(reader.Position);
 
@@ -281,6 +300,9 @@ sealed class SmtpSession : IAsyncDisposable
             if (outcome != ReadOutcome.Ok) return (outcome, null);
         }
     }
+
+    static bool StartsWithDot(in ReadOnlySequence<byte> line) =>
+        line.FirstSpan is [(byte)'.', ..] || (line.FirstSpan.IsEmpty && new SequenceReader<byte>(line).TryPeek(out var b) && b == (byte)'.');
 
     // ---- BDAT (RFC 3030) --------------------------------------------------------------
 
@@ -312,6 +334,15 @@ sealed class SmtpSession : IAsyncDisposable
         if (refusal is not null) return Respond(refusal);
 
         _chunking = true;
+        if (last && keep) _bareLineEndings.Complete(_body);
+        if (keep && _body.Length > _options.MaxMessageSize) _chunkingFailed = true; // grown by normalized line endings
+        if (last && !_chunkingFailed && _bareLineEndings.Found != BareLineEnding.None && _endpoint.BareLineEndings == BareLineEndingPolicy.Reject)
+        {
+            var refused = SmtpReply.BareLineEndingRefused(_bareLineEndings.Found);
+            _log.LogInformation("{Session} message from {Sender} refused: {Reply}", Context.SessionId, _mail!.Sender, refused);
+            ResetTransaction();
+            return Respond(refused);
+        }
         if (_chunkingFailed)
         {
             if (!last) return Respond(SmtpReply.MessageTooBig);
@@ -334,7 +365,7 @@ sealed class SmtpSession : IAsyncDisposable
             if (!buffer.IsEmpty)
             {
                 var take = Math.Min(remaining, buffer.Length);
-                if (keep) _body.Append(buffer.Slice(0, take));
+                if (keep) foreach (var segment in buffer.Slice(0, take)) _bareLineEndings.Append(segment.Span, _body);
                 _input.Consume(take);
                 remaining -= take;
                 // Progress is a text line's worth of octets, as for DATA.
@@ -378,6 +409,7 @@ sealed class SmtpSession : IAsyncDisposable
         _mail = null;
         _recipients.Clear();
         _body.Clear();
+        _bareLineEndings.Reset();
         _chunking = false;
         _chunkingFailed = false;
     }

@@ -10,7 +10,7 @@ namespace ActorGateway.Gateway.Tests.EndToEnd;
 /// <summary>DKIM signatures checked by an independent verifier (python3-dkim) against keys published in the test's DNS.</summary>
 public sealed class DkimTests
 {
-    const string Verifier = """
+    internal const string Verifier = """
 import sys, dkim, dns.resolver
 r = dns.resolver.Resolver(configure=False)
 r.nameservers = ['127.0.0.1']; r.port = int(sys.argv[2])
@@ -23,7 +23,7 @@ print('verified' if ok else 'FAILED', d.domain.decode() if d.domain else '-', d.
 """;
 
     /// <summary>A dnsmasq TXT line; strings over 255 octets are split as DNS requires.</summary>
-    static string TxtRecord(string name, string value) =>
+    internal static string TxtRecord(string name, string value) =>
         $"txt-record={name}," + string.Join(",", value.Chunk(200).Select(c => $"\"{new string(c)}\""));
 
     [Fact]

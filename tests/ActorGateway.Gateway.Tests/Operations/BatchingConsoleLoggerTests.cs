@@ -54,4 +54,37 @@ public sealed class BatchingConsoleLoggerTests
         provider.Flush();
         Assert.Equal(21, Text(output).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
+
+    [Fact]
+    public void The_json_format_writes_one_object_per_line_with_queue_id_and_the_texts_fields()
+    {
+        var output = new MemoryStream();
+        using (var provider = new BatchingConsoleLoggerProvider(output, flushInterval: Timeout.InfiniteTimeSpan, format: LogFormat.Json))
+        {
+            var log = provider.CreateLogger("ActorGateway.Pipeline");
+            log.LogInformation("06H0JCERGDMQWQ2B: tenant=local pool=good to=<bob@rcpt.example> status=delivered (smtp; 250 2.0.0 \"Ok\") relay=mx.rcpt.example[192.0.2.25] attempt=1");
+            log.LogWarning(new EventId(7), "{Session} tenant={Tenant} refused: {Hops} Received fields", "s1", "acme", 51);
+            log.LogError(new InvalidOperationException("boom"), "two\nlines");
+            provider.Flush();
+        }
+        var lines = Text(output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        var delivered = System.Text.Json.JsonDocument.Parse(lines[0]).RootElement;
+        Assert.Matches(new Regex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"), delivered.GetProperty("time").GetString());
+        Assert.Equal(("info", "ActorGateway.Pipeline", "06H0JCERGDMQWQ2B"),
+            (delivered.GetProperty("level").GetString(), delivered.GetProperty("category").GetString(), delivered.GetProperty("queueId").GetString()));
+        var fields = delivered.GetProperty("fields");
+        Assert.Equal(("local", "good", "<bob@rcpt.example>", "delivered", "mx.rcpt.example[192.0.2.25]", "1"),
+            (fields.GetProperty("tenant").GetString(), fields.GetProperty("pool").GetString(), fields.GetProperty("to").GetString(),
+             fields.GetProperty("status").GetString(), fields.GetProperty("relay").GetString(), fields.GetProperty("attempt").GetString()));
+        Assert.Contains("250 2.0.0 \"Ok\"", delivered.GetProperty("message").GetString());
+        var refused = System.Text.Json.JsonDocument.Parse(lines[1]).RootElement;
+        Assert.Equal(7, refused.GetProperty("eventId").GetInt32());
+        Assert.False(refused.TryGetProperty("queueId", out _));
+        Assert.Equal(("s1", "acme", "51"), (refused.GetProperty("fields").GetProperty("Session").GetString(),
+            refused.GetProperty("fields").GetProperty("Tenant").GetString(), refused.GetProperty("fields").GetProperty("Hops").GetString()));
+        var failed = System.Text.Json.JsonDocument.Parse(lines[2]).RootElement;
+        Assert.Equal(("fail", "two\nlines"), (failed.GetProperty("level").GetString(), failed.GetProperty("message").GetString()));
+        Assert.StartsWith("System.InvalidOperationException: boom", failed.GetProperty("exception").GetString());
+    }
 }

@@ -70,6 +70,16 @@ public sealed class MessageLifecycleTests
         new(DeliveryAttempt.Domain(recipient), DeliveryOutcome.NotTried([recipient], "4.4.5", "no connection was free in time"));
 
     [Fact]
+    public void An_attempt_that_only_waited_for_a_connection_everywhere_is_not_recorded()
+    {
+        var waited = new DeliverResult("rcpt.example", DeliveryOutcome.NotTried([Bob], "4.4.5", "no connection was free in time"), WaitedOut: true);
+        Assert.True(MessageLifecycle.OnlyWaited(new DeliveryAttempt.Finished(1, [waited])));
+        Assert.False(MessageLifecycle.OnlyWaited(new DeliveryAttempt.Finished(1, [waited, Answer(Carol, RecipientStatus.Delivered, "2.0.0")])));
+        Assert.False(MessageLifecycle.OnlyWaited(new DeliveryAttempt.Finished(1, [NotTried(Bob)]))); // e.g. a paused destination: recorded
+        Assert.False(MessageLifecycle.OnlyWaited(new DeliveryAttempt.Finished(1, [])));
+    }
+
+    [Fact]
     public void Deferrals_not_attempted_keep_the_first_retry_interval_and_tried_ones_lengthen_it()
     {
         var message = Accepted();

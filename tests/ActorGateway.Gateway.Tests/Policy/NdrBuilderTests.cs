@@ -34,6 +34,26 @@ public sealed class NdrBuilderTests
         Assert.Equal("orig", Assert.IsType<MessagePart>(report[2]).Message.Subject);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Has_no_bare_cr_or_lf_even_when_the_original_and_the_remote_reply_have_them(bool headersOnly)
+    {
+        // An original stored before intake normalized line endings, and a receiver's reply with line breaks of its own.
+        var original = Encoding.ASCII.GetBytes("From: a@s.example\r\nSubject: bare\rcr\r\nX-Lf: bare\nlf\r\n\r\ntext\r.\r\nMAIL FROM:<evil@s.example>\n.\nend\r");
+        var ndr = NdrBuilder.Build(new BouncedMessage("Q1", "a@s.example", null, headersOnly, At, original),
+            [new FailedRecipient("b@r.example", null, "5.0.0", "smtp; 550 first\rsecond\nthird", "mx.r.example", At)], "gw.test", "why\rnot");
+        var bytes = NdrBuilder.ToBytes(ndr);
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] == '\r') Assert.True(i + 1 < bytes.Length && bytes[i + 1] == '\n', $"bare CR at {i}: {Encoding.ASCII.GetString(bytes)}");
+            if (bytes[i] == '\n') Assert.True(i > 0 && bytes[i - 1] == '\r', $"bare LF at {i}: {Encoding.ASCII.GetString(bytes)}");
+        }
+        var text = Encoding.ASCII.GetString(bytes);
+        Assert.Contains("<b@r.example>: smtp; 550 first second third", text);
+        if (!headersOnly) Assert.Contains("MAIL FROM:<evil@s.example>", text);
+    }
+
     [Fact]
     public void Never_to_the_null_sender()
     {

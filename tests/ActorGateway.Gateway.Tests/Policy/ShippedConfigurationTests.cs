@@ -11,6 +11,7 @@ public sealed class ShippedConfigurationTests
         var s = GatewayConfig.Read(GatewayConfig.Load([]));
         Assert.Equal("127.0.0.1", s.Smtp.Endpoints.Single().Address);
         Assert.Equal(2525, s.Smtp.Endpoints.Single().Port);
+        Assert.Equal(ActorGateway.Smtp.Protocol.BareLineEndingPolicy.Normalize, s.Smtp.Endpoints.Single().BareLineEndings);
         Assert.Equal(StorageProvider.Sqlite, s.Storage);
         Assert.Equal(25, s.Delivery.Port);
         Assert.Equal(TimeSpan.FromDays(5), s.Delivery.Retry.MaxLifetime);

@@ -13,7 +13,7 @@ public static class Eventually
         }
     }
 
-    /// <summary>The same for a condition that has to ask (an HTTP endpoint, a query).</summary>
+    /// <summary>The same for a condition that has to ask another process (an API, a command line).</summary>
     public static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> failure)
     {
         var until = DateTime.UtcNow + timeout;

@@ -21,6 +21,8 @@ public sealed class GatewayTestbed : IAsyncDisposable
     public TestCertificate Certificate { get; } = new();
     public TempDirectory Dir { get; } = new();
     public int SmtpPort { get; private set; }
+    /// <summary>A second listener on ::1 (0 unless started with ipv6).</summary>
+    public int SmtpPort6 { get; private set; }
     public int DeliveryPort { get; private set; }
     /// <summary>The node's operations endpoint (HTTP on 127.0.0.1); its token is <see cref="OperationsToken"/>.</summary>
     public int OperationsPort { get; } = FreePort.Next();
@@ -33,9 +35,10 @@ public sealed class GatewayTestbed : IAsyncDisposable
     /// listens on the MX port until <see cref="StartReceiverAsync"/>), and the gateway.
     /// </summary>
     public static async Task<GatewayTestbed> StartAsync(bool startReceiver = true, string? dnsServerOverride = null, string extraHocon = "",
-        bool receiverTls = false, IEnumerable<string>? extraDns = null)
+        bool receiverTls = false, IEnumerable<string>? extraDns = null, bool ipv6 = false)
     {
         var bed = new GatewayTestbed { _receiverTls = receiverTls };
+        if (ipv6) bed.SmtpPort6 = FreePort.Next("::1");
         bed.Dns = await Dnsmasq.StartAsync([
             "mx-host=sender.example,mail.sender.example,10", "host-record=mail.sender.example,127.0.0.1",
             "mx-host=authed.example,mail.authed.example,10", "host-record=mail.authed.example,127.0.0.1",
@@ -56,7 +59,8 @@ public sealed class GatewayTestbed : IAsyncDisposable
                 server-name = "gw.test"
                 command-timeout = 30s
                 endpoints = [ { name = smtp, address = "127.0.0.1", port = {{bed.SmtpPort}},
-                                certificate = "{{bed.Certificate.CertificatePath}}", key = "{{bed.Certificate.KeyPath}}" } ]
+                                certificate = "{{bed.Certificate.CertificatePath}}", key = "{{bed.Certificate.KeyPath}}" }
+                             {{(ipv6 ? $"{{ name = smtp6, address = \"::1\", port = {bed.SmtpPort6}, certificate = \"{bed.Certificate.CertificatePath}\", key = \"{bed.Certificate.KeyPath}\" }}" : "")}} ]
               }
               dns { servers = ["{{dnsServerOverride ?? bed.Dns.Endpoint}}"], timeout = 1s }
               delivery {

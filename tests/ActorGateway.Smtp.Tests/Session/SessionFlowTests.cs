@@ -36,7 +36,7 @@ public sealed class SessionFlowTests
         Assert.Equal("250 2.1.5 Recipient OK", (await client.CommandAsync("RCPT TO:<b@rcpt.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2Bx@rcpt.example")).ToString());
         Assert.Equal(250, (await client.CommandAsync("RCPT TO:<c@rcpt.example>")).Code);
         Assert.Equal(354, (await client.CommandAsync("DATA")).Code);
-        var body = "Subject: hi\r\n\r\n..leading dot\r\n.\tdot tab\r\nbare\nlf stays\r\nlast\r\n";
+        var body = "Subject: hi\r\n\r\n..leading dot\r\n.\tdot tab\r\ntab\tstays\r\nlast\r\n";
         await client.SendAsync(body.Replace("\r\n..leading", "\r\n...leading").Replace("\r\n.\tdot", "\r\n..\tdot") + ".\r\n");
         var done = await client.ReadReplyAsync();
         Assert.Equal(250, done.Code);
@@ -84,8 +84,8 @@ public sealed class SessionFlowTests
         Assert.Equal(250, (await client.ReadReplyAsync()).Code);
         Assert.Equal(250, (await client.CommandAsync("NOOP")).Code);
         var m = Assert.Single(server.Hooks.Messages);
-        // Only CRLF ends a line: the line ".\nRCPT ..." starts with a dot, which is unstuffed.
-        Assert.Equal("one\n.\nMAIL FROM:<evil@s.example>\r\n\nRCPT TO:<x@r.example>\r\n", Encoding.ASCII.GetString(m.Body));
+        // Only a "." between two CRLFs ends the data; a lone "." next to a bare LF stays text (normalized).
+        Assert.Equal("one\r\n.\r\nMAIL FROM:<evil@s.example>\r\n.\r\nRCPT TO:<x@r.example>\r\n", Encoding.ASCII.GetString(m.Body));
     }
 
     [Fact]
