@@ -85,6 +85,7 @@ public static class GatewayNode
         var verifiedLogins = new VerifiedLoginCache(settings.AuthCacheSize);
         var records = new DeliveryRecordStore(settings);
         records.CreateTablesAsync().GetAwaiter().GetResult();
+        StorageHealth.CreateTableAsync(settings.Storage, settings.ConnectionString).GetAwaiter().GetResult();
         IActorRef? region = null, intake = null, limiters = null, sweeper = null, monitor = null;
         var agents = new List<IActorRef>();
         var overrides = new RateLimitOverrides();
@@ -93,6 +94,10 @@ public static class GatewayNode
         IActorRef Limiters() => limiters ?? throw new InvalidOperationException("the actor system is not started yet");
         // Mail the gateway writes itself (NDRs, virus notices, blacklist notices), queued through this node's intake.
         var mail = new GatewayMail(Intake, settings.ServerName);
+        // One per node, shared by ingress (which reports its journal writes) and /health/ready.
+        StorageHealth? storage = null;
+        StorageHealth Storage(ILoggerFactory loggers) =>
+            storage ??= new StorageHealth(settings.Storage, settings.ConnectionString, settings.ServerName, loggers.CreateLogger("ActorGateway.Storage"));
 
         builder.Services.AddAkka("actorgateway", (akka, sp) =>
         {
@@ -130,13 +135,18 @@ public static class GatewayNode
                     ClusterShardingSettings.Create(system), new RateLimitExtractor(30));
                 system.ActorOf(ClusterEventLog.Props(), "cluster-events");
 
-                system.ActorOf(ClusterSingletonManager.Props(QueueSweeper.Props(region, settings.SweepInterval, services.Timeouts.Attempt, records, settings.Retention),
-                    PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
+                // A persistent actor stops when a journal write or its recovery fails (the database is down,
+                // the disk is full), and a singleton manager does not start a stopped singleton again:
+                // without a supervisor that restarts it, the queue would not be swept until the node restarts.
+                static Props Restarting(Props props, string name) =>
+                    Akka.Pattern.BackoffSupervisor.Props(props, name, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2);
+                system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, settings.SweepInterval, services.Timeouts.Attempt, records,
+                    settings.Retention), "sweeper"), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
                 system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");
 
-                system.ActorOf(ClusterSingletonManager.Props(BlacklistMonitor.Props(settings.Blacklists, new DnsblChecker(dns), mail,
-                    new RemovalRequester(new HttpClient { Timeout = TimeSpan.FromSeconds(30) })), PoisonPill.Instance,
+                system.ActorOf(ClusterSingletonManager.Props(Restarting(BlacklistMonitor.Props(settings.Blacklists, new DnsblChecker(dns), mail,
+                    new RemovalRequester(new HttpClient { Timeout = TimeSpan.FromSeconds(30) })), "monitor"), PoisonPill.Instance,
                     ClusterSingletonManagerSettings.Create(system)), "blacklist-monitor");
                 monitor = system.ActorOf(ClusterSingletonProxy.Props("/user/blacklist-monitor", ClusterSingletonProxySettings.Create(system)), "blacklist-monitor-proxy");
 
@@ -153,7 +163,8 @@ public static class GatewayNode
             var spam = new SpamClassifier(scorer, settings.Antispam.Threshold, settings.Antispam.OnFailure, loggers.CreateLogger("ActorGateway.Scanning"));
             var rateLimit = new RateLimitGate(Limiters, overrides, settings.RateLimitTimeout, loggers.CreateLogger("ActorGateway.RateLimit"));
             var hooks = new GatewaySmtpHooks(() => tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Intake, settings.ServerName,
-                settings.Trace, settings.StoreTimeout, new LoginGate(loginFailures, verifiedLogins, TimeProvider.System, loggers.CreateLogger("ActorGateway.Login")),
+                settings.Trace, settings.StoreTimeout, Storage(loggers),
+                new LoginGate(loginFailures, verifiedLogins, TimeProvider.System, loggers.CreateLogger("ActorGateway.Login")),
                 loggers.CreateLogger("ActorGateway.Ingress"));
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);
@@ -166,7 +177,7 @@ public static class GatewayNode
         {
             IActorRef Started(IActorRef? r) => r ?? throw new InvalidOperationException("the actor system is not started yet");
             OperationsApi.Map(app, new OperationsContext(app.Services.GetRequiredService<ActorSystem>(), Region, Limiters, () => Started(sweeper),
-                () => Started(monitor), () => tenants, overrides, ct => StorageSetup.AnswersAsync(settings, ct), settings.Operations.Token, records, () => agents),
+                () => Started(monitor), () => tenants, overrides, Storage(app.Services.GetRequiredService<ILoggerFactory>()), settings.Operations.Token, records, () => agents),
                 settings.Operations.Port);
         }
         if (reload is not null)

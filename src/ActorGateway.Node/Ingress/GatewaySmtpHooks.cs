@@ -5,6 +5,7 @@ using ActorGateway.Mail.Signing;
 using ActorGateway.Mail.Tenants;
 using ActorGateway.Node.Configuration;
 using ActorGateway.Node.Pipeline;
+using ActorGateway.Node.Storage;
 using ActorGateway.Smtp.Hooks;
 using ActorGateway.Smtp.Protocol;
 using ActorGateway.Smtp.Session;
@@ -21,13 +22,14 @@ namespace ActorGateway.Node.Ingress;
 /// </summary>
 public sealed class GatewaySmtpHooks(
     Func<TenantDirectory> tenants, SenderDomainCheck senderCheck, RateLimitGate rateLimit, VirusGate virusGate, SpamClassifier spam, DkimSigning dkim, Func<IActorRef> intake, string serverName,
-    TraceSettings trace, TimeSpan storeTimeout, LoginGate login, ILogger log)
+    TraceSettings trace, TimeSpan storeTimeout, StorageHealth storage, LoginGate login, ILogger log)
     : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore
 {
     public static readonly SmtpReply UnknownClient = new(554, "5.7.1", "Relay access denied: client is not a known tenant");
     public static readonly SmtpReply NullSenderRefused = new(550, "5.7.1", "The null sender is not accepted from clients");
     public static readonly SmtpReply SenderDomainMustResolve = new(550, "5.1.8", "Sender Domain must resolve");
     public static readonly SmtpReply SenderDomainLookupFailed = new(451, "4.4.3", "Sender domain could not be resolved, try again later");
+    public static readonly SmtpReply NotStored = new(451, "4.3.0", "Message not stored: the queue storage is unavailable, try again later");
 
     public SmtpHooks Hooks => new(this, this, this);
 
@@ -132,17 +134,21 @@ public sealed class GatewaySmtpHooks(
             var reply = await intake().Ask<object>(new AcceptMessage(queueId, envelope, bytes), storeTimeout, ct);
             if (reply is MessageStored)
             {
+                storage.WriteSucceeded();
                 Metrics.Accepted(tenant.Id);
                 return new SmtpReply(250, "2.0.0", $"Ok: queued as {queueId}");
             }
-            log.LogError("{Session} {QueueId} not stored: {Reply}", session.SessionId, queueId, reply);
+            var reason = reply is MessageNotStored n ? n.Reason : reply.ToString()!;
+            log.LogWarning("{Session} {QueueId} not stored: {Reason}", session.SessionId, queueId, reason);
+            storage.WriteFailed(reason);
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
         {
-            log.LogError("{Session} {QueueId} not stored in time: {Error}", session.SessionId, queueId, e.Message);
+            log.LogWarning("{Session} {QueueId} not stored in time: {Error}", session.SessionId, queueId, e.Message);
+            if (!ct.IsCancellationRequested) storage.WriteFailed($"not stored within {storeTimeout.TotalSeconds:0} s"); // else the session ended
         }
         Metrics.Rejected("storage");
-        return SmtpReply.LocalError;
+        return NotStored;
     }
 
     static ActorGateway.Node.Operations.GatewayMetrics Metrics => ActorGateway.Node.Operations.GatewayMetrics.Instance;

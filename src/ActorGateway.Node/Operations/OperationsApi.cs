@@ -16,7 +16,7 @@ namespace ActorGateway.Node.Operations;
 
 /// <summary>What the operations endpoint reaches on this node.</summary>
 public sealed record OperationsContext(ActorSystem System, Func<IActorRef> Messages, Func<IActorRef> Limiters, Func<IActorRef> Sweeper,
-    Func<IActorRef> BlacklistMonitor, Func<TenantDirectory> Tenants, RateLimitOverrides Overrides, Func<CancellationToken, Task<bool>> StorageAnswers,
+    Func<IActorRef> BlacklistMonitor, Func<TenantDirectory> Tenants, RateLimitOverrides Overrides, ActorGateway.Node.Storage.StorageHealth Storage,
     string? Token, DeliveryRecordStore Records, Func<IReadOnlyList<IActorRef>> DeliveryAgents);
 
 /// <summary>
@@ -38,9 +38,10 @@ public static class OperationsApi
         api.MapGet("/health/ready", async (CancellationToken ct) =>
         {
             var up = cluster.SelfMember.Status == MemberStatus.Up;
-            var storage = await ops.StorageAnswers(ct);
+            // Ready = able to accept mail durably: a member of the cluster, and the store takes writes.
+            var (storage, why) = await ops.Storage.CheckAsync(ct);
             return up && storage ? Results.Text("ready\n")
-                : Results.Text($"not ready: cluster member {(up ? "up" : cluster.SelfMember.Status.ToString())}, storage {(storage ? "answers" : "does not answer")}\n", statusCode: 503);
+                : Results.Text($"not ready: cluster member {(up ? "up" : cluster.SelfMember.Status.ToString())}, storage {why}\n", statusCode: 503);
         });
         api.MapGet("/metrics", async (HttpContext context, CancellationToken ct) =>
         {

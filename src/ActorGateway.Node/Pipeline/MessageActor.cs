@@ -14,7 +14,15 @@ namespace ActorGateway.Node.Pipeline;
 /// <param name="PoolWaitInterval">How often a message whose pool has no node up looks again.</param>
 /// <param name="Records">Delivery records of completed messages (the intake looks up NDRs handed over again).</param>
 public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pools, GatewayMail Mail, RetrySchedule Retry,
-    DeliveryTimeouts Timeouts, TlsPolicy TlsPolicy, TimeSpan PoolWaitInterval, ActorGateway.Node.Retention.DeliveryRecordStore? Records = null);
+    DeliveryTimeouts Timeouts, TlsPolicy TlsPolicy, TimeSpan PoolWaitInterval, ActorGateway.Node.Retention.DeliveryRecordStore? Records = null)
+{
+    /// <summary>
+    /// Answers of attempts this node made but could not journal (the database failed), by queue id.
+    /// The entity is stopped by the failed write; its next incarnation on this node writes them
+    /// instead of attempting again, so that a delivery that happened is not made twice.
+    /// </summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, AttemptRecorded> Unrecorded { get; } = new();
+}
 
 /// <summary>
 /// One message after its first attempt: retries, NDRs, the operator's hold, release and bounce,
@@ -206,6 +214,13 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     void StartAttempt()
     {
         if (_attemptRunning || _message.Completed || !_message.Exists || _message.Held) return;
+        if (_services.Unrecorded.TryRemove(_queueId, out var unrecorded) && unrecorded.Attempt == _message.Attempts + 1)
+        {
+            _log.Info("{0}: journaling attempt {1}, made before a failed write, instead of attempting again", _queueId, unrecorded.Attempt);
+            _attemptRunning = true;
+            PersistAttempt(_message.EventsOf(unrecorded));
+            return;
+        }
         QueueBounces();
         if (_message.Pending.Count == 0) { CompleteIfDone(); return; }
         if (_message.Expiry(_services.Retry, DateTimeOffset.UtcNow) is { } expired)
@@ -253,11 +268,13 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     /// <summary>An attempt's events in one atomic write; the work is done once the last is stored.</summary>
     void PersistAttempt(IReadOnlyList<Tagged> events)
     {
+        _recording = (AttemptRecorded)events[0].Payload;
         var last = events[^1].Payload;
         PersistAll(events, e =>
         {
             _message.Apply(e.Payload);
             if (!ReferenceEquals(e.Payload, last)) return;
+            _recording = null;
             _attemptRunning = false;
             DeliveryAttempt.Report(_log, _queueId, _message.Envelope!, (AttemptRecorded)events[0].Payload);
             if (_message.Completed)
@@ -270,6 +287,21 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             else CompleteIfDone();
             StopIfAsked();
         });
+    }
+
+    /// <summary>The attempt whose events are being written, if any.</summary>
+    AttemptRecorded? _recording;
+
+    /// <summary>Akka stops a persistent actor whose write failed; an attempt's answers are kept for its next incarnation.</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        if (_recording is { } attempt)
+        {
+            _services.Unrecorded[_queueId] = attempt;
+            _log.Warning("{0}: could not journal attempt {1} ({2}); its answers are kept on this node and journaled when the message is next woken",
+                _queueId, attempt.Attempt, cause.Message);
+        }
+        base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     // ---- NDRs: queued as messages of their own with the null sender ----

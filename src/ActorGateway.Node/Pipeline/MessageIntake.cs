@@ -126,7 +126,9 @@ public sealed class MessageIntake : ReceiveActor
                         _region.Tell(new WakeMessage(_accepted.QueueId));
                     }
                 });
-                Receive<ReplayMessagesFailure>(_ => NotStored(replyTo, cause));
+                // The circuit breaker refused the write without sending it; any other failure may have
+                // come after the database committed (the connection lost with the answer).
+                Receive<ReplayMessagesFailure>(_ => NotStored(replyTo, cause, outcomeUnknown: cause is not Akka.Pattern.OpenCircuitException));
             });
         }
 
@@ -137,12 +139,50 @@ public sealed class MessageIntake : ReceiveActor
             Context.Stop(Self);
         }
 
-        void NotStored(IActorRef replyTo, Exception cause)
+        void NotStored(IActorRef replyTo, Exception cause, bool outcomeUnknown = false)
         {
-            _log.Error(cause, "{0}: journal write failed", _accepted.QueueId);
-            replyTo.Tell(new MessageNotStored(_accepted.QueueId, cause.Message));
-            Context.Stop(Self);
+            // Ingress logs it with the session; the storage health logs the outage once.
+            var why = Describe(cause);
+            _log.Debug("{0}: journal write failed: {1}", _accepted.QueueId, why);
+            replyTo.Tell(new MessageNotStored(_accepted.QueueId, why));
+            if (outcomeUnknown) CheckStoredLater(DateTime.UtcNow);
+            else Context.Stop(Self);
         }
+
+        sealed class CheckAgain { public static readonly CheckAgain Instance = new(); }
+
+        /// <summary>
+        /// The client was told 451, but the write may have committed all the same. Then the message
+        /// is queued, and nobody makes its first attempt: the sweeper would leave it to this node
+        /// until the first-attempt grace ran out. Once the journal answers, such a message is handed
+        /// to its entity and delivered now (the client may send it again: at-least-once).
+        /// </summary>
+        void CheckStoredLater(DateTime since, int checks = 0)
+        {
+            if (DateTime.UtcNow - since > RecordFor) { Context.Stop(Self); return; }
+            Context.System.Scheduler.ScheduleTellOnce(Pause(checks), Self, CheckAgain.Instance, Self);
+            Become(() =>
+            {
+                Receive<AcceptMessage>(_ => { });
+                Receive<CheckAgain>(_ => _journal.Tell(new ReplayMessages(0, 0, 0, MessageActor.PersistenceIdOf(_accepted.QueueId), Self)));
+                Receive<RecoverySuccess>(r =>
+                {
+                    if (r.HighestSequenceNr > 0)
+                    {
+                        _log.Warning("{0}: stored although its client was told 451 (the database's answer was lost); delivering it", _accepted.QueueId);
+                        _region.Tell(new WakeMessage(_accepted.QueueId));
+                    }
+                    Context.Stop(Self);
+                });
+                Receive<ReplayMessagesFailure>(_ => CheckStoredLater(since, checks + 1));
+            });
+        }
+
+        /// <summary>Pauses between tries while the journal fails: 1, 2, 4 .. 30 s.</summary>
+        static TimeSpan Pause(int failures) => TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(failures, 5)));
+
+        /// <summary>The failure and what caused it (the journal's circuit breaker wraps the database's error).</summary>
+        static string Describe(Exception e) => e.InnerException is { } inner && inner.Message != e.Message ? $"{e.Message} ({inner.Message})" : e.Message;
 
         void FirstAttempt()
         {
@@ -171,18 +211,60 @@ public sealed class MessageIntake : ReceiveActor
             var message = new MessageLifecycle(_accepted.QueueId);
             message.Apply(_accepted);
             var recorded = message.AttemptOf(finished, _services.Retry, DateTimeOffset.UtcNow);
-            Write(2, message.EventsOf(recorded), stored: () =>
+            WriteAttempt(recorded, message.EventsOf(recorded), DateTime.UtcNow);
+        }
+
+        sealed class WriteAgain { public static readonly WriteAgain Instance = new(); }
+
+        /// <summary>How long the intake keeps trying while the journal fails (writing answers, looking for a message).</summary>
+        static readonly TimeSpan RecordFor = TimeSpan.FromMinutes(10);
+
+        /// <summary>
+        /// Writes the first attempt's answers. While the journal fails (the database is down, the
+        /// disk is full), they are written again after a growing pause: a delivery that happened but
+        /// is not recorded would be made again. A persistent entity cannot do that for us: it stops
+        /// when a write fails, and the answers would be lost with it.
+        /// </summary>
+        void WriteAttempt(AttemptRecorded recorded, IReadOnlyList<Tagged> events, DateTime since, int failures = 0)
+        {
+            var e = _accepted.Envelope;
+            Write(2, events, stored: () =>
             {
+                if (failures > 0) _log.Info("{0}: first attempt journaled after {1} failed write(s)", _accepted.QueueId, failures);
                 DeliveryAttempt.Report(_log, _accepted.QueueId, e, recorded);
                 if (recorded.Completes) Context.Stop(Self);
                 else HandOver();
             }, failed: cause =>
             {
-                // Written by the entity instead (unless it has moved on, e.g. an operator held the message meanwhile).
-                _log.Warning("{0}: could not journal the first attempt ({1}); handing its answers to the message's entity", _accepted.QueueId, cause.Message);
-                _region.Tell(new RecordFirstAttempt(_accepted.QueueId, recorded));
-                Context.Stop(Self);
+                if (failures == 0)
+                    _log.Warning("{0}: could not journal the first attempt ({1}); writing it again until the journal takes it", _accepted.QueueId, Describe(cause));
+                // Event 2 may exist after all: then the entity moved on (e.g. an operator held the message) and the answers are not ours to write.
+                _journal.Tell(new ReplayMessages(0, 0, 0, MessageActor.PersistenceIdOf(_accepted.QueueId), Self));
+                void Later()
+                {
+                    if (DateTime.UtcNow - since > RecordFor) { GiveToEntity(recorded, cause); return; }
+                    Context.System.Scheduler.ScheduleTellOnce(Pause(failures), Self, WriteAgain.Instance, Self);
+                }
+                Become(() =>
+                {
+                    Receive<AcceptMessage>(a => Sender.Tell(new MessageStored(a.QueueId))); // a retried hand-over
+                    Receive<RecoverySuccess>(r =>
+                    {
+                        if (r.HighestSequenceNr >= 2) GiveToEntity(recorded, cause);
+                        else Later();
+                    });
+                    Receive<ReplayMessagesFailure>(_ => Later());
+                    Receive<WriteAgain>(_ => WriteAttempt(recorded, events, since, failures + 1));
+                });
             });
+        }
+
+        /// <summary>Written by the entity instead (unless it has moved on, e.g. an operator held the message meanwhile).</summary>
+        void GiveToEntity(AttemptRecorded recorded, Exception cause)
+        {
+            _log.Warning("{0}: could not journal the first attempt ({1}); handing its answers to the message's entity", _accepted.QueueId, Describe(cause));
+            _region.Tell(new RecordFirstAttempt(_accepted.QueueId, recorded));
+            Context.Stop(Self);
         }
 
         /// <summary>Retries, NDRs and waiting for a pool are the entity's work.</summary>

@@ -69,26 +69,6 @@ public static class StorageSetup
             .WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
     }
 
-    /// <summary>Whether the database answers a trivial query now (readiness).</summary>
-    public static async Task<bool> AnswersAsync(GatewaySettings settings, CancellationToken ct)
-    {
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(3));
-            await using System.Data.Common.DbConnection connection = settings.Storage == StorageProvider.Sqlite
-                ? new SqliteConnection(settings.ConnectionString) : new Npgsql.NpgsqlConnection(settings.ConnectionString);
-            await connection.OpenAsync(timeout.Token);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT 1";
-            return Convert.ToInt32(await command.ExecuteScalarAsync(timeout.Token)) == 1;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>Before the actor system starts: the data directory exists and SQLite is in WAL mode.</summary>
     public static void Prepare(GatewaySettings settings)
     {

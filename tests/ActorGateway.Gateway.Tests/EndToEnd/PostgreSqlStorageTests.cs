@@ -23,7 +23,7 @@ public sealed class PostgreSqlStorageTests
         // Whether the journal write or the message's recovery read fails first, the answer comes
         // within the store timeout (10 s here): the client must wait longer than that.
         var refused = await Swaks.SendAsync(bed.SmtpPort, TimeSpan.FromSeconds(60), "alice@sender.example", "carol@rcpt.example");
-        Assert.Contains("451 4.3.0 Local error in processing, try again later", refused.Replies());
+        Assert.Contains("451 4.3.0 Message not stored: the queue storage is unavailable, try again later", refused.Replies());
         Assert.DoesNotContain(refused.Replies(), r => r.StartsWith("250 2.0.0 Ok: queued"));
 
         // The database returns: mail is accepted again, and what was accepted before is intact.
