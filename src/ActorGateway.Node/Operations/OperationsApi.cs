@@ -5,6 +5,7 @@ using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.Queue;
 using ActorGateway.Node.RateLimit;
 using ActorGateway.Node.Retention;
+using ActorGateway.Smtp.Hosting;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
@@ -16,7 +17,7 @@ namespace ActorGateway.Node.Operations;
 /// <summary>What the operations endpoint reaches on this node.</summary>
 public sealed record OperationsContext(ActorSystem System, Func<IActorRef> Messages, Func<IActorRef> Limiters, Func<IActorRef> Sweeper,
     Func<IActorRef> BlacklistMonitor, Func<TenantDirectory> Tenants, RateLimitOverrides Overrides, Func<CancellationToken, Task<bool>> StorageAnswers,
-    string? Token, DeliveryRecordStore Records, Func<IReadOnlyList<IActorRef>> DeliveryAgents);
+    string? Token, DeliveryRecordStore Records, Func<IReadOnlyList<IActorRef>> DeliveryAgents, Func<SmtpServer?>? Smtp = null);
 
 /// <summary>
 /// The management HTTP API of a node (what `actorgw` talks to), after Petabridge.Cmd's
@@ -199,6 +200,11 @@ public static class OperationsApi
         foreach (var g in cluster.State.Members.GroupBy(m => m.Status))
             gauges.Add(("actorgateway_cluster_members", "Cluster members as this node sees them, by status.", $"status=\"{g.Key}\"", g.Count()));
         gauges.Add(("actorgateway_cluster_unreachable_members", "Members this node cannot reach.", "", cluster.State.Unreachable.Count));
+        if (ops.Smtp?.Invoke() is { } smtp)
+        {
+            gauges.Add(("actorgateway_smtp_connections", "Open SMTP connections on this node.", "", smtp.OpenSessions));
+            gauges.Add(("actorgateway_smtp_stress", "1 while the SMTP server is in stress mode (short timeouts).", "", smtp.UnderStress ? 1 : 0));
+        }
         try
         {
             var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(), TimeSpan.FromSeconds(3));
