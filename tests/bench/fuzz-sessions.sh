@@ -6,6 +6,7 @@
 # Checks: the node is alive with the same PID at the end (no crash), every session is
 # answered or closed by the server within the bound (no hang), every reply line is valid,
 # and the node's memory (RSS, sampled every second) stays bounded: start / peak / end.
+# FUZZ_ONLY=314,392 replays single sessions (NODE_LOG_LEVEL=Information shows the node's view).
 #   usage: tests/bench/fuzz-sessions.sh [SESSIONS=100000] [SEED=20261201] [CONCURRENCY=400] [TIME_LIMIT=600]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -73,7 +74,7 @@ gateway {
   tenants.local.domains = ["sender.example"]
 }
 EOF
-Logging__LogLevel__Default=Warning setsid dotnet "$NODE_DLL" --config "$WORK/node.conf" > "$WORK/node.log" 2>&1 &
+Logging__LogLevel__Default=${NODE_LOG_LEVEL:-Warning} setsid dotnet "$NODE_DLL" --config "$WORK/node.conf" > "$WORK/node.log" 2>&1 &
 NODE_PID=$!
 for _ in $(seq 1 600); do
   curl -sf "http://127.0.0.1:$OPS_PORT/health/ready" >/dev/null 2>&1 && break
@@ -104,4 +105,7 @@ read -r end_rss < <(tail -1 "$WORK/memory.txt" | awk '{print int($2/1024)}')
 echo "node RSS start / peak / end: $start_rss / $peak_rss / $end_rss MiB"
 echo "node log: $(grep -ci 'exception' "$WORK/node.log" || true) lines mentioning an exception, $(grep -c ' crit\| fail:' "$WORK/node.log" || true) critical/error lines"
 grep -i ' crit\| fail:\|unhandled' "$WORK/node.log" | sort | uniq -c | sort -rn | head -10 || true
+if [ "$FUZZ_RC" != 0 ] && [ -n "${FUZZ_ONLY:-}" ]; then
+  echo "--- the node's log for the replayed sessions:"; grep -v ' warn: ActorGateway.Ingress' "$WORK/node.log" | tail -60
+fi
 [ "$FUZZ_RC" = 0 ] || fail "the fuzzer reported findings"

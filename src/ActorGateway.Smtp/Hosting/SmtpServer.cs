@@ -45,7 +45,8 @@ public sealed class SmtpServer
     {
         UpdateStress();
         var now = Environment.TickCount64;
-        foreach (var session in _sessions.Keys) session.CheckDeadline(now);
+        var timeouts = _stress.Current;
+        foreach (var session in _sessions.Keys) session.CheckDeadline(now, timeouts);
     }
 
     void UpdateStress()

@@ -8,12 +8,13 @@ namespace ActorGateway.Smtp.Hosting;
 /// </summary>
 public sealed class StressMode
 {
-    readonly SmtpServerOptions _options;
+    readonly SessionTimeouts _normal, _stress;
     volatile bool _active;
 
     public StressMode(SmtpServerOptions options)
     {
-        _options = options;
+        _normal = new SessionTimeouts(options.CommandTimeout, options.DataTimeout);
+        _stress = new SessionTimeouts(Min(options.StressCommandTimeout, options.CommandTimeout), Min(options.StressDataTimeout, options.DataTimeout));
         Threshold = options.StressThreshold <= 0 ? int.MaxValue
             : Math.Max(1, (int)Math.Ceiling(options.MaxConnections * options.StressThreshold));
     }
@@ -37,8 +38,11 @@ public sealed class StressMode
         return true;
     }
 
-    public TimeSpan CommandTimeout => _active ? Min(_options.StressCommandTimeout, _options.CommandTimeout) : _options.CommandTimeout;
-    public TimeSpan DataTimeout => _active ? Min(_options.StressDataTimeout, _options.DataTimeout) : _options.DataTimeout;
+    /// <summary>
+    /// The timeouts now. A sweep over all sessions takes this once, so that sessions it closes
+    /// (and so the count falling) cannot end stress halfway through the sweep.
+    /// </summary>
+    public SessionTimeouts Current => _active ? _stress : _normal;
 
     static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

@@ -64,13 +64,13 @@ sealed class SmtpSession : IAsyncDisposable
     bool StartTlsOffered => _certificate is not null && Context.Tls is null;
 
     /// <summary>
-    /// Called about once a second by the server for every session: a read past its deadline is
-    /// cancelled. One sweep for all sessions is cheaper than a timer change on every read.
+    /// Called every sweep by the server for every session, with the timeouts of the moment: a read
+    /// past its deadline is cancelled. One sweep for all sessions is cheaper than a timer change on every read.
     /// </summary>
-    public void CheckDeadline(long now)
+    public void CheckDeadline(long now, SessionTimeouts timeouts)
     {
         var wait = Volatile.Read(ref _wait);
-        if (wait == long.MaxValue || !Expired(wait >> 1, (wait & 1) == 0 ? Wait.Command : Wait.Data, now)) return;
+        if (wait == long.MaxValue || !Expired(wait >> 1, (wait & 1) == 0 ? Wait.Command : Wait.Data, now, timeouts)) return;
         _timedOut = true;
         _input.CancelPendingRead();
     }
@@ -96,8 +96,8 @@ sealed class SmtpSession : IAsyncDisposable
         return true;
     }
 
-    bool Expired(long started, Wait kind, long now) =>
-        now - started > (long)(kind == Wait.Command ? _timeouts.CommandTimeout : _timeouts.DataTimeout).TotalMilliseconds;
+    static bool Expired(long started, Wait kind, long now, SessionTimeouts timeouts) =>
+        now - started > (long)(kind == Wait.Command ? timeouts.Command : timeouts.Data).TotalMilliseconds;
 
     /// <summary>Graceful shutdown: a session waiting for a command outside a transaction gets 421 now.</summary>
     public void RequestStop()
@@ -446,7 +446,7 @@ sealed class SmtpSession : IAsyncDisposable
         if (_certificate is null) return false;
         _input.DiscardBuffered();
         _ssl = new SslStream(new DuplexPipeStream(_transport.Input, _transport.Output), leaveInnerStreamOpen: false);
-        using var cts = new CancellationTokenSource(_timeouts.CommandTimeout);
+        using var cts = new CancellationTokenSource(_timeouts.Current.Command);
         try
         {
             await _ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
@@ -623,7 +623,7 @@ sealed class SmtpSession : IAsyncDisposable
     {
         if (interruptible && _stopping) return ReadOutcome.ShuttingDown;
         if (kind == Wait.Command && Volatile.Read(ref _evicted) == 1) return ReadOutcome.Evicted;
-        if (Expired(started, kind, Environment.TickCount64)) return ReadOutcome.TimedOut;
+        if (Expired(started, kind, Environment.TickCount64, _timeouts.Current)) return ReadOutcome.TimedOut;
         _timedOut = false;
         _interruptible = interruptible;
         Volatile.Write(ref _wait, (started << 1) | (kind == Wait.Data ? 1L : 0L));

@@ -17,16 +17,16 @@ public sealed class StressModeTests
         var stress = new StressMode(Options);
         Assert.Equal(8, stress.Threshold);
         Assert.False(stress.Update(7));
-        Assert.Equal(TimeSpan.FromMinutes(5), stress.CommandTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(5), stress.Current.Command);
         Assert.True(stress.Update(8));
         Assert.True(stress.Active);
-        Assert.Equal(TimeSpan.FromSeconds(10), stress.CommandTimeout);
-        Assert.Equal(TimeSpan.FromSeconds(20), stress.DataTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(10), stress.Current.Command);
+        Assert.Equal(TimeSpan.FromSeconds(20), stress.Current.Data);
         Assert.False(stress.Update(12));
         Assert.False(stress.Update(6));  // stays on until below 3/4 of the threshold
         Assert.True(stress.Update(5));
         Assert.False(stress.Active);
-        Assert.Equal(TimeSpan.FromMinutes(3), stress.DataTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(3), stress.Current.Data);
     }
 
     [Fact]
@@ -34,7 +34,7 @@ public sealed class StressModeTests
     {
         var stress = new StressMode(Options with { CommandTimeout = TimeSpan.FromSeconds(2) });
         stress.Update(10);
-        Assert.Equal(TimeSpan.FromSeconds(2), stress.CommandTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), stress.Current.Command);
     }
 
     [Fact]

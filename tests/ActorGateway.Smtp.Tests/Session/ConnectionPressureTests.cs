@@ -67,7 +67,9 @@ public sealed class ConnectionPressureTests
     {
         var server = await TestSmtpServer.StartAsync(o => o with { MaxConnections = 12, MaxConnectionsPerClient = 3, EvictIdleAfter = TimeSpan.Zero });
         await using var _ = server;
-        var idle = await OpenIdleAsync(server, 12);
+        var idle = await OpenIdleAsync(server, 1);
+        await Task.Delay(20); // the first session's wait begins on an earlier clock tick than the others'
+        idle.AddRange(await OpenIdleAsync(server, 11, offset: 1));
         try
         {
             Assert.True(server.Host.Server.UnderStress);
