@@ -135,11 +135,11 @@ class Session:
             last = reply
         return last
 
-    async def send(self, data):
+    async def send(self, data, tls_step=False):
         if self.closed: return
-        # A STARTTLS sent inside other bytes makes the server wait for a TLS handshake that
-        # never comes: what happens to the connection after that is not a finding.
-        if b"starttls" in data.lower() and data.lower().strip() != b"starttls": self.stray_starttls = True
+        # A STARTTLS sent other than by the TLS step (mutated, pipelined) makes the server wait for
+        # a handshake that never comes: what happens to the connection after that is not a finding.
+        if not tls_step and b"starttls" in data.lower(): self.stray_starttls = True
         try:
             self.w.write(data); await self.w.drain()
         except (ConnectionError, OSError):
@@ -150,9 +150,13 @@ class Session:
         return await self.drain(1.0)
 
     async def starttls(self):
-        await self.send(b"STARTTLS\r\n")
-        reply = await self.drain(0.5)
-        if self.closed or not reply or not reply[-1].startswith(b"220"): return
+        await self.send(b"STARTTLS\r\n", tls_step=True)
+        reply = await self.drain(5.0)
+        if self.closed or not reply or not reply[-1].startswith(b"220"):
+            # A 220 that comes later than that (a slow server, or an unfinished line before the
+            # command) leaves the server waiting for a handshake the next steps do not make.
+            if not self.closed and not reply: self.stray_starttls = True
+            return
         if self.rng.random() < 0.25:
             await self.send(bytes(self.rng.randrange(256) for _ in range(self.rng.randrange(1, 300))))  # garbage, no handshake
             await self.drain(1.0); return
