@@ -68,6 +68,10 @@ public static class GatewayConfig
             DataTimeout = smtp.GetTimeSpan("data-timeout", TimeSpan.FromMinutes(3)),
             MaxConnections = smtp.GetInt("max-connections", 1000),
             MaxConnectionsPerClient = smtp.GetInt("max-connections-per-client", 50),
+            StressThreshold = smtp.GetDouble("stress-threshold", 0.8),
+            StressCommandTimeout = smtp.GetTimeSpan("stress-command-timeout", TimeSpan.FromSeconds(10)),
+            StressDataTimeout = smtp.GetTimeSpan("stress-data-timeout", TimeSpan.FromSeconds(10)),
+            EvictIdleAfter = smtp.GetString("evict-idle-after", "1s") is "off" or "false" ? null : smtp.GetTimeSpan("evict-idle-after"),
             Endpoints = smtp.GetValue("endpoints").GetArray()
                 .Select(v => ReadEndpoint(AsConfig(v), ParseBareLineEndings(smtp.GetString("bare-line-endings", "normalize"), "gateway.smtp"))).ToArray(),
         };

@@ -40,7 +40,8 @@ public sealed class GatewayMetrics
         QueueMessages = "actorgateway_queue_messages", QueueNextAttempt = "actorgateway_queue_next_attempt_seconds",
         QueueOldestAge = "actorgateway_queue_oldest_message_age_seconds", BlacklistListings = "actorgateway_blacklist_listings",
         DestinationConnections = "actorgateway_destination_connections", DestinationLimit = "actorgateway_destination_concurrency_limit",
-        DestinationQueued = "actorgateway_destination_queued", DestinationPaused = "actorgateway_destination_paused";
+        DestinationQueued = "actorgateway_destination_queued", DestinationPaused = "actorgateway_destination_paused",
+        SmtpConnections = "actorgateway_smtp_connections", SmtpStress = "actorgateway_smtp_stress";
 
     readonly Dictionary<string, (Gauge Gauge, HashSet<string[]> Shown)> _gauges = new[]
     {
@@ -54,6 +55,8 @@ public sealed class GatewayMetrics
         (DestinationLimit, "A destination's current adaptive connection limit on this node.", Destination),
         (DestinationQueued, "Deliveries waiting for a connection to a destination on this node.", Destination),
         (DestinationPaused, "1 while a destination is paused after repeated failures.", Destination),
+        (SmtpConnections, "Open SMTP connections on this node.", []),
+        (SmtpStress, "1 while the SMTP server is in stress mode (short timeouts).", []),
     }.ToDictionary(g => g.Item1, g => (Metrics.CreateGauge(g.Item1, g.Item2, g.Item3), new HashSet<string[]>(LabelsComparer.Instance)));
     readonly object _scrape = new();
 

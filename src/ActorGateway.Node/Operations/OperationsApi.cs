@@ -5,6 +5,7 @@ using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.Queue;
 using ActorGateway.Node.RateLimit;
 using ActorGateway.Node.Retention;
+using ActorGateway.Smtp.Hosting;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
@@ -17,7 +18,7 @@ namespace ActorGateway.Node.Operations;
 /// <summary>What the operations endpoint reaches on this node.</summary>
 public sealed record OperationsContext(ActorSystem System, Func<IActorRef> Messages, Func<IActorRef> Limiters, Func<IActorRef> Sweeper,
     Func<IActorRef> BlacklistMonitor, Func<TenantDirectory> Tenants, RateLimitOverrides Overrides, ActorGateway.Node.Storage.StorageHealth Storage,
-    string? Token, DeliveryRecordStore Records, Func<IReadOnlyList<IActorRef>> DeliveryAgents);
+    string? Token, DeliveryRecordStore Records, Func<IReadOnlyList<IActorRef>> DeliveryAgents, Func<SmtpServer?>? Smtp = null);
 
 /// <summary>
 /// The management HTTP API of a node (what `actorgw` talks to), after Petabridge.Cmd's
@@ -222,6 +223,11 @@ public static class OperationsApi
         void Add(string name, double value, params string[] labels) => gauges.Add(new(name, labels, value));
         foreach (var g in cluster.State.Members.GroupBy(m => m.Status)) Add(GatewayMetrics.ClusterMembers, g.Count(), g.Key.ToString());
         Add(GatewayMetrics.UnreachableMembers, cluster.State.Unreachable.Count);
+        if (ops.Smtp?.Invoke() is { } smtp)
+        {
+            Add(GatewayMetrics.SmtpConnections, smtp.OpenSessions);
+            Add(GatewayMetrics.SmtpStress, smtp.UnderStress ? 1 : 0);
+        }
         try
         {
             var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(), TimeSpan.FromSeconds(3));

@@ -12,19 +12,23 @@ sealed class ConnectionLimiter(int maxTotal, int maxPerClient)
 
     public int Open => Volatile.Read(ref _total);
 
-    /// <summary>Null when admitted (then <see cref="Release"/> must follow), else the 421 to send.</summary>
-    public SmtpReply? TryAcquire(IPAddress client)
+    /// <summary>
+    /// Null when admitted (then <see cref="Release"/> must follow), else the 421 to send. At the
+    /// total limit, <paramref name="makeRoom"/> may close another session instead: the new client
+    /// is then admitted at once and the count stays above the limit until that session is gone.
+    /// </summary>
+    public SmtpReply? TryAcquire(IPAddress client, Func<bool>? makeRoom = null)
     {
-        if (Interlocked.Increment(ref _total) > maxTotal)
+        if (_perClient.AddOrUpdate(client, 1, (_, c) => c + 1) > maxPerClient)
+        {
+            ReleaseClient(client);
+            return SmtpReply.TooManyConnectionsFromClient;
+        }
+        if (Interlocked.Increment(ref _total) > maxTotal && !(makeRoom?.Invoke() ?? false))
         {
             Interlocked.Decrement(ref _total);
+            ReleaseClient(client);
             return SmtpReply.TooManyConnections;
-        }
-        var n = _perClient.AddOrUpdate(client, 1, (_, c) => c + 1);
-        if (n > maxPerClient)
-        {
-            Release(client);
-            return SmtpReply.TooManyConnectionsFromClient;
         }
         return null;
     }
@@ -32,6 +36,11 @@ sealed class ConnectionLimiter(int maxTotal, int maxPerClient)
     public void Release(IPAddress client)
     {
         Interlocked.Decrement(ref _total);
+        ReleaseClient(client);
+    }
+
+    void ReleaseClient(IPAddress client)
+    {
         if (_perClient.AddOrUpdate(client, 0, (_, c) => c - 1) <= 0)
             _perClient.TryRemove(new KeyValuePair<IPAddress, int>(client, 0));
     }

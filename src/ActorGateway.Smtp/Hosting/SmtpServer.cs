@@ -18,6 +18,7 @@ public sealed class SmtpServer
     readonly SmtpHooks _hooks;
     readonly ILogger _log;
     readonly ConnectionLimiter _limiter;
+    readonly StressMode _stress;
     readonly Dictionary<SmtpEndpointOptions, X509Certificate2?> _certificates;
     readonly ConcurrentDictionary<SmtpSession, byte> _sessions = new();
     readonly Timer _deadlines;
@@ -28,6 +29,7 @@ public sealed class SmtpServer
         _options = options; _hooks = hooks;
         _log = loggerFactory.CreateLogger("ActorGateway.Smtp");
         _limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerClient);
+        _stress = new StressMode(options);
         // Certificates are loaded at start so a bad path is a start-up error, not a failed handshake.
         _certificates = options.Endpoints.ToDictionary(e => e, ServerCertificate.Load);
         foreach (var e in options.Endpoints)
@@ -41,12 +43,49 @@ public sealed class SmtpServer
 
     void CheckDeadlines()
     {
+        UpdateStress();
         var now = Environment.TickCount64;
-        foreach (var session in _sessions.Keys) session.CheckDeadline(now);
+        var timeouts = _stress.Current;
+        foreach (var session in _sessions.Keys) session.CheckDeadline(now, timeouts);
+    }
+
+    void UpdateStress()
+    {
+        var open = _limiter.Open;
+        if (_stress.Update(open))
+            _log.LogWarning(_stress.Active
+                ? "stress mode on: {Open} connections open (threshold {Threshold}), timeouts shortened"
+                : "stress mode off: {Open} connections open (threshold {Threshold})", open, _stress.Threshold);
+    }
+
+    /// <summary>
+    /// Makes room for a new client at max-connections by closing the session that has waited
+    /// longest for a command. Idle connections cost the server little but an attacker can hold
+    /// all of them; stress timeouts alone free a slot only every few seconds, and an attacker who
+    /// reconnects at once wins that race, so a real client would still meet 421. Evicting the
+    /// longest-idle session admits the real client at once; a session in DATA is never chosen.
+    /// </summary>
+    bool EvictIdleSession()
+    {
+        if (_options.EvictIdleAfter is not { } minIdle) return false;
+        var idleBefore = Environment.TickCount64 - (long)minIdle.TotalMilliseconds;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            SmtpSession? oldest = null;
+            var oldestSince = long.MaxValue;
+            foreach (var session in _sessions.Keys)
+                if (session.IdleSince is { } since && since <= idleBefore && since < oldestSince) { oldest = session; oldestSince = since; }
+            if (oldest is null) return false;
+            if (oldest.TryEvict()) return true;
+            // Another new client took that one, or it woke up: look again.
+        }
+        return false;
     }
 
     public SmtpServerOptions Options => _options;
     public int OpenSessions => _limiter.Open;
+    /// <summary>Whether the server is in stress mode (short timeouts).</summary>
+    public bool UnderStress => _stress.Active;
 
     /// <summary>Stop taking new work: idle sessions get 421 now, transactions in flight finish.</summary>
     public void BeginShutdown()
@@ -61,7 +100,7 @@ public sealed class SmtpServer
         var local = connection.LocalEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.None, 0);
         var client = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
 
-        if (_limiter.TryAcquire(client) is { } refusal)
+        if (_limiter.TryAcquire(client, EvictIdleSession) is { } refusal)
         {
             _log.LogWarning("connection from {Client} refused: {Reply}", remote, refusal);
             refusal.WriteTo(connection.Transport.Output);
@@ -72,7 +111,8 @@ public sealed class SmtpServer
         {
             SessionId = NewSessionId(), RemoteEndPoint = remote, LocalEndPoint = local, EndpointName = endpoint.Name,
         };
-        var session = new SmtpSession(context, connection.Transport, _options, endpoint, _hooks, _certificates[endpoint], _log);
+        UpdateStress();
+        var session = new SmtpSession(context, connection.Transport, _options, _stress, endpoint, _hooks, _certificates[endpoint], _log);
         _sessions[session] = 0;
         try
         {
@@ -84,6 +124,7 @@ public sealed class SmtpServer
             _sessions.TryRemove(session, out _);
             await session.DisposeAsync();
             _limiter.Release(client);
+            UpdateStress();
         }
     }
 

@@ -28,6 +28,20 @@ public sealed record SmtpServerOptions
     public TimeSpan DataTimeout { get; init; } = TimeSpan.FromMinutes(3);
     public int MaxConnections { get; init; } = 1000;
     public int MaxConnectionsPerClient { get; init; } = 50;
+    /// <summary>
+    /// Share of <see cref="MaxConnections"/> at which stress mode begins (see <see cref="StressMode"/>);
+    /// 0 turns stress mode off.
+    /// </summary>
+    public double StressThreshold { get; init; } = 0.8;
+    /// <summary>Command timeout while under stress (Postfix: smtpd_timeout 10s under stress).</summary>
+    public TimeSpan StressCommandTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Data timeout while under stress.</summary>
+    public TimeSpan StressDataTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// At <see cref="MaxConnections"/>, a new client is admitted by closing the session that has
+    /// waited longest for a command, if it has waited at least this long; null: the new client gets 421.
+    /// </summary>
+    public TimeSpan? EvictIdleAfter { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>One listener: address, port, TLS and AUTH policy.</summary>

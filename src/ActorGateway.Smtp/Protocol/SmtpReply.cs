@@ -74,6 +74,7 @@ public sealed record SmtpReply(int Code, string? Status, IReadOnlyList<string> L
     public static SmtpReply TooManyJunkCommands { get; } = new(421, "4.7.0", "Too many commands without a mail transaction, closing transmission channel");
     public static SmtpReply TooManyConnections { get; } = new(421, "4.7.0", "Too many connections, try again later");
     public static SmtpReply TooManyConnectionsFromClient { get; } = new(421, "4.7.0", "Too many connections from your address, try again later");
+    public static SmtpReply IdleSessionEvicted(string serverName) => new(421, "4.7.0", $"{serverName} Too many connections, closing idle session");
     public static SmtpReply Timeout { get; } = new(421, "4.4.2", "Timeout exceeded, closing transmission channel");
     public static SmtpReply LocalError { get; } = new(451, "4.3.0", "Local error in processing, try again later");
 

@@ -18,17 +18,22 @@ namespace ActorGateway.Smtp.Session;
 sealed class SmtpSession : IAsyncDisposable
 {
     enum Next { Continue, Close }
-    enum ReadOutcome { Ok, Closed, TimedOut, ShuttingDown }
+    enum ReadOutcome { Ok, Closed, TimedOut, ShuttingDown, Evicted }
+    enum Wait { Command, Data }
 
     readonly SmtpServerOptions _options;
+    readonly StressMode _timeouts;
     readonly SmtpEndpointOptions _endpoint;
     readonly SmtpHooks _hooks;
     readonly X509Certificate2? _certificate;
     readonly ILogger _log;
     readonly IDuplexPipe _transport;
     readonly SmtpInput _input;
-    long _deadline = long.MaxValue; // Environment.TickCount64 by which the pending read must complete
-    readonly byte[] _line;
+    // The pending read: when its clock started (Environment.TickCount64) shifted left by one, with
+    // the low bit set for data; long.MaxValue when none. One field, so the sweep reads both at once.
+    long _wait = long.MaxValue;
+    int _evicted;
+    byte[] _line;
     PipeWriter _writer;
     SslStream? _ssl;
     volatile bool _timedOut, _stopping, _interruptible;
@@ -45,29 +50,55 @@ sealed class SmtpSession : IAsyncDisposable
 
     public SmtpSessionContext Context { get; }
 
-    public SmtpSession(SmtpSessionContext context, IDuplexPipe transport, SmtpServerOptions options,
+    public SmtpSession(SmtpSessionContext context, IDuplexPipe transport, SmtpServerOptions options, StressMode timeouts,
         SmtpEndpointOptions endpoint, SmtpHooks hooks, X509Certificate2? certificate, ILogger log)
     {
-        Context = context; _transport = transport; _options = options; _endpoint = endpoint;
+        Context = context; _transport = transport; _options = options; _timeouts = timeouts; _endpoint = endpoint;
         _hooks = hooks; _certificate = certificate; _log = log;
         _writer = transport.Output;
         _input = new SmtpInput(transport.Input, () => FlushAsync());
-        _line = ArrayPool<byte>.Shared.Rent(Math.Max(options.MaxAuthLineLength, options.MaxCommandLineLength));
+        // Command-sized: an idle session should cost little; AUTH lines get a larger one when needed.
+        _line = ArrayPool<byte>.Shared.Rent(options.MaxCommandLineLength);
     }
 
     bool AuthOffered => _endpoint.AllowAuthWithoutTls || Context.Tls is not null;
     bool StartTlsOffered => _certificate is not null && Context.Tls is null;
 
     /// <summary>
-    /// Called about once a second by the server for every session: a read past its deadline is
-    /// cancelled. One sweep for all sessions is cheaper than a timer change on every read.
+    /// Called every sweep by the server for every session, with the timeouts of the moment: a read
+    /// past its deadline is cancelled. One sweep for all sessions is cheaper than a timer change on every read.
     /// </summary>
-    public void CheckDeadline(long now)
+    public void CheckDeadline(long now, SessionTimeouts timeouts)
     {
-        if (now <= Volatile.Read(ref _deadline)) return;
+        var wait = Volatile.Read(ref _wait);
+        if (wait == long.MaxValue || !Expired(wait >> 1, (wait & 1) == 0 ? Wait.Command : Wait.Data, now, timeouts)) return;
         _timedOut = true;
         _input.CancelPendingRead();
     }
+
+    /// <summary>Since when (Environment.TickCount64) the session has been waiting for a command; null when it is not.</summary>
+    public long? IdleSince
+    {
+        get
+        {
+            var wait = Volatile.Read(ref _wait);
+            return wait == long.MaxValue || (wait & 1) == 1 || Volatile.Read(ref _evicted) == 1 ? null : wait >> 1;
+        }
+    }
+
+    /// <summary>
+    /// Closes the session with 421 to make room for a new client, if it is still waiting for a
+    /// command and nobody evicted it first.
+    /// </summary>
+    public bool TryEvict()
+    {
+        if (IdleSince is null || Interlocked.Exchange(ref _evicted, 1) == 1) return false;
+        _input.CancelPendingRead();
+        return true;
+    }
+
+    static bool Expired(long started, Wait kind, long now, SessionTimeouts timeouts) =>
+        now - started > (long)(kind == Wait.Command ? timeouts.Command : timeouts.Data).TotalMilliseconds;
 
     /// <summary>Graceful shutdown: a session waiting for a command outside a transaction gets 421 now.</summary>
     public void RequestStop()
@@ -128,6 +159,9 @@ sealed class SmtpSession : IAsyncDisposable
                 Write(SmtpReply.Timeout); break;
             case ReadOutcome.ShuttingDown:
                 Write(SmtpReply.ServiceShuttingDown); break;
+            case ReadOutcome.Evicted:
+                _log.LogInformation("{Session} idle at max-connections, closing", Context.SessionId);
+                Write(SmtpReply.IdleSessionEvicted(_options.ServerName)); break;
         }
     }
 
@@ -254,7 +288,7 @@ sealed class SmtpSession : IAsyncDisposable
         SmtpReply? problem = null;
         var midLine = false;   // the buffer starts inside a line whose start was discarded
         var afterCrLf = true;  // the current line follows a CRLF (or the 354): only then can "." end the data
-        var deadline = Deadline(_options.DataTimeout);
+        var started = Environment.TickCount64;
         while (true)
         {
             var reader = new SequenceReader<byte>(_input.Buffer);
@@ -267,7 +301,7 @@ sealed class SmtpSession : IAsyncDisposable
                 else if (next == (byte)'\n') { reader.Advance(1); bare = BareLineEnding.None; }
                 else bare = BareLineEnding.Cr;
 
-                deadline = Deadline(_options.DataTimeout); // a complete line is progress
+                started = Environment.TickCount64; // a complete line is progress
                 if (bare == BareLineEnding.None && afterCrLf && !midLine && line.Length == 1 && StartsWithDot(line))
                 {
                     _input.Consume(reader.Position);
@@ -296,7 +330,7 @@ sealed class SmtpSession : IAsyncDisposable
                 midLine = true;
             }
 
-            var outcome = await FillAsync(deadline, interruptible: false);
+            var outcome = await FillAsync(started, Wait.Data, interruptible: false);
             if (outcome != ReadOutcome.Ok) return (outcome, null);
         }
     }
@@ -357,7 +391,7 @@ sealed class SmtpSession : IAsyncDisposable
     async ValueTask<ReadOutcome> ReadChunkAsync(long size, bool keep)
     {
         var remaining = size;
-        var deadline = Deadline(_options.DataTimeout);
+        var started = Environment.TickCount64;
         long sinceProgress = 0;
         while (remaining > 0)
         {
@@ -369,10 +403,10 @@ sealed class SmtpSession : IAsyncDisposable
                 _input.Consume(take);
                 remaining -= take;
                 // Progress is a text line's worth of octets, as for DATA.
-                if ((sinceProgress += take) >= _options.MaxTextLineLength) { sinceProgress = 0; deadline = Deadline(_options.DataTimeout); }
+                if ((sinceProgress += take) >= _options.MaxTextLineLength) { sinceProgress = 0; started = Environment.TickCount64; }
                 continue;
             }
-            var outcome = await FillAsync(deadline, interruptible: false);
+            var outcome = await FillAsync(started, Wait.Data, interruptible: false);
             if (outcome != ReadOutcome.Ok) return outcome;
         }
         return ReadOutcome.Ok;
@@ -444,7 +478,7 @@ sealed class SmtpSession : IAsyncDisposable
         if (_certificate is null) return false;
         _input.DiscardBuffered();
         _ssl = new SslStream(new DuplexPipeStream(_transport.Input, _transport.Output), leaveInnerStreamOpen: false);
-        using var cts = new CancellationTokenSource(_options.CommandTimeout);
+        using var cts = new CancellationTokenSource(_timeouts.Current.Command);
         try
         {
             await _ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
@@ -587,7 +621,12 @@ sealed class SmtpSession : IAsyncDisposable
     async ValueTask<(ReadOutcome, int Length, bool TooLong)> ReadLineAsync(int maxLength)
     {
         var tooLong = false;
-        var deadline = Deadline(_options.CommandTimeout);
+        var started = Environment.TickCount64;
+        if (_line.Length < maxLength)
+        {
+            ArrayPool<byte>.Shared.Return(_line);
+            _line = ArrayPool<byte>.Shared.Rent(maxLength);
+        }
         while (true)
         {
             var buffer = _input.Buffer;
@@ -604,22 +643,24 @@ sealed class SmtpSession : IAsyncDisposable
             }
             if (buffer.Length > maxLength) { tooLong = true; _input.Consume(buffer.End); }
 
-            var outcome = await FillAsync(deadline, interruptible: _mail is null && !_chunking);
+            var outcome = await FillAsync(started, Wait.Command, interruptible: _mail is null && !_chunking);
             if (outcome != ReadOutcome.Ok) return (outcome, 0, false);
         }
     }
 
     /// <summary>
-    /// Waits for more input until <paramref name="deadline"/> (Environment.TickCount64). A deadline
-    /// per line rather than per read, so a client dripping one octet at a time is still dropped.
+    /// Waits for more input, within the command or data timeout counted from <paramref name="started"/>
+    /// (Environment.TickCount64). Counted per line rather than per read, so a client dripping one
+    /// octet at a time is still dropped.
     /// </summary>
-    async ValueTask<ReadOutcome> FillAsync(long deadline, bool interruptible)
+    async ValueTask<ReadOutcome> FillAsync(long started, Wait kind, bool interruptible)
     {
         if (interruptible && _stopping) return ReadOutcome.ShuttingDown;
-        if (deadline <= Environment.TickCount64) return ReadOutcome.TimedOut;
+        if (kind == Wait.Command && Volatile.Read(ref _evicted) == 1) return ReadOutcome.Evicted;
+        if (Expired(started, kind, Environment.TickCount64, _timeouts.Current)) return ReadOutcome.TimedOut;
         _timedOut = false;
         _interruptible = interruptible;
-        Volatile.Write(ref _deadline, deadline);
+        Volatile.Write(ref _wait, (started << 1) | (kind == Wait.Data ? 1L : 0L));
         try
         {
             {
@@ -627,6 +668,7 @@ sealed class SmtpSession : IAsyncDisposable
                 if (await _input.FillAsync(c => cancelled = c)) return ReadOutcome.Ok;
                 if (!cancelled) return ReadOutcome.Closed;
                 if (_timedOut) return ReadOutcome.TimedOut;
+                if (kind == Wait.Command && Volatile.Read(ref _evicted) == 1) return ReadOutcome.Evicted;
                 if (interruptible && _stopping) return ReadOutcome.ShuttingDown;
                 // A stale cancellation (shutdown raced with the end of an idle wait): let the caller rescan.
                 return ReadOutcome.Ok;
@@ -635,11 +677,9 @@ sealed class SmtpSession : IAsyncDisposable
         finally
         {
             _interruptible = false;
-            Volatile.Write(ref _deadline, long.MaxValue);
+            Volatile.Write(ref _wait, long.MaxValue);
         }
     }
-
-    static long Deadline(TimeSpan timeout) => Environment.TickCount64 + (long)timeout.TotalMilliseconds;
 
     public async ValueTask DisposeAsync()
     {

@@ -24,6 +24,18 @@ public sealed class ShippedConfigurationTests
         Assert.False(s.Tenants.Single().RateLimit.Enabled);  // off unless enabled
         Assert.Equal(ActorGateway.Mail.Tenants.LoginFailureSettings.Default, s.AuthFailures);  // 5 in 10m, 15m lockout, 1s penalty
         Assert.Equal(10_000, s.AuthCacheSize);
+        Assert.Equal(0.8, s.Smtp.StressThreshold);
+        Assert.Equal(TimeSpan.FromSeconds(10), s.Smtp.StressCommandTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(10), s.Smtp.StressDataTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(1), s.Smtp.EvictIdleAfter);
+    }
+
+    [Fact]
+    public void Idle_eviction_can_be_turned_off()
+    {
+        var config = Akka.Configuration.ConfigurationFactory.ParseString("gateway.smtp.evict-idle-after = off")
+            .WithFallback(GatewayConfig.Load([]));
+        Assert.Null(GatewayConfig.Read(config).Smtp.EvictIdleAfter);
     }
 
     [Theory]

@@ -227,7 +227,7 @@ public sealed class LimitTests
     [Fact]
     public async Task Connections_over_the_total_limit_get_421()
     {
-        var server = await TestSmtpServer.StartAsync(o => o with { MaxConnections = 2 });
+        var server = await TestSmtpServer.StartAsync(o => o with { MaxConnections = 2, EvictIdleAfter = null }); // no room made
         await using var _ = server;
         await using var a = await RawSmtpClient.ConnectAsync(server.EndPoint);
         await using var b = await RawSmtpClient.ConnectAsync(server.EndPoint);

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Connection pressure on one node: IDLE idle connections and SLOW clients sending one octet a
+# second, from ADDRESSES loopback addresses (127.0.0.2 ...), then EXTRA more that keep the
+# server at max-connections (= IDLE + EXTRA/2) by reconnecting whenever the server closes them.
+# Reports memory per idle connection (node RSS before/after divided by the count) and how long
+# a real client (python smtplib from 127.0.0.1) waits for its 250, first with the connections
+# held and then with the server full (stress mode, idle eviction). See idle-connections.py.
+#   usage: tests/bench/idle-connections.sh [IDLE=5000] [SLOW=50] [EXTRA=3000] [ADDRESSES=20] [PHASE2_SECONDS=45]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+IDLE=${1:-5000}; SLOW=${2:-50}; EXTRA=${3:-3000}; ADDRESSES=${4:-20}; PHASE2_SECONDS=${5:-45}
+for n in "$IDLE" "$SLOW" "$EXTRA" "$ADDRESSES" "$PHASE2_SECONDS"; do
+  [[ $n =~ ^[0-9]+$ ]] || { echo "usage: tests/bench/idle-connections.sh [IDLE] [SLOW] [EXTRA] [ADDRESSES] [PHASE2_SECONDS]" >&2; exit 2; }
+done
+# Above the held load (no stress while it is measured: threshold 0.8), below the full load.
+MAX_CONNECTIONS=$(( (IDLE + SLOW) * 10 / 8 + 10 ))
+[ "$MAX_CONNECTIONS" -lt $((IDLE + SLOW + EXTRA)) ] || { echo "EXTRA must exceed $((MAX_CONNECTIONS - IDLE - SLOW)) to fill the server" >&2; exit 2; }
+ulimit -n $(( $(ulimit -Hn) < 65536 ? $(ulimit -Hn) : 65536 ))
+[ "$(ulimit -n)" -gt $((2 * (IDLE + SLOW + EXTRA) + 1000)) ] || { echo "ulimit -n $(ulimit -n) is too low for $((IDLE + SLOW + EXTRA)) connections" >&2; exit 1; }
+export PATH=$PATH:/usr/sbin:/usr/lib/postfix/sbin
+for p in smtp-sink dnsmasq; do command -v $p >/dev/null || { echo "$p missing: run tests/run-all.sh once (it installs the packages)" >&2; exit 1; }; done
+
+WORK=$(mktemp -d); chmod 755 "$WORK"; PIDS=(); NODE_PID=""
+cleanup() {
+  if [ -n "$NODE_PID" ]; then
+    kill "$NODE_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$NODE_PID" 2>/dev/null || true
+  fi
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.5; rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 400); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not listening" >&2; return 1; }
+fail() {
+  echo "FAILED: $*" >&2
+  [ -f "$WORK/node.log" ] && { echo "--- last lines of the node's log:" >&2; tail -20 "$WORK/node.log" >&2; }
+  exit 1
+}
+
+echo "building the gateway (Release)..." >&2
+build=$(timeout 900 dotnet build -c Release -v q --nologo src/ActorGateway.Node 2>&1) || { echo "$build" >&2; fail "build"; }
+NODE_DLL=$ROOT/src/ActorGateway.Node/bin/Release/net10.0/ActorGateway.Node.dll
+REVISION=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git status --porcelain -- src hocon 2>/dev/null)" ] && REVISION="$REVISION + uncommitted changes"
+
+DNS_PORT=$(free_port)
+dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
+  --mx-host=sender.example,mail.sender.example,10 --host-record=mail.sender.example,127.0.0.1 --address=/#/ --user=root \
+  --pid-file="$WORK/dnsmasq.pid" 2>/dev/null &
+PIDS+=($!)
+SINK=$(free_port)
+smtp-sink -u nobody 127.0.0.1:"$SINK" 100 2>/dev/null & PIDS+=($!)
+wait_port "$SINK"
+
+SMTP_PORT=$(free_port); OPS_PORT=$(free_port)
+cat > "$WORK/node.conf" <<EOF
+gateway {
+  data-dir = "$WORK/data"
+  operations.port = $OPS_PORT
+  smtp {
+    server-name = "gw.bench", max-connections = $MAX_CONNECTIONS, max-connections-per-client = $MAX_CONNECTIONS
+    endpoints = [ { name = smtp, address = "127.0.0.1", port = $SMTP_PORT } ]
+  }
+  dns.servers = ["127.0.0.1:$DNS_PORT"]
+  delivery.routes { "rcpt.example" = "127.0.0.1:$SINK" }
+  tenants.local.domains = ["sender.example"]
+}
+EOF
+# Warnings only: a line per connection would measure the logger.
+Logging__LogLevel__Default=Warning setsid dotnet "$NODE_DLL" --config "$WORK/node.conf" > "$WORK/node.log" 2>&1 &
+NODE_PID=$!
+for _ in $(seq 1 600); do
+  curl -sf "http://127.0.0.1:$OPS_PORT/health/ready" >/dev/null 2>&1 && break
+  kill -0 "$NODE_PID" 2>/dev/null || fail "the node exited during start"
+  sleep 0.1
+done
+curl -sf "http://127.0.0.1:$OPS_PORT/health/ready" >/dev/null || fail "the node was not ready after 60 s"
+wait_port "$SMTP_PORT" || fail "the node's SMTP port is not listening"
+
+echo "command: tests/bench/idle-connections.sh $IDLE $SLOW $EXTRA $ADDRESSES $PHASE2_SECONDS"
+echo "code: $REVISION; max-connections $MAX_CONNECTIONS (stress from 80 %), $IDLE idle + $SLOW slow from $ADDRESSES addresses, then $EXTRA more reconnecting"
+T0=$(date +%s)
+python3 "$ROOT/tests/bench/idle-connections.py" "$SMTP_PORT" "$OPS_PORT" "$NODE_PID" "$IDLE" "$SLOW" "$EXTRA" "$ADDRESSES" "$PHASE2_SECONDS" \
+  || fail "the driver failed"
+kill -0 "$NODE_PID" 2>/dev/null || fail "the node died"
+echo "duration $(( $(date +%s) - T0 )) s; node alive"
