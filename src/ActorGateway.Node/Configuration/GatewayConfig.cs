@@ -118,11 +118,17 @@ public static class GatewayConfig
     static ActorGateway.Node.Operations.OperationsSettings ReadOperations(Config g)
     {
         var o = g.GetConfig("operations");
-        string? token = null;
-        if (o?.GetString("token-file", "") is { Length: > 0 } file) token = File.ReadAllText(file).Trim();
-        else if (o?.GetString("token-env", "") is { Length: > 0 } env) token = Environment.GetEnvironmentVariable(env);
         return new ActorGateway.Node.Operations.OperationsSettings(o?.GetString("address", "127.0.0.1") ?? "127.0.0.1", o?.GetInt("port", 0) ?? 0,
-            string.IsNullOrWhiteSpace(token) ? null : token);
+            Secret(o, "token"), Secret(o, "read-token"));
+    }
+
+    /// <summary>A secret named <paramref name="name"/>: read from <c>NAME-file</c>, else from the variable named by <c>NAME-env</c>; null when neither gives one.</summary>
+    static string? Secret(Config? section, string name)
+    {
+        string? value = null;
+        if (section?.GetString(name + "-file", "") is { Length: > 0 } file) value = File.ReadAllText(file).Trim();
+        else if (section?.GetString(name + "-env", "") is { Length: > 0 } env) value = Environment.GetEnvironmentVariable(env);
+        return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
     }
 
     static ActorGateway.Node.Monitor.BlacklistSettings ReadBlacklists(Config g, string serverName)
