@@ -17,7 +17,8 @@ public sealed class ConfigSection(Config config, string path)
 
     public bool HasPath(string key) => config.HasPath(key);
 
-    public ConfigSection? GetConfig(string key) => config.GetConfig(key) is { } c ? new ConfigSection(c, KeyOf(key)) : null;
+    public ConfigSection? GetConfig(string key) =>
+        Read(key, "an object { ... }", () => config.GetConfig(key)) is { } c ? new ConfigSection(c, KeyOf(key)) : null;
 
     public string GetString(string key, string @default = "") => Read(key, "a string", () => config.GetString(key, @default));
     public int GetInt(string key, int @default) => Read(key, "a whole number", () => config.GetInt(key, @default));

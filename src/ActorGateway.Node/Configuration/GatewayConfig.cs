@@ -41,54 +41,9 @@ public static class GatewayConfig
         catch (Exception e) { throw new ConfigurationException(file, "(file)", $"not valid HOCON: {e.Message}", e); }
     }
 
-    /// <summary>
-    /// The error with the file that sets its key: the last of the files (later ones override
-    /// earlier ones) that has the key, or the nearest section above it.
-    /// </summary>
-    public static ConfigurationException Locate(ConfigurationException error, IEnumerable<string> files)
-    {
-        if (error.File is not null) return error;
-        var parsed = AllFiles(files).Reverse().Select(f => (File: f, Root: TryParse(f))).Where(f => f.Root is not null).ToArray();
-        var segments = PathSegments(error.Key);
-        for (var length = segments.Count; length > 0; length--)
-            foreach (var (file, root) in parsed)
-                if (Defines(root!, segments.Take(length))) return error.InFile(file);
-        return error;
-    }
-
-    static Akka.Configuration.Hocon.HoconValue? TryParse(string file)
-    {
-        try { return ConfigurationFactory.ParseString(File.ReadAllText(file)).Root; }
-        catch (Exception) { return null; }
-    }
-
-    static bool Defines(Akka.Configuration.Hocon.HoconValue root, IEnumerable<string> segments)
-    {
-        var value = root;
-        foreach (var segment in segments)
-        {
-            if (!value.IsObject() || value.GetChildObject(segment) is not { } child) return false;
-            value = child;
-        }
-        return true;
-    }
-
-    /// <summary>The names in a key path: <c>gateway.dkim.keys."a.example".key</c> has five; list indexes end it.</summary>
-    static List<string> PathSegments(string key)
-    {
-        var segments = new List<string>();
-        var current = new System.Text.StringBuilder();
-        for (var i = 0; i < key.Length; i++)
-        {
-            var c = key[i];
-            if (c == '"') { var close = key.IndexOf('"', i + 1); if (close < 0) close = key.Length; current.Append(key, i + 1, close - i - 1); i = close; }
-            else if (c == '.') { segments.Add(current.ToString()); current.Clear(); }
-            else if (c == '[') break;
-            else current.Append(c);
-        }
-        if (current.Length > 0) segments.Add(current.ToString());
-        return segments;
-    }
+    /// <summary>The error with the file that sets its key (see <see cref="KeySource"/>), when it does not name one already.</summary>
+    public static ConfigurationException Locate(ConfigurationException error, IEnumerable<string> files) =>
+        error.File is null && KeySource.FileSetting(AllFiles(files), error.Key) is { } file ? error.InFile(file) : error;
 
     public static GatewaySettings Read(Config config)
     {
