@@ -28,7 +28,7 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (ConfigurationException e)
+catch (BadConfigurationException e)
 {
     // One line that names the file, the key and the problem: what an operator (or systemd's journal) needs, no stack trace.
     Console.Error.WriteLine($"ActorGateway: cannot start: {GatewayConfig.Locate(e, files).Message}");

@@ -6,7 +6,7 @@ namespace ActorGateway.Node.Configuration;
 /// <summary>
 /// A section of the HOCON that knows its full path, so that a value of the wrong type ("lots"
 /// for a size, "soon" for a duration) is reported with the key it was read from, as a
-/// <see cref="ConfigurationException"/>, instead of a bare format error.
+/// <see cref="BadConfigurationException"/>, instead of a bare format error.
 /// </summary>
 public sealed class ConfigSection(Config config, string path)
 {
@@ -38,7 +38,7 @@ public sealed class ConfigSection(Config config, string path)
         if (!config.HasPath(key)) return [];
         var items = Read(key, "a list of objects", () => config.GetValue(key).GetArray());
         return items.Select((v, i) => v.IsObject() ? new ConfigSection(new Config(new HoconRoot(v)), $"{KeyOf(key)}[{i}]")
-            : throw new ConfigurationException(null, $"{KeyOf(key)}[{i}]", "must be an object { ... }")).ToArray();
+            : throw new BadConfigurationException(null, $"{KeyOf(key)}[{i}]", "must be an object { ... }")).ToArray();
     }
 
     /// <summary>The fields of an object whose keys are names chosen by the operator (tenants, domains, routes).</summary>
@@ -46,29 +46,29 @@ public sealed class ConfigSection(Config config, string path)
     {
         if (!config.HasPath(key)) return [];
         var value = config.GetValue(key);
-        if (!value.IsObject()) throw new ConfigurationException(null, KeyOf(key), "must be an object { ... }");
+        if (!value.IsObject()) throw new BadConfigurationException(null, KeyOf(key), "must be an object { ... }");
         return value.GetObject().Items.ToArray();
     }
 
     /// <summary>The section of one field of <see cref="Items"/>.</summary>
     public ConfigSection Item(string key, KeyValuePair<string, HoconValue> item) => item.Value.IsObject()
         ? new ConfigSection(new Config(new HoconRoot(item.Value)), $"{KeyOf(key)}.{Quoted(item.Key)}")
-        : throw new ConfigurationException(null, $"{KeyOf(key)}.{Quoted(item.Key)}", "must be an object { ... }");
+        : throw new BadConfigurationException(null, $"{KeyOf(key)}.{Quoted(item.Key)}", "must be an object { ... }");
 
     /// <summary>The string value of one field of <see cref="Items"/>.</summary>
     public string ItemString(string key, KeyValuePair<string, HoconValue> item) =>
-        item.Value.IsString() ? item.Value.GetString() : throw new ConfigurationException(null, $"{KeyOf(key)}.{Quoted(item.Key)}", "must be a string");
+        item.Value.IsString() ? item.Value.GetString() : throw new BadConfigurationException(null, $"{KeyOf(key)}.{Quoted(item.Key)}", "must be a string");
 
     /// <summary>Fails on a key this section does not know (a typo would otherwise be ignored silently).</summary>
     public void AllowOnly(params string[] known)
     {
         foreach (var field in config.AsEnumerable().Select(kv => kv.Key))
             if (!known.Contains(field))
-                throw new ConfigurationException(null, KeyOf(Quoted(field)), $"unknown key (known here: {string.Join(", ", known)})");
+                throw new BadConfigurationException(null, KeyOf(Quoted(field)), $"unknown key (known here: {string.Join(", ", known)})");
     }
 
     /// <summary>A problem with the value of <paramref name="key"/> found by the caller.</summary>
-    public ConfigurationException Error(string key, string problem) => new(null, KeyOf(key), problem);
+    public BadConfigurationException Error(string key, string problem) => new(null, KeyOf(key), problem);
 
     // Names with dots (domains) are quoted in a path, as they are written in the file.
     static string Quoted(string name) => name.Contains('.') ? $"\"{name}\"" : name;
@@ -76,10 +76,10 @@ public sealed class ConfigSection(Config config, string path)
     T Read<T>(string key, string expected, Func<T> read)
     {
         try { return read(); }
-        catch (Exception e) when (e is not ConfigurationException)
+        catch (Exception e) when (e is not BadConfigurationException)
         {
             var value = config.HasPath(key) ? config.GetValue(key).ToString() : "";
-            throw new ConfigurationException(null, KeyOf(key), $"'{value}' is not {expected}", e);
+            throw new BadConfigurationException(null, KeyOf(key), $"'{value}' is not {expected}", e);
         }
     }
 }

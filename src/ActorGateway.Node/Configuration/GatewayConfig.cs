@@ -31,24 +31,24 @@ public static class GatewayConfig
         return config;
     }
 
-    /// <summary>One file; a file that is missing or not valid HOCON is a <see cref="ConfigurationException"/> naming it.</summary>
+    /// <summary>One file; a file that is missing or not valid HOCON is a <see cref="BadConfigurationException"/> naming it.</summary>
     static Config Parse(string file)
     {
-        if (!File.Exists(file)) throw new ConfigurationException(file, "(file)", "no such configuration file");
+        if (!File.Exists(file)) throw new BadConfigurationException(file, "(file)", "no such configuration file");
         var text = File.ReadAllText(file);
-        if (HoconSyntax.Check(text) is { } mistake) throw new ConfigurationException(file, mistake.Key, $"line {mistake.Line}: {mistake.Problem}");
+        if (HoconSyntax.Check(text) is { } mistake) throw new BadConfigurationException(file, mistake.Key, $"line {mistake.Line}: {mistake.Problem}");
         try { return ConfigurationFactory.ParseString(text); }
-        catch (Exception e) { throw new ConfigurationException(file, "(file)", $"not valid HOCON: {e.Message}", e); }
+        catch (Exception e) { throw new BadConfigurationException(file, "(file)", $"not valid HOCON: {e.Message}", e); }
     }
 
     /// <summary>The error with the file that sets its key (see <see cref="KeySource"/>), when it does not name one already.</summary>
-    public static ConfigurationException Locate(ConfigurationException error, IEnumerable<string> files) =>
+    public static BadConfigurationException Locate(BadConfigurationException error, IEnumerable<string> files) =>
         error.File is null && KeySource.FileSetting(AllFiles(files), error.Key) is { } file ? error.InFile(file) : error;
 
     public static GatewaySettings Read(Config config)
     {
         var g = config.GetConfig("gateway") is { } gateway ? new ConfigSection(gateway, "gateway")
-            : throw new ConfigurationException(null, "gateway", "no gateway section in the configuration");
+            : throw new BadConfigurationException(null, "gateway", "no gateway section in the configuration");
         var serverName = g.GetString("smtp.server-name", "");
         if (serverName.Length == 0) serverName = Dns.GetHostName();
         var dataDir = Path.GetFullPath(g.GetString("data-dir", "data"));
