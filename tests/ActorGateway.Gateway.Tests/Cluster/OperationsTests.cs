@@ -120,7 +120,7 @@ public sealed class OperationsTests
         var age = System.Text.RegularExpressions.Regex.Match(metrics, @"actorgateway_queue_oldest_message_age_seconds ([0-9.]+)");
         Assert.True(age.Success && double.Parse(age.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, metrics);
         Assert.Matches(@"actorgateway_queue_messages [1-9]", metrics);
-        Assert.Contains("actorgateway_delivery_results_total{pool=\"good\",status=\"deferred\"}", metrics + await http.GetStringAsync(bed.OperationsUrl(0) + "/metrics") + await http.GetStringAsync(bed.OperationsUrl(1) + "/metrics"));
+        Assert.Contains("actorgateway_delivery_results_total{pool=\"good\",status=\"deferred\",tenant=\"local\"}", metrics + await http.GetStringAsync(bed.OperationsUrl(0) + "/metrics") + await http.GetStringAsync(bed.OperationsUrl(1) + "/metrics"));
 
         // cluster tail sees a member leave gracefully; cluster show then counts two
         await using var tail = Actorgw.Start(On("cluster", "tail"));
