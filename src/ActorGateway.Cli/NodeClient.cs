@@ -16,35 +16,42 @@ public sealed class NodeClient(Uri node, string? token)
 
     async Task<JsonElement> SendAsync(HttpMethod method, string path)
     {
+        using var response = await OpenAsync(method, path, HttpCompletionOption.ResponseContentRead);
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw Failure(path, response, body);
+        try { return JsonDocument.Parse(body).RootElement.Clone(); }
+        catch (JsonException) { throw Failure(path, response, body); }
+    }
+
+    /// <summary>The node's answer, with the token sent (reads need it as well as changes).</summary>
+    async Task<HttpResponseMessage> OpenAsync(HttpMethod method, string path, HttpCompletionOption completion)
+    {
         using var request = new HttpRequestMessage(method, path);
         if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        HttpResponseMessage response;
-        try { response = await _http.SendAsync(request); }
+        try { return await _http.SendAsync(request, completion); }
         catch (HttpRequestException e) { throw new CliException($"cannot reach the node at {node}: {e.Message}", 2); }
         catch (TaskCanceledException) { throw new CliException($"the node at {node} did not answer within 30 s", 2); }
-        using (response)
+    }
+
+    /// <summary>The node's own sentence when it gave one (refusals do), else the status and body.</summary>
+    CliException Failure(string path, HttpResponseMessage response, string body)
+    {
+        try
         {
-            var body = await response.Content.ReadAsStringAsync();
-            JsonElement json;
-            try { json = JsonDocument.Parse(body).RootElement.Clone(); }
-            catch (JsonException) { throw new CliException($"{node}{path.TrimStart('/')}: HTTP {(int)response.StatusCode}: {body.Trim()}", 1); }
-            if (!response.IsSuccessStatusCode)
-                throw new CliException(json.TryGetProperty("text", out var text) ? text.GetString()! : $"HTTP {(int)response.StatusCode}", 1);
-            return json;
+            if (JsonDocument.Parse(body).RootElement is { ValueKind: JsonValueKind.Object } json && json.TryGetProperty("text", out var text))
+                return new(text.GetString()!, 1);
         }
+        catch (JsonException) { }
+        return new($"{node}{path.TrimStart('/')}: HTTP {(int)response.StatusCode}: {body.Trim()}", 1);
     }
 
     /// <summary>A streamed text resource (cluster tail), line by line until the node closes it.</summary>
     public async IAsyncEnumerable<string> LinesAsync(string path)
     {
-        Stream stream;
-        try
-        {
-            _http.Timeout = Timeout.InfiniteTimeSpan;
-            stream = await _http.GetStreamAsync(path);
-        }
-        catch (HttpRequestException e) { throw new CliException($"cannot reach the node at {node}: {e.Message}", 2); }
-        using var reader = new StreamReader(stream);
+        _http.Timeout = Timeout.InfiniteTimeSpan;
+        using var response = await OpenAsync(HttpMethod.Get, path, HttpCompletionOption.ResponseHeadersRead);
+        if (!response.IsSuccessStatusCode) throw Failure(path, response, await response.Content.ReadAsStringAsync());
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         while (await reader.ReadLineAsync() is { } line) yield return line;
     }
 }

@@ -11,7 +11,7 @@ var nodeOption = new Option<string>("--node")
 };
 var tokenOption = new Option<string?>("--token")
 {
-    Description = "Operations token for changes (env ACTORGW_TOKEN)",
+    Description = "Token sent with every request (env ACTORGW_TOKEN): the read token may read, the operations token may read and change",
     Recursive = true,
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ACTORGW_TOKEN"),
 };

@@ -177,7 +177,7 @@ public static class GatewayNode
         {
             IActorRef Started(IActorRef? r) => r ?? throw new InvalidOperationException("the actor system is not started yet");
             OperationsApi.Map(app, new OperationsContext(app.Services.GetRequiredService<ActorSystem>(), Region, Limiters, () => Started(sweeper),
-                () => Started(monitor), () => tenants, overrides, Storage(app.Services.GetRequiredService<ILoggerFactory>()), settings.Operations.Token, records, () => agents, () => smtp),
+                () => Started(monitor), () => tenants, overrides, Storage(app.Services.GetRequiredService<ILoggerFactory>()), new OperationsAccess(settings.Operations.Token, settings.Operations.ReadToken), records, () => agents, () => smtp),
                 settings.Operations.Port);
         }
         if (reload is not null)

@@ -28,6 +28,12 @@ try
     await app.RunAsync();
     return 0;
 }
+catch (BadConfigurationException e)
+{
+    // One line that names the file, the key and the problem: what an operator (or systemd's journal) needs, no stack trace.
+    Console.Error.WriteLine($"ActorGateway: cannot start: {GatewayConfig.Locate(e, files).Message}");
+    return 1;
+}
 catch (Exception e) when (e is InvalidOperationException or FileNotFoundException or DirectoryNotFoundException or FormatException or ArgumentException)
 {
     Console.Error.WriteLine($"ActorGateway: cannot start: {e.Message}");

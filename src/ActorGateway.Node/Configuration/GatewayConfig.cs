@@ -19,21 +19,36 @@ public static class GatewayConfig
     public static IEnumerable<string> SiteFiles(string site) =>
         [Path.Combine(ShippedDirectory, "cluster.conf"), Path.Combine(ShippedDirectory, site + ".conf")];
 
+    /// <summary>The shipped defaults, then <paramref name="files"/> in order.</summary>
+    static IEnumerable<string> AllFiles(IEnumerable<string> files) =>
+        new[] { Path.Combine(ShippedDirectory, "akka.conf"), Path.Combine(ShippedDirectory, "gateway.conf") }.Concat(files);
+
     public static Config Load(IEnumerable<string> files)
     {
-        var defaults = ShippedDirectory;
         var config = ConfigurationFactory.Empty;
-        foreach (var file in new[] { Path.Combine(defaults, "akka.conf"), Path.Combine(defaults, "gateway.conf") }.Concat(files))
-        {
-            if (!File.Exists(file)) throw new FileNotFoundException($"configuration file {file} not found", file);
-            config = ConfigurationFactory.ParseString(File.ReadAllText(file)).WithFallback(config);
-        }
+        foreach (var file in AllFiles(files))
+            config = Parse(file).WithFallback(config);
         return config;
     }
 
+    /// <summary>One file; a file that is missing or not valid HOCON is a <see cref="BadConfigurationException"/> naming it.</summary>
+    static Config Parse(string file)
+    {
+        if (!File.Exists(file)) throw new BadConfigurationException(file, "(file)", "no such configuration file");
+        var text = File.ReadAllText(file);
+        if (HoconSyntax.Check(text) is { } mistake) throw new BadConfigurationException(file, mistake.Key, $"line {mistake.Line}: {mistake.Problem}");
+        try { return ConfigurationFactory.ParseString(text); }
+        catch (Exception e) { throw new BadConfigurationException(file, "(file)", $"not valid HOCON: {e.Message}", e); }
+    }
+
+    /// <summary>The error with the file that sets its key (see <see cref="KeySource"/>), when it does not name one already.</summary>
+    public static BadConfigurationException Locate(BadConfigurationException error, IEnumerable<string> files) =>
+        error.File is null && KeySource.FileSetting(AllFiles(files), error.Key) is { } file ? error.InFile(file) : error;
+
     public static GatewaySettings Read(Config config)
     {
-        var g = config.GetConfig("gateway") ?? throw new InvalidOperationException("no gateway section in the configuration");
+        var g = config.GetConfig("gateway") is { } gateway ? new ConfigSection(gateway, "gateway")
+            : throw new BadConfigurationException(null, "gateway", "no gateway section in the configuration");
         var serverName = g.GetString("smtp.server-name", "");
         if (serverName.Length == 0) serverName = Dns.GetHostName();
         var dataDir = Path.GetFullPath(g.GetString("data-dir", "data"));
@@ -42,18 +57,18 @@ public static class GatewayConfig
         {
             "sqlite" => StorageProvider.Sqlite,
             "postgresql" or "postgres" => StorageProvider.PostgreSql,
-            var other => throw new InvalidOperationException($"gateway.storage.provider '{other}' is not sqlite or postgresql"),
+            var other => throw g.Error("storage.provider", $"'{other}' is not sqlite or postgresql"),
         };
         var connection = g.GetString("storage.connection-string", "");
         if (connection.Length == 0 && g.GetString("storage.connection-string-env", "") is { Length: > 0 } env)
             connection = Environment.GetEnvironmentVariable(env) ?? "";
         if (connection.Length == 0)
         {
-            if (provider == StorageProvider.PostgreSql) throw new InvalidOperationException("gateway.storage: postgresql needs a connection string");
+            if (provider == StorageProvider.PostgreSql) throw g.Error("storage.connection-string", "postgresql needs a connection string (or connection-string-env naming a variable that holds one)");
             connection = $"Data Source={Path.Combine(dataDir, "gateway.db")}";
         }
 
-        var smtp = g.GetConfig("smtp");
+        var smtp = Section(g, "smtp");
         var smtpOptions = new SmtpServerOptions
         {
             ServerName = serverName,
@@ -71,35 +86,38 @@ public static class GatewayConfig
             StressThreshold = smtp.GetDouble("stress-threshold", 0.8),
             StressCommandTimeout = smtp.GetTimeSpan("stress-command-timeout", TimeSpan.FromSeconds(10)),
             StressDataTimeout = smtp.GetTimeSpan("stress-data-timeout", TimeSpan.FromSeconds(10)),
-            EvictIdleAfter = smtp.GetString("evict-idle-after", "1s") is "off" or "false" ? null : smtp.GetTimeSpan("evict-idle-after"),
-            Endpoints = smtp.GetValue("endpoints").GetArray()
-                .Select(v => ReadEndpoint(AsConfig(v), ParseBareLineEndings(smtp.GetString("bare-line-endings", "normalize"), "gateway.smtp"))).ToArray(),
+            EvictIdleAfter = smtp.GetString("evict-idle-after", "1s") is "off" or "false" ? null : smtp.GetTimeSpan("evict-idle-after", TimeSpan.FromSeconds(1)),
+            Endpoints = smtp.GetSectionList("endpoints").Select(e => ReadEndpoint(e, ParseBareLineEndings(smtp))).ToArray(),
         };
 
-        var d = g.GetConfig("delivery");
-        var routes = Items(d, "routes").ToDictionary(kv => kv.Key.ToLowerInvariant(), kv => kv.Value.GetString());
+        var d = Section(g, "delivery");
+        var routes = d.Items("routes").ToDictionary(kv => kv.Key.ToLowerInvariant(), kv => d.ItemString("routes", kv));
+        var destination = ReadDestination(d.GetConfig("destination"), DestinationSettings.Default);
         var delivery = new DeliverySettings(
             d.GetInt("port", 25), routes,
             d.GetString("helo-name", "") is { Length: > 0 } helo ? helo : serverName,
             d.GetTimeSpan("connect-timeout", TimeSpan.FromSeconds(30)),
             d.GetTimeSpan("command-timeout", TimeSpan.FromMinutes(2)),
             d.GetTimeSpan("idle-connection-timeout", TimeSpan.FromSeconds(30)),
-            new RetrySchedule(d.GetValue("retry-delays").GetArray().Select(v => v.GetTimeSpan()).ToArray(), d.GetTimeSpan("max-lifetime", TimeSpan.FromDays(5))),
+            new RetrySchedule(d.GetTimeSpanList("retry-delays"), d.GetTimeSpan("max-lifetime", TimeSpan.FromDays(5))),
             d.GetTimeSpan("queue-wait", TimeSpan.FromMinutes(2)),
-            ReadDestination(d.GetConfig("destination"), DestinationSettings.Default),
-            Items(d, "destinations").ToDictionary(kv => kv.Key.ToLowerInvariant(),
-                kv => ReadDestination(AsConfig(kv.Value), ReadDestination(d.GetConfig("destination"), DestinationSettings.Default)), StringComparer.OrdinalIgnoreCase),
-            Items(d, "groups").Select(kv => new DestinationGroup(kv.Key, AsConfig(kv.Value).GetStringList("mx-suffixes", []).ToArray(),
-                ReadDestination(AsConfig(kv.Value), ReadDestination(d.GetConfig("destination"), DestinationSettings.Default)))).ToArray());
-        if (delivery.Retry.Delays.Count == 0) throw new InvalidOperationException("gateway.delivery.retry-delays must not be empty");
+            destination,
+            d.Items("destinations").ToDictionary(kv => kv.Key.ToLowerInvariant(),
+                kv => ReadDestination(d.Item("destinations", kv), destination), StringComparer.OrdinalIgnoreCase),
+            d.Items("groups").Select(kv => (Name: kv.Key, Section: d.Item("groups", kv))).Select(group => new DestinationGroup(group.Name,
+                group.Section.GetStringList("mx-suffixes", []).ToArray(), ReadDestination(group.Section, destination))).ToArray());
+        if (delivery.Retry.Delays.Count == 0) throw d.Error("retry-delays", "must not be empty");
         if (delivery.Groups.FirstOrDefault(g => g.MxSuffixes.Count == 0) is { } empty)
-            throw new InvalidOperationException($"gateway.delivery.groups.{empty.Name}: mx-suffixes must name at least one MX host suffix");
-        foreach (var (name, dest) in delivery.Destinations.Prepend(new("(default)", delivery.Destination))
-                     .Concat(delivery.Groups.Select(g => new KeyValuePair<string, DestinationSettings>(g.Name, g.Settings))))
+            throw d.Error($"groups.{empty.Name}.mx-suffixes", "must name at least one MX host suffix");
+        foreach (var (name, dest) in delivery.Destinations.Select(kv => new KeyValuePair<string, DestinationSettings>($"destinations.\"{kv.Key}\"", kv.Value))
+                     .Prepend(new("destination", delivery.Destination))
+                     .Concat(delivery.Groups.Select(g => new KeyValuePair<string, DestinationSettings>($"groups.{g.Name}", g.Settings))))
             if (dest.InitialConcurrency < 1 || dest.MaxConcurrency < 1 || dest.MaxMessagesPerConnection < 1 || dest.MaxRecipientsPerTransaction < 1 || dest.FailuresBeforePause < 1)
-                throw new InvalidOperationException($"gateway.delivery destination {name}: concurrency, messages, recipients and pause-after-failures must be at least 1");
+                throw d.Error(name, "concurrency, messages, recipients and pause-after-failures must be at least 1");
 
-        var tenants = Items(g, "tenants").Select(kv => ReadTenant(kv.Key, g.GetConfig($"tenants.{kv.Key}"))).ToArray();
+        var tenants = g.Items("tenants").Select(kv => ReadTenant(kv.Key, g.Item("tenants", kv))).ToArray();
+        try { _ = new TenantDirectory(tenants); }
+        catch (ArgumentException e) { throw g.Error("tenants", e.Message); }
 
         return new GatewaySettings(dataDir, serverName, g.GetBoolean("cluster.self-join", true), provider, connection, smtpOptions,
             smtp.GetTimeSpan("store-timeout", TimeSpan.FromSeconds(30)),
@@ -109,8 +127,8 @@ public static class GatewayConfig
             new PoolSettings(NullIfEmpty(g.GetString("pools.good.source-address", "")), NullIfEmpty(g.GetString("pools.bad.source-address", "")),
                 g.GetTimeSpan("pools.wait-interval", TimeSpan.FromSeconds(5))),
             ReadTlsPolicy(g),
-            Items(g, "dkim.keys").Select(kv => ReadDkimKey(kv.Key, AsConfig(kv.Value))).ToArray(),
-            g.HasPath("dkim.headers") ? g.GetStringList("dkim.headers").ToArray() : ActorGateway.Mail.Signing.DkimSigning.DefaultHeaders,
+            g.Items("dkim.keys").Select(kv => ReadDkimKey(kv.Key, g.Item("dkim.keys", kv))).ToArray(),
+            g.HasPath("dkim.headers") ? g.GetStringList("dkim.headers", []).ToArray() : ActorGateway.Mail.Signing.DkimSigning.DefaultHeaders,
             tenants,
             ReadBlacklists(g, serverName),
             ReadOperations(g),
@@ -119,24 +137,50 @@ public static class GatewayConfig
                 AuthFailures = ReadAuthFailures(smtp), AuthCacheSize = smtp.GetInt("auth-cache.size", 10_000) };
     }
 
-    static ActorGateway.Node.Operations.OperationsSettings ReadOperations(Config g)
+    /// <summary>A section that must be there (the shipped gateway.conf has it).</summary>
+    static ConfigSection Section(ConfigSection parent, string key) =>
+        parent.GetConfig(key) ?? throw parent.Error(key, "the section is missing");
+
+    static ActorGateway.Node.Operations.OperationsSettings ReadOperations(ConfigSection g)
     {
         var o = g.GetConfig("operations");
-        string? token = null;
-        if (o?.GetString("token-file", "") is { Length: > 0 } file) token = File.ReadAllText(file).Trim();
-        else if (o?.GetString("token-env", "") is { Length: > 0 } env) token = Environment.GetEnvironmentVariable(env);
         return new ActorGateway.Node.Operations.OperationsSettings(o?.GetString("address", "127.0.0.1") ?? "127.0.0.1", o?.GetInt("port", 0) ?? 0,
-            string.IsNullOrWhiteSpace(token) ? null : token);
+            o is null ? null : Secret(o, "token"), o is null ? null : Secret(o, "read-token"));
     }
 
-    static ActorGateway.Node.Monitor.BlacklistSettings ReadBlacklists(Config g, string serverName)
+    /// <summary>A secret named <paramref name="name"/>: read from <c>NAME-file</c>, else from the variable named by <c>NAME-env</c>; null when neither gives one.</summary>
+    static string? Secret(ConfigSection section, string name)
+    {
+        string? value = null;
+        if (section.GetString(name + "-file", "") is { Length: > 0 } file) value = ReadFile(section, name + "-file", file);
+        else if (section.GetString(name + "-env", "") is { Length: > 0 } env) value = Environment.GetEnvironmentVariable(env);
+        return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+    }
+
+    /// <summary>The text of a file named by <paramref name="key"/>; a file that cannot be read is a configuration error naming the key.</summary>
+    static string ReadFile(ConfigSection section, string key, string path)
+    {
+        RequireReadable(section, key, path);
+        return File.ReadAllText(path);
+    }
+
+    static void RequireReadable(ConfigSection section, string key, string path)
+    {
+        if (Directory.Exists(path)) throw section.Error(key, $"{path} is a directory, not a file");
+        try { using var _ = File.OpenRead(path); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { throw section.Error(key, $"{path}: no such file"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw section.Error(key, $"cannot read {path}: {e.Message}"); }
+    }
+
+    static ActorGateway.Node.Monitor.BlacklistSettings ReadBlacklists(ConfigSection g, string serverName)
     {
         var b = g.GetConfig("blacklists");
-        IPAddress[] Codes(Config z, string key) => z.GetStringList(key, []).Select(IPAddress.Parse).ToArray();
-        var zones = b is null || !b.HasPath("zones") ? [] : b.GetValue("zones").GetArray().Select(v => AsConfig(v)).Select(z =>
-            new ActorGateway.Mail.Blacklists.DnsblZone(z.GetString("zone"), Codes(z, "listed"), Codes(z, "refused"),
+        IPAddress[] Codes(ConfigSection z, string key) => z.GetStringList(key, []).Select(c => IPAddress.TryParse(c, out var a) ? a
+            : throw z.Error(key, $"'{c}' is not an IP address")).ToArray();
+        var zones = b is null ? [] : b.GetSectionList("zones").Select(z =>
+            new ActorGateway.Mail.Blacklists.DnsblZone(z.GetString("zone", "") is { Length: > 0 } name ? name : throw z.Error("zone", "every zone needs a name"),
+                Codes(z, "listed"), Codes(z, "refused"),
                 NullIfEmpty(z.GetString("removal-url", "")), NullIfEmpty(z.GetString("removal-mailbox", "")))).ToArray();
-        if (zones.Any(z => string.IsNullOrEmpty(z.Zone))) throw new InvalidOperationException("gateway.blacklists.zones: every zone needs a name");
         var sender = b?.GetString("notification-sender", "") is { Length: > 0 } s ? s : $"postmaster@{serverName}";
         return new ActorGateway.Node.Monitor.BlacklistSettings(zones,
             new ActorGateway.Mail.Blacklists.CheckSchedule(b?.GetString("schedule", "0 5 * * *") ?? "0 5 * * *", b?.GetString("time-zone", "Europe/Berlin") ?? "Europe/Berlin"),
@@ -144,168 +188,183 @@ public static class GatewayConfig
             b?.GetStringList("extra-addresses", []).ToArray() ?? []);
     }
 
-    static ActorGateway.Mail.Signing.DkimKey ReadDkimKey(string domain, Config k)
+    static ActorGateway.Mail.Signing.DkimKey ReadDkimKey(string domain, ConfigSection k)
     {
+        k.AllowOnly("selector", "algorithm", "key");
         var algorithm = k.GetString("algorithm", "rsa-sha256").ToLowerInvariant() switch
         {
             "rsa-sha256" => ActorGateway.Mail.Signing.DkimAlgorithm.RsaSha256,
             "ed25519-sha256" => ActorGateway.Mail.Signing.DkimAlgorithm.Ed25519Sha256,
-            var o => throw new InvalidOperationException($"gateway.dkim.keys.{domain}: algorithm '{o}' is not rsa-sha256 or ed25519-sha256"),
+            var o => throw k.Error("algorithm", $"'{o}' is not rsa-sha256 or ed25519-sha256"),
         };
         var selector = k.GetString("selector", "");
-        var key = k.GetString("key", "");
-        if (selector.Length == 0 || key.Length == 0) throw new InvalidOperationException($"gateway.dkim.keys.{domain}: selector and key are required");
-        return new ActorGateway.Mail.Signing.DkimKey(domain.ToLowerInvariant(), selector, algorithm, key);
+        if (selector.Length == 0) throw k.Error("selector", "is required");
+        var path = k.GetString("key", "");
+        if (path.Length == 0) throw k.Error("key", "is required (the PEM file of the private key)");
+        RequireReadable(k, "key", path);
+        var key = new ActorGateway.Mail.Signing.DkimKey(domain.ToLowerInvariant(), selector, algorithm, path);
+        // Loaded once here, so that a key that is no key stops the start, not the first signature.
+        try { _ = new ActorGateway.Mail.Signing.DkimSigning([key]); }
+        catch (Exception e) { throw k.Error("key", $"{path} is not a usable private key: {(e.InnerException ?? e).Message}"); }
+        return key;
     }
 
-    static TlsPolicy ReadTlsPolicy(Config g)
+    static TlsPolicy ReadTlsPolicy(ConfigSection g)
     {
-        if (!g.HasPath("tls-policy")) return TlsPolicy.None;
-        var rules = g.GetValue("tls-policy").GetArray().Select(v => AsConfig(v)).Select((r, i) =>
+        var rules = g.GetSectionList("tls-policy").Select((r, i) =>
         {
             var name = r.GetString("name", $"rule-{i + 1}");
             var sender = NullIfEmpty(r.GetString("sender-domain", "").ToLowerInvariant());
             var recipient = NullIfEmpty(r.GetString("recipient-domain", "").ToLowerInvariant());
-            if (sender is null && recipient is null) throw new InvalidOperationException($"gateway.tls-policy {name}: needs sender-domain or recipient-domain");
+            if (sender is null && recipient is null) throw r.Error("recipient-domain", "a rule needs sender-domain or recipient-domain");
             var level = r.GetString("level", "encrypt").ToLowerInvariant() switch
             {
                 "encrypt" => TlsLevel.Encrypt, "verify" => TlsLevel.Verify,
-                var o => throw new InvalidOperationException($"gateway.tls-policy {name}: level '{o}' is not encrypt or verify"),
+                var o => throw r.Error("level", $"'{o}' is not encrypt or verify"),
             };
             var action = r.GetString("on-failure", "hold").ToLowerInvariant() switch
             {
                 "hold" => TlsFailureAction.Hold, "reject" => TlsFailureAction.Reject,
-                var o => throw new InvalidOperationException($"gateway.tls-policy {name}: on-failure '{o}' is not hold or reject"),
+                var o => throw r.Error("on-failure", $"'{o}' is not hold or reject"),
             };
             return new TlsRule(name, sender, recipient, level, action);
         }).ToArray();
-        return new TlsPolicy(rules);
+        return rules.Length == 0 ? TlsPolicy.None : new TlsPolicy(rules);
     }
 
-    static AntispamSettings ReadAntispam(Config g)
+    static AntispamSettings ReadAntispam(ConfigSection g)
     {
-        var a = g.GetConfig("scanning.antispam");
+        var a = Section(g, "scanning.antispam");
         var engine = a.GetString("engine", "builtin").ToLowerInvariant();
-        if (engine is not ("builtin" or "rspamd")) throw new InvalidOperationException($"gateway.scanning.antispam.engine '{engine}' is not builtin or rspamd");
-        var rules = a.HasPath("rules")
-            ? a.GetValue("rules").GetArray().Select(v => AsConfig(v)).Select(r => new ActorGateway.Mail.Scanning.SpamRule(
-                r.GetString("name"), NullIfEmpty(r.GetString("header", "")),
-                new System.Text.RegularExpressions.Regex(r.GetString("pattern"), System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1)),
-                r.GetDouble("score"))).ToArray()
-            : [];
+        if (engine is not ("builtin" or "rspamd")) throw a.Error("engine", $"'{engine}' is not builtin or rspamd");
+        var rules = a.GetSectionList("rules").Select(r =>
+        {
+            System.Text.RegularExpressions.Regex pattern;
+            if (r.GetString("pattern", "") is not { Length: > 0 } text) throw r.Error("pattern", "is required");
+            try { pattern = new(text, System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1)); }
+            catch (ArgumentException e) { throw r.Error("pattern", $"not a regular expression: {e.Message}"); }
+            return new ActorGateway.Mail.Scanning.SpamRule(r.GetString("name", ""), NullIfEmpty(r.GetString("header", "")), pattern, r.GetDouble("score", 0));
+        }).ToArray();
         return new AntispamSettings(engine, a.GetString("rspamd-url", "http://127.0.0.1:11333"), a.GetDouble("threshold", 5.0),
-            a.GetTimeSpan("timeout", TimeSpan.FromSeconds(30)), ParseAction(a.GetString("on-failure", "tempfail"), "antispam"), rules);
+            a.GetTimeSpan("timeout", TimeSpan.FromSeconds(30)), ParseAction(a, "on-failure"), rules);
     }
 
-    static ScannerFailureAction ParseAction(string value, string scanner) => value.ToLowerInvariant() switch
+    static ScannerFailureAction ParseAction(ConfigSection scanner, string key) => scanner.GetString(key, "tempfail").ToLowerInvariant() switch
     {
         "tempfail" => ScannerFailureAction.Tempfail,
         "reject" => ScannerFailureAction.Reject,
-        var other => throw new InvalidOperationException($"gateway.scanning.{scanner}.on-failure '{other}' is not tempfail or reject"),
+        var other => throw scanner.Error(key, $"'{other}' is not tempfail or reject"),
     };
 
-    static AntivirusSettings ReadAntivirus(Config g)
+    static AntivirusSettings ReadAntivirus(ConfigSection g)
     {
-        var engine = g.GetString("scanning.antivirus.engine", "builtin").ToLowerInvariant();
-        if (engine is not ("builtin" or "clamd")) throw new InvalidOperationException($"gateway.scanning.antivirus.engine '{engine}' is not builtin or clamd");
-        var action = ParseAction(g.GetString("scanning.antivirus.on-failure", "tempfail"), "antivirus");
-        return new AntivirusSettings(engine, NullIfEmpty(g.GetString("scanning.antivirus.signatures", "")),
-            g.GetString("scanning.antivirus.clamd", "127.0.0.1:3310"), g.GetTimeSpan("scanning.antivirus.timeout", TimeSpan.FromSeconds(30)), action);
+        var a = Section(g, "scanning.antivirus");
+        var engine = a.GetString("engine", "builtin").ToLowerInvariant();
+        if (engine is not ("builtin" or "clamd")) throw a.Error("engine", $"'{engine}' is not builtin or clamd");
+        var signatures = NullIfEmpty(a.GetString("signatures", ""));
+        if (signatures is not null && !Directory.Exists(signatures)) throw a.Error("signatures", $"{signatures}: no such directory");
+        return new AntivirusSettings(engine, signatures, a.GetString("clamd", "127.0.0.1:3310"), a.GetTimeSpan("timeout", TimeSpan.FromSeconds(30)),
+            ParseAction(a, "on-failure"));
     }
 
-    static LoginFailureSettings ReadAuthFailures(Config smtp)
+    static LoginFailureSettings ReadAuthFailures(ConfigSection smtp)
     {
         var d = LoginFailureSettings.Default;
         var s = new LoginFailureSettings(smtp.GetInt("auth-failures.max", d.MaxFailures), smtp.GetTimeSpan("auth-failures.window", d.Window),
             smtp.GetTimeSpan("auth-failures.lockout", d.Lockout), smtp.GetTimeSpan("auth-failures.delay", d.Delay),
             smtp.GetInt("auth-failures.max-clients", d.MaxClients));
         if (s.MaxFailures < 1 || s.MaxClients < 1 || s.Window <= TimeSpan.Zero || s.Lockout <= TimeSpan.Zero || s.Delay < TimeSpan.Zero)
-            throw new InvalidOperationException("gateway.smtp.auth-failures: max and max-clients must be at least 1, window and lockout positive, delay not negative");
+            throw smtp.Error("auth-failures", "max and max-clients must be at least 1, window and lockout positive, delay not negative");
         return s;
     }
 
-    static SmtpEndpointOptions ReadEndpoint(Config e, BareLineEndingPolicy bareLineEndings) => new()
-    {
-        Name = e.GetString("name", "smtp"),
-        Address = e.GetString("address", "127.0.0.1"),
-        Port = e.GetInt("port", 2525),
-        ImplicitTls = e.GetBoolean("implicit-tls", false),
-        CertificatePath = NullIfEmpty(e.GetString("certificate", "")),
-        KeyPath = NullIfEmpty(e.GetString("key", "")),
-        CertificatePasswordEnv = NullIfEmpty(e.GetString("certificate-password-env", "")),
-        AuthRequired = e.GetBoolean("auth-required", false),
-        AllowAuthWithoutTls = e.GetBoolean("allow-auth-without-tls", false),
-        BareLineEndings = e.HasPath("bare-line-endings")
-            ? ParseBareLineEndings(e.GetString("bare-line-endings"), $"endpoint {e.GetString("name", "smtp")}")
-            : bareLineEndings,
-    };
-
-    static BareLineEndingPolicy ParseBareLineEndings(string value, string where) => value.ToLowerInvariant() switch
+    static BareLineEndingPolicy ParseBareLineEndings(ConfigSection section) => section.GetString("bare-line-endings", "normalize").ToLowerInvariant() switch
     {
         "normalize" => BareLineEndingPolicy.Normalize,
         "reject" => BareLineEndingPolicy.Reject,
-        _ => throw new InvalidOperationException($"{where}: bare-line-endings '{value}' is not normalize or reject"),
+        var value => throw section.Error("bare-line-endings", $"'{value}' is not normalize or reject"),
     };
 
-    static ActorGateway.Node.Operations.LogFormat ReadLogFormat(Config g) => g.GetString("logging.format", "text") switch
+    static SmtpEndpointOptions ReadEndpoint(ConfigSection e, BareLineEndingPolicy bareLineEndings)
+    {
+        var endpoint = new SmtpEndpointOptions
+        {
+            Name = e.GetString("name", "smtp"),
+            Address = e.GetString("address", "127.0.0.1"),
+            Port = e.GetInt("port", 2525),
+            ImplicitTls = e.GetBoolean("implicit-tls", false),
+            CertificatePath = NullIfEmpty(e.GetString("certificate", "")),
+            KeyPath = NullIfEmpty(e.GetString("key", "")),
+            CertificatePasswordEnv = NullIfEmpty(e.GetString("certificate-password-env", "")),
+            AuthRequired = e.GetBoolean("auth-required", false),
+            AllowAuthWithoutTls = e.GetBoolean("allow-auth-without-tls", false),
+            BareLineEndings = e.HasPath("bare-line-endings") ? ParseBareLineEndings(e) : bareLineEndings,
+        };
+        if (endpoint.CertificatePath is null) return endpoint;
+        RequireReadable(e, "certificate", endpoint.CertificatePath);
+        if (endpoint.KeyPath is not null) RequireReadable(e, "key", endpoint.KeyPath);
+        // Loaded once here, so that a bad certificate stops the start before anything listens.
+        try { ServerCertificate.Load(endpoint)?.Dispose(); }
+        catch (Exception x) { throw e.Error("certificate", $"{endpoint.CertificatePath} is not a usable certificate with its private key: {x.Message}"); }
+        return endpoint;
+    }
+
+    static ActorGateway.Node.Operations.LogFormat ReadLogFormat(ConfigSection g) => g.GetString("logging.format", "text") switch
     {
         "text" => ActorGateway.Node.Operations.LogFormat.Text,
         "json" => ActorGateway.Node.Operations.LogFormat.Json,
-        var other => throw new InvalidOperationException($"gateway.logging.format: '{other}' is not one of text, json"),
+        var other => throw g.Error("logging.format", $"'{other}' is not one of text, json"),
     };
 
-    static TraceSettings ReadTrace(Config smtp)
+    static TraceSettings ReadTrace(ConfigSection smtp)
     {
         var hops = smtp.GetInt("max-hops", TraceSettings.Default.MaxHops);
-        if (hops < 1) throw new InvalidOperationException("gateway.smtp.max-hops must be at least 1");
-        return new TraceSettings(smtp.HasPath("trace-header") ? ReadTraceMode(smtp.GetString("trace-header"), "gateway.smtp.trace-header") : TraceSettings.Default.Mode, hops);
+        if (hops < 1) throw smtp.Error("max-hops", "must be at least 1");
+        return new TraceSettings(smtp.HasPath("trace-header") ? ReadTraceMode(smtp, "trace-header") : TraceSettings.Default.Mode, hops);
     }
 
-    static ActorGateway.Smtp.Protocol.TraceMode ReadTraceMode(string value, string key) => value switch
+    static ActorGateway.Smtp.Protocol.TraceMode ReadTraceMode(ConfigSection section, string key) => section.GetString(key, "") switch
     {
         "full" => ActorGateway.Smtp.Protocol.TraceMode.Full,
         "hide-client" => ActorGateway.Smtp.Protocol.TraceMode.HideClient,
         "strip-received" => ActorGateway.Smtp.Protocol.TraceMode.HideClientAndStrip,
-        _ => throw new InvalidOperationException($"{key}: '{value}' is not one of full, hide-client, strip-received"),
+        var value => throw section.Error(key, $"'{value}' is not one of full, hide-client, strip-received"),
     };
 
-    static Tenant ReadTenant(string id, Config t)
+    static readonly string[] TenantKeys = ["networks", "users", "password-file", "domains", "spam-threshold", "rate-limit", "trace-header"];
+
+    static Tenant ReadTenant(string id, ConfigSection t)
     {
-        var users = Items(t, "users").ToDictionary(kv => kv.Key, kv => kv.Value.GetString(), StringComparer.Ordinal);
+        // A misspelt key (domians) would otherwise leave the tenant without what the operator meant to give it.
+        t.AllowOnly(TenantKeys);
+        var users = t.Items("users").ToDictionary(kv => kv.Key, kv => t.ItemString("users", kv), StringComparer.Ordinal);
         if (t.GetString("password-file", "") is { Length: > 0 } file)
-            foreach (var line in File.ReadAllLines(file).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')))
+            foreach (var (line, number) in ReadFile(t, "password-file", file).Split('\n').Select((l, i) => (l.Trim(), i + 1)).Where(l => l.Item1.Length > 0 && !l.Item1.StartsWith('#')))
             {
                 var colon = line.IndexOf(':');
-                if (colon <= 0) throw new InvalidOperationException($"tenant '{id}': bad line in {file}");
+                if (colon <= 0) throw t.Error("password-file", $"{file} line {number} is not login:hash");
                 users[line[..colon]] = line[(colon + 1)..];
             }
         var networks = t.GetStringList("networks", []).Select(n => IPNetwork.TryParse(n, out var net) ? net
-            : throw new InvalidOperationException($"tenant '{id}': '{n}' is not a network in CIDR notation")).ToArray();
+            : throw t.Error("networks", $"'{n}' is not a network in CIDR notation")).ToArray();
         var domains = t.GetStringList("domains", []).Select(s => s.ToLowerInvariant()).ToArray();
-        var rate = new RateLimitSettings(t.GetBoolean("rate-limit.enabled", false), t.GetInt("rate-limit.per-minute", 100));
-        if (rate.PerMinute < 1) throw new InvalidOperationException($"tenant '{id}': rate-limit.per-minute must be at least 1");
-        return new Tenant(id, networks, users, domains, rate)
+        var rate = t.GetConfig("rate-limit");
+        rate?.AllowOnly("enabled", "per-minute");
+        var limit = new RateLimitSettings(rate?.GetBoolean("enabled", false) ?? false, rate?.GetInt("per-minute", 100) ?? 100);
+        if (limit.PerMinute < 1) throw t.Error("rate-limit.per-minute", "must be at least 1");
+        return new Tenant(id, networks, users, domains, limit)
         {
-            SpamThreshold = t.HasPath("spam-threshold") ? t.GetDouble("spam-threshold") : null,
-            TraceHeader = t.HasPath("trace-header") ? ReadTraceMode(t.GetString("trace-header"), $"gateway.tenants.{id}.trace-header") : null,
+            SpamThreshold = t.HasPath("spam-threshold") ? t.GetDouble("spam-threshold", 0) : null,
+            TraceHeader = t.HasPath("trace-header") ? ReadTraceMode(t, "trace-header") : null,
         };
     }
 
-    static IEnumerable<KeyValuePair<string, Akka.Configuration.Hocon.HoconValue>> Items(Config c, string path)
-    {
-        if (!c.HasPath(path)) return [];
-        return c.GetValue(path).GetObject()?.Items ?? new Dictionary<string, Akka.Configuration.Hocon.HoconValue>();
-    }
-
-    /// <summary>An element of a HOCON list or object, read with the usual Config getters.</summary>
     /// <summary>Destination shaping keys over <paramref name="defaults"/> (a null section keeps them all).</summary>
-    static DestinationSettings ReadDestination(Config? c, DestinationSettings defaults) => c is null ? defaults : new(
+    static DestinationSettings ReadDestination(ConfigSection? c, DestinationSettings defaults) => c is null ? defaults : new(
         c.GetInt("initial-concurrency", defaults.InitialConcurrency), c.GetInt("max-concurrency", defaults.MaxConcurrency),
         c.GetInt("max-messages-per-connection", defaults.MaxMessagesPerConnection), c.GetInt("max-recipients-per-transaction", defaults.MaxRecipientsPerTransaction),
         c.GetInt("pause-after-failures", defaults.FailuresBeforePause), c.GetTimeSpan("pause", defaults.Pause),
         c.GetInt("max-messages-per-minute", defaults.MessagesPerMinute), c.GetInt("max-messages-per-hour", defaults.MessagesPerHour));
-
-    static Config AsConfig(Akka.Configuration.Hocon.HoconValue value) => new(new Akka.Configuration.Hocon.HoconRoot(value));
 
     static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
 }

@@ -18,13 +18,14 @@ namespace ActorGateway.Node.Operations;
 /// <summary>What the operations endpoint reaches on this node.</summary>
 public sealed record OperationsContext(ActorSystem System, Func<IActorRef> Messages, Func<IActorRef> Limiters, Func<IActorRef> Sweeper,
     Func<IActorRef> BlacklistMonitor, Func<TenantDirectory> Tenants, RateLimitOverrides Overrides, ActorGateway.Node.Storage.StorageHealth Storage,
-    string? Token, DeliveryRecordStore Records, Func<IReadOnlyList<IActorRef>> DeliveryAgents, Func<SmtpServer?>? Smtp = null);
+    OperationsAccess Access, DeliveryRecordStore Records, Func<IReadOnlyList<IActorRef>> DeliveryAgents, Func<SmtpServer?>? Smtp = null);
 
 /// <summary>
 /// The management HTTP API of a node (what `actorgw` talks to), after Petabridge.Cmd's
 /// palettes: cluster, sharding, queue, tenants, blacklists; plus health and Prometheus
-/// metrics. Reading needs nothing; every change needs the operations token
-/// (Authorization: Bearer), and without a configured token changes are refused.
+/// metrics. Health and metrics are open (they carry no personal data); every /api read needs
+/// the read token or the operations token, every change the operations token (Authorization:
+/// Bearer; see <see cref="OperationsAccess"/>).
 /// </summary>
 public static class OperationsApi
 {
@@ -33,8 +34,11 @@ public static class OperationsApi
     public static void Map(WebApplication app, OperationsContext ops, int port)
     {
         var api = app.MapGroup("").RequireHost($"*:{port}");
+        var reads = api.MapGroup("").Requiring(ops.Access.ToRead);
+        var changes = api.MapGroup("").Requiring(ops.Access.ToChange);
         var cluster = Cluster.Get(ops.System);
 
+        // Health and metrics are open: probes and scrapers carry no token, and these hold no personal data.
         api.MapGet("/health/live", () => Results.Text("live\n"));
         api.MapGet("/health/ready", async (CancellationToken ct) =>
         {
@@ -52,9 +56,9 @@ public static class OperationsApi
         });
 
         // ---- cluster ----
-        api.MapGet("/api/cluster/members", () => Results.Json(Members(cluster)));
-        api.MapGet("/api/cluster/leader", () => Results.Json(new { leader = cluster.State.Leader?.ToString(), self = cluster.SelfAddress.ToString() }));
-        api.MapGet("/api/cluster/singletons", () =>
+        reads.MapGet("/api/cluster/members", () => Results.Json(Members(cluster)));
+        reads.MapGet("/api/cluster/leader", () => Results.Json(new { leader = cluster.State.Leader?.ToString(), self = cluster.SelfAddress.ToString() }));
+        reads.MapGet("/api/cluster/singletons", () =>
         {
             // Singletons without a role run on the oldest member that is up.
             var oldest = cluster.State.Members.Where(m => m.Status == MemberStatus.Up).OrderBy(m => m, Member.AgeOrdering).FirstOrDefault();
@@ -62,26 +66,26 @@ public static class OperationsApi
             return Results.Json(new[] { "queue-sweeper", "blacklist-monitor", "message shard coordinator", "ratelimit shard coordinator" }
                 .Select(s => new { singleton = s, node = where }));
         });
-        api.MapPost("/api/cluster/leave", (HttpRequest r, string? address) => Guarded(r, ops, () =>
+        changes.MapPost("/api/cluster/leave", (string? address) =>
         {
             var a = address is null ? cluster.SelfAddress : Address.Parse(address);
             cluster.Leave(a);
             return Results.Json(new { done = true, text = $"{a} is leaving the cluster" });
-        }));
-        api.MapPost("/api/cluster/down", (HttpRequest r, string address) => Guarded(r, ops, () =>
+        });
+        changes.MapPost("/api/cluster/down", (string address) =>
         {
             var a = Address.Parse(address);
             if (cluster.State.Members.All(m => m.Address != a)) return Results.Json(new { done = false, text = $"{a} is not a member" }, statusCode: 404);
             cluster.Down(a);
             return Results.Json(new { done = true, text = $"{a} downed" });
-        }));
-        api.MapPost("/api/cluster/down-unreachable", (HttpRequest r) => Guarded(r, ops, () =>
+        });
+        changes.MapPost("/api/cluster/down-unreachable", () =>
         {
             var downed = cluster.State.Unreachable.Select(m => m.Address).ToArray();
             foreach (var a in downed) cluster.Down(a);
             return Results.Json(new { done = true, text = downed.Length == 0 ? "no unreachable member" : "downed " + string.Join(", ", downed) });
-        }));
-        api.MapGet("/api/cluster/tail", async (HttpResponse response, CancellationToken ct) =>
+        });
+        reads.MapGet("/api/cluster/tail", async (HttpResponse response, CancellationToken ct) =>
         {
             // Membership events as they happen, one line each, until the client goes away.
             response.ContentType = "text/plain; charset=utf-8";
@@ -98,7 +102,7 @@ public static class OperationsApi
             catch (OperationCanceledException) { }
             finally { ops.System.Stop(tail); }
         });
-        api.MapGet("/api/sharding/region-stats", async () =>
+        reads.MapGet("/api/sharding/region-stats", async () =>
         {
             var regions = new[] { (MessageExtractor.RegionName, ops.Messages()), (TenantRateLimiter.RegionName, ops.Limiters()) };
             var stats = new List<object>();
@@ -111,7 +115,7 @@ public static class OperationsApi
         });
 
         // ---- queue ----
-        api.MapGet("/api/queue", async (string? tenant, string? pool, string? state, string? destination, int? limit) =>
+        reads.MapGet("/api/queue", async (string? tenant, string? pool, string? state, string? destination, int? limit) =>
         {
             var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(), AskTimeout);
             var rows = new List<object>();
@@ -126,7 +130,7 @@ public static class OperationsApi
             }
             return Results.Json(new { total = pending.Pending.Count, shown = rows });
         });
-        api.MapGet("/api/queue/{id}", async (string id, CancellationToken ct) =>
+        reads.MapGet("/api/queue/{id}", async (string id, CancellationToken ct) =>
         {
             var d = await ops.Messages().Ask<MessageDetails>(new GetMessageDetails(id), AskTimeout);
             if (d.Envelope is not null) return Results.Json(d);
@@ -135,31 +139,31 @@ public static class OperationsApi
                 ? Results.Json(new { queueId = id, state = "done", record })
                 : Results.Json(new { done = false, text = $"no message {id}" }, statusCode: 404);
         });
-        api.MapGet("/api/log", async (string? queueId, string? messageId, string? sender, string? recipient, string? tenant,
+        reads.MapGet("/api/log", async (string? queueId, string? messageId, string? sender, string? recipient, string? tenant,
             DateTimeOffset? since, DateTimeOffset? until, int? limit, CancellationToken ct) =>
             Results.Json(await ops.Records.SearchAsync(new RecordQuery(queueId, messageId, sender, recipient, tenant, since, until, limit ?? 100), ct)));
-        api.MapPost("/api/queue/{id}/{action}", (HttpRequest r, string id, string action) => GuardedAsync(r, ops, async () =>
+        changes.MapPost("/api/queue/{id}/{action}", async (string id, string action) =>
         {
             if (!Enum.TryParse<QueueAction>(action, ignoreCase: true, out var a))
                 return Results.Json(new { done = false, text = "action must be retry, hold, release or bounce" }, statusCode: 400);
             var result = await ops.Messages().Ask<ControlResult>(new ControlMessage(id, a), AskTimeout);
             return Results.Json(new { done = result.Done, text = result.Text }, statusCode: result.Done ? 200 : 409);
-        }));
+        });
 
         // ---- delivery: this node's destinations ----
-        api.MapGet("/api/delivery/destinations", async () => Results.Json(await DestinationsAsync(ops)));
+        reads.MapGet("/api/delivery/destinations", async () => Results.Json(await DestinationsAsync(ops)));
 
         // ---- tenants ----
-        api.MapGet("/api/tenants", async () =>
+        reads.MapGet("/api/tenants", async () =>
         {
             var rows = new List<object>();
             foreach (var t in ops.Tenants().All) rows.Add(await TenantRowAsync(ops, t));
             return Results.Json(rows);
         });
-        api.MapGet("/api/tenants/{id}", async (string id) =>
+        reads.MapGet("/api/tenants/{id}", async (string id) =>
             ops.Tenants().All.FirstOrDefault(t => t.Id == id) is { } t ? Results.Json(await TenantRowAsync(ops, t))
                 : Results.Json(new { done = false, text = $"no tenant {id}" }, statusCode: 404));
-        api.MapPost("/api/tenants/{id}/limit", (HttpRequest r, string id, int? perMinute, bool? off, bool? reset) => GuardedAsync(r, ops, async () =>
+        changes.MapPost("/api/tenants/{id}/limit", async (string id, int? perMinute, bool? off, bool? reset) =>
         {
             if (ops.Tenants().All.All(t => t.Id != id)) return Results.Json(new { done = false, text = $"no tenant {id}" }, statusCode: 404);
             if (perMinute is < 1) return Results.Json(new { done = false, text = "per-minute must be at least 1" }, statusCode: 400);
@@ -168,32 +172,19 @@ public static class OperationsApi
             var ok = answer is Akka.DistributedData.UpdateSuccess;
             return Results.Json(new { done = ok, text = !ok ? $"not written to a majority of the nodes: {answer}"
                 : value is null ? $"{id}: limit as configured" : value == 0 ? $"{id}: no limit" : $"{id}: {value} per minute" }, statusCode: ok ? 200 : 503);
-        }));
+        });
 
         // ---- blacklists ----
-        api.MapGet("/api/blacklist", async () => Results.Json(await ops.BlacklistMonitor().Ask<BlacklistStatus>(new GetBlacklistStatus(), AskTimeout)));
-        api.MapPost("/api/blacklist/check", (HttpRequest r) => GuardedAsync(r, ops, async () =>
+        reads.MapGet("/api/blacklist", async () => Results.Json(await ops.BlacklistMonitor().Ask<BlacklistStatus>(new GetBlacklistStatus(), AskTimeout)));
+        changes.MapPost("/api/blacklist/check", async () =>
         {
             await ops.BlacklistMonitor().Ask<Status.Success>(new RunBlacklistCheck(), AskTimeout);
             return Results.Json(new { done = true, text = "check started; see blacklist status" });
-        }));
-
-        // ---- the status page ----
-        StatusApi.Map(api, api.MapGroup("").RefusingWrongTokens(ops), ops);
-    }
-
-    /// <summary>
-    /// Reads are open, but one that carries a token must carry the right one: a client (the
-    /// status page) learns at once that the token it was given is wrong.
-    /// </summary>
-    static RouteGroupBuilder RefusingWrongTokens(this RouteGroupBuilder group, OperationsContext ops) =>
-        group.AddEndpointFilter(async (context, next) =>
-        {
-            var request = context.HttpContext.Request;
-            if (string.IsNullOrEmpty(request.Headers.Authorization)) return await next(context);
-            if (ops.Token is null) return Results.Json(new { done = false, text = "no operations token is configured on this node: send none" }, statusCode: 403);
-            return Authorized(request, ops) ?? await next(context);
         });
+
+        // ---- the status page: the page itself is open (no data in it), its reads are guarded like the others ----
+        StatusApi.Map(api, reads, ops);
+    }
 
     static async Task<object> TenantRowAsync(OperationsContext ops, Tenant t)
     {
@@ -250,20 +241,15 @@ public static class OperationsApi
         return gauges;
     }
 
-    static IResult Guarded(HttpRequest request, OperationsContext ops, Func<IResult> action) =>
-        Authorized(request, ops) is { } refusal ? refusal : action();
-
-    static async Task<IResult> GuardedAsync(HttpRequest request, OperationsContext ops, Func<Task<IResult>> action) =>
-        Authorized(request, ops) is { } refusal ? refusal : await action();
-
-    static IResult? Authorized(HttpRequest request, OperationsContext ops)
-    {
-        if (ops.Token is null) return Results.Json(new { done = false, text = "changes are disabled: no operations token is configured" }, statusCode: 403);
-        var given = request.Headers.Authorization.ToString();
-        var expected = "Bearer " + ops.Token;
-        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(expected))
-            ? null : Results.Json(new { done = false, text = "a valid operations token is required (Authorization: Bearer ...)" }, statusCode: 401);
-    }
+    /// <summary>Every endpoint of the group answers only when <paramref name="check"/> lets the request's Authorization header through.</summary>
+    static RouteGroupBuilder Requiring(this RouteGroupBuilder group, Func<string?, AccessRefusal?> check) =>
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            if (check(http.Request.Headers.Authorization.ToString()) is not { } refusal) return await next(context);
+            if (refusal.StatusCode == StatusCodes.Status401Unauthorized) http.Response.Headers.WWWAuthenticate = "Bearer";
+            return Results.Json(new { done = false, text = refusal.Text }, statusCode: refusal.StatusCode);
+        });
 
     /// <summary>Feeds membership events to one `cluster tail` client.</summary>
     sealed class ClusterTail : ReceiveActor

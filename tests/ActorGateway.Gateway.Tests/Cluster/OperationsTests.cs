@@ -13,7 +13,8 @@ public sealed class OperationsTests
     {
         await using var bed = await ClusterTestbed.StartAsync();
         var node = bed.OperationsUrl(1);
-        string[] On(params string[] args) => [.. args, "--node", node];
+        // Reading with the read token, changing with the operations token.
+        string[] On(params string[] args) => [.. args, "--node", node, "--token", ClusterTestbed.ReadToken];
         string[] Changing(params string[] args) => [.. args, "--node", node, "--token", ClusterTestbed.OperationsToken];
 
         // cluster palette
@@ -58,9 +59,12 @@ public sealed class OperationsTests
         Assert.Contains("tenant:     local", details.StandardOutput);
         Assert.Matches(@"attempt 1 .*Deferred 4\.4\.1 .*Connection refused", details.StandardOutput);
 
-        var refused = await Actorgw.RunAsync(On("queue", "hold", ids[0])); // no token
+        var refused = await Actorgw.RunAsync("queue", "hold", ids[0], "--node", node); // no token
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("a valid operations token is required", refused.StandardError);
+        var readOnly = await Actorgw.RunAsync(On("queue", "hold", ids[0]));
+        Assert.Equal(1, readOnly.ExitCode);
+        Assert.Contains("the read token may only read", readOnly.StandardError);
         Assert.Contains("held: no delivery attempts until released", (await Actorgw.RunAsync(Changing("queue", "hold", ids[0]))).StandardOutput);
         Assert.Contains("state:      held", (await Actorgw.RunAsync(On("queue", "show", ids[0]))).StandardOutput);
         Assert.Contains("released", (await Actorgw.RunAsync(Changing("queue", "release", ids[0]))).StandardOutput);
@@ -82,7 +86,7 @@ public sealed class OperationsTests
         Assert.Contains("local: no limit", (await Actorgw.RunAsync(Changing("tenant", "limit", "local", "--off"))).StandardOutput);
         // Replicated to a majority when the command returns, to the rest by gossip: wait until
         // the node the mail goes to has it, as an operator would check with `tenant show`.
-        string[] OnNode2(params string[] args) => [.. args, "--node", bed.OperationsUrl(2), "--json"];
+        string[] OnNode2(params string[] args) => [.. args, "--node", bed.OperationsUrl(2), "--json", "--token", ClusterTestbed.ReadToken];
         var seen = await Actorgw.RunAsync(OnNode2("tenant", "show", "limited"));
         for (var limitUntil = DateTime.UtcNow.AddSeconds(15); !seen.StandardOutput.Contains("\"rateLimit\": 2") && DateTime.UtcNow < limitUntil;)
         {
@@ -116,7 +120,7 @@ public sealed class OperationsTests
         var age = System.Text.RegularExpressions.Regex.Match(metrics, @"actorgateway_queue_oldest_message_age_seconds ([0-9.]+)");
         Assert.True(age.Success && double.Parse(age.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, metrics);
         Assert.Matches(@"actorgateway_queue_messages [1-9]", metrics);
-        Assert.Contains("actorgateway_delivery_results_total{pool=\"good\",status=\"deferred\"}", metrics + await http.GetStringAsync(bed.OperationsUrl(0) + "/metrics") + await http.GetStringAsync(bed.OperationsUrl(1) + "/metrics"));
+        Assert.Contains("actorgateway_delivery_results_total{pool=\"good\",status=\"deferred\",tenant=\"local\"}", metrics + await http.GetStringAsync(bed.OperationsUrl(0) + "/metrics") + await http.GetStringAsync(bed.OperationsUrl(1) + "/metrics"));
 
         // cluster tail sees a member leave gracefully; cluster show then counts two
         await using var tail = Actorgw.Start(On("cluster", "tail"));

@@ -23,7 +23,7 @@ public sealed class ConfigurationReloadTests
         // A broken file is refused whole: the running configuration (limit on) stays.
         await bed.AppendConfigAsync("gateway.tenants.local.networks = [\"not-a-network\"]");
         await bed.Gateway.ReloadAsync();
-        await bed.Gateway.WaitForLogAsync("configuration reload failed, the running configuration stays: tenant 'local': 'not-a-network' is not a network");
+        await bed.Gateway.WaitForLogAsync("configuration reload failed, the running configuration stays: gateway.tenants.local.networks: 'not-a-network' is not a network");
         Assert.Contains("451 4.7.1 Ratelimit reached", (await Swaks.SendAsync(bed.SmtpPort, "alice@sender.example", "still@rcpt.example")).Replies());
 
         await bed.AppendConfigAsync("gateway.tenants.local { networks = [\"127.0.0.1/32\"], rate-limit.enabled = off }");

@@ -103,13 +103,12 @@ print('verified' if ok else 'FAILED', d.domain.decode() if d.domain else '-', d.
             """);
         var p = await ExternalProcess.RunAsync("dotnet", [GatewayProcess.NodeAssembly, "--config", dir.File("bad.conf")], TimeSpan.FromSeconds(60));
         Assert.Equal(1, p.ExitCode);
-        Assert.Contains("DKIM key for sender.example not found", p.StandardError);
+        Assert.Contains($"gateway.dkim.keys.\"sender.example\".key: {dir.File("missing.pem")}: no such file", p.StandardError);
 
         // A key file that is there but is no key is as loud.
         await File.WriteAllTextAsync(dir.File("missing.pem"), "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
         var unreadable = await ExternalProcess.RunAsync("dotnet", [GatewayProcess.NodeAssembly, "--config", dir.File("bad.conf")], TimeSpan.FromSeconds(60));
         Assert.Equal(1, unreadable.ExitCode);
-        Assert.Contains("DKIM key for sender.example", unreadable.StandardError);
-        Assert.Contains("cannot be read", unreadable.StandardError);
+        Assert.Contains($"gateway.dkim.keys.\"sender.example\".key: {dir.File("missing.pem")} is not a usable private key", unreadable.StandardError);
     }
 }

@@ -38,7 +38,7 @@ public sealed class ProviderGroupTests
         }));
 
         // One destination "provider" for both domains, within its limit.
-        var state = await Actorgw.RunAsync("delivery", "destinations", "--json", "--node", $"http://127.0.0.1:{bed.OperationsPort}");
+        var state = await Actorgw.RunAsync(bed.Reading("delivery", "destinations", "--json"));
         Assert.True(state.ExitCode == 0, state.ToString());
         var names = System.Text.Json.JsonDocument.Parse(state.StandardOutput).RootElement.EnumerateArray()
             .SelectMany(a => a.GetProperty("destinations").EnumerateArray())

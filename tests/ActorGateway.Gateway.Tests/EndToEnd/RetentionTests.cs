@@ -30,8 +30,7 @@ public sealed class RetentionTests
         Assert.Equal(0, Count(db, $"SELECT COUNT(*) FROM tags WHERE persistence_id = 'msg-{id}'"));
         Assert.Equal(0, Count(db, "SELECT COUNT(*) FROM journal WHERE instr(message, CAST('must not stay' AS BLOB)) > 0"));
 
-        string[] On(params string[] args) => [.. args, "--node", $"http://127.0.0.1:{bed.OperationsPort}"];
-        var show = await Actorgw.RunAsync(On("queue", "show", id));
+        var show = await Actorgw.RunAsync(bed.Reading("queue", "show", id));
         Assert.True(show.ExitCode == 0, show.ToString());
         Assert.Contains("state:      done", show.StandardOutput);
         Assert.Contains("message-id: retention-1@client.test", show.StandardOutput);
@@ -45,23 +44,23 @@ public sealed class RetentionTests
                      ["--recipient", "bob@rcpt.example"], ["--tenant", "local", "--since", since],
                  })
         {
-            var found = await Actorgw.RunAsync(On(["log", "search", .. search]));
+            var found = await Actorgw.RunAsync(bed.Reading(["log", "search", .. search]));
             Assert.True(found.ExitCode == 0 && found.StandardOutput.Contains(id) && found.StandardOutput.Contains("1 record(s)"),
                 $"log search {string.Join(' ', search)}:\n{found}");
         }
-        var none = await Actorgw.RunAsync(On("log", "search", "--recipient", "carol@rcpt.example"));
+        var none = await Actorgw.RunAsync(bed.Reading("log", "search", "--recipient", "carol@rcpt.example"));
         Assert.Contains("0 record(s)", none.StandardOutput);
 
         // After the retention (15 s here) the record is gone too.
         var until = DateTime.UtcNow.AddSeconds(40);
         ExternalProcess gone;
-        while (!(gone = await Actorgw.RunAsync(On("log", "search", "--queue-id", id))).StandardOutput.Contains("0 record(s)"))
+        while (!(gone = await Actorgw.RunAsync(bed.Reading("log", "search", "--queue-id", id))).StandardOutput.Contains("0 record(s)"))
         {
             if (DateTime.UtcNow > until) Assert.Fail($"the record outlived its retention:\n{gone}\n{bed.Gateway.Output}");
             await Task.Delay(1000);
         }
         Assert.Equal(0, Count(db, "SELECT COUNT(*) FROM delivery_records"));
-        var shown = await Actorgw.RunAsync(On("queue", "show", id));
+        var shown = await Actorgw.RunAsync(bed.Reading("queue", "show", id));
         Assert.NotEqual(0, shown.ExitCode);
         Assert.Contains($"no message {id}", shown.StandardError + shown.StandardOutput);
     }

@@ -56,7 +56,7 @@ public sealed class SlowDestinationTests
         }
 
         // The operator sees the destination at work: several connections, within its limit, a queue.
-        var state = await Actorgw.RunAsync("delivery", "destinations", "--json", "--node", $"http://127.0.0.1:{bed.OperationsPort}");
+        var state = await Actorgw.RunAsync(bed.Reading("delivery", "destinations", "--json"));
         Assert.True(state.ExitCode == 0, state.ToString());
         var destination = System.Text.Json.JsonDocument.Parse(state.StandardOutput).RootElement.EnumerateArray()
             .SelectMany(a => a.GetProperty("destinations").EnumerateArray()).Single(d => d.GetProperty("destination").GetString() == "slow.example");

@@ -120,7 +120,7 @@ print(code, text.decode()); s.quit()
         {
             ExternalProcess? show = null;
             await Eventually.WaitAsync(async () =>
-                (show = await Actorgw.RunAsync("queue", "show", queued[c.Id], "--node", $"http://127.0.0.1:{bed.OperationsPort}")).StandardOutput.Contains("state:      done"),
+                (show = await Actorgw.RunAsync(bed.Reading("queue", "show", queued[c.Id]))).StandardOutput.Contains("state:      done"),
                 TimeSpan.FromSeconds(20), () => $"{c.Id} not done:\n{show}");
             Assert.True(show!.StandardOutput.Contains($"from client.test {c.Literal.Replace("IPv6:", "")}"), show.ToString());
         }

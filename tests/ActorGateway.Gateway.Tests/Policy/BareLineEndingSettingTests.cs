@@ -25,11 +25,11 @@ public sealed class BareLineEndingSettingTests
     }
 
     [Theory]
-    [InlineData("gateway.smtp.bare-line-endings = allow", "gateway.smtp: bare-line-endings 'allow' is not normalize or reject")]
-    [InlineData("gateway.smtp.endpoints = [ { name = x, bare-line-endings = keep } ]", "endpoint x: bare-line-endings 'keep' is not normalize or reject")]
+    [InlineData("gateway.smtp.bare-line-endings = allow", "gateway.smtp.bare-line-endings: 'allow' is not normalize or reject")]
+    [InlineData("gateway.smtp.endpoints = [ { name = x, bare-line-endings = keep } ]", "gateway.smtp.endpoints[0].bare-line-endings: 'keep' is not normalize or reject")]
     public void Any_other_value_stops_the_start_with_a_clear_message(string hocon, string message)
     {
-        var e = Assert.Throws<InvalidOperationException>(() => Read(hocon));
+        var e = Assert.Throws<BadConfigurationException>(() => Read(hocon));
         Assert.Equal(message, e.Message);
     }
 }

@@ -83,6 +83,16 @@ public sealed class ShippedConfigurationTests
         Assert.Equal("rspamd", s.Antispam.Engine);
     }
 
+    [Fact]
+    public void Every_shipped_hocon_file_is_well_formed()
+    {
+        var root = RepositoryRoot();
+        var files = Directory.GetFiles(Path.Combine(root, "hocon"), "*.conf").Concat(Directory.GetFiles(Path.Combine(root, "deploy", "compose"), "*.conf")).ToArray();
+        Assert.NotEmpty(files);
+        foreach (var file in files)
+            Assert.True(HoconSyntax.Check(File.ReadAllText(file)) is null, $"{file}: {HoconSyntax.Check(File.ReadAllText(file))}");
+    }
+
     // Stands in for the environment variable (setting it here would leak into other tests' nodes).
     static Akka.Configuration.Config WithConnection(Akka.Configuration.Config config) =>
         Akka.Configuration.ConfigurationFactory.ParseString("gateway.storage.connection-string = \"Host=127.0.0.1;Database=gw\"").WithFallback(config);

@@ -25,7 +25,7 @@ public sealed class ClusterTestbed : IAsyncDisposable
     readonly int[] _remotingPorts = Enumerable.Range(0, Nodes).Select(_ => FreePort.Next()).ToArray();
     readonly int[] _smtpPorts = Enumerable.Range(0, Nodes).Select(_ => FreePort.Next()).ToArray();
     readonly int[] _operationsPorts = Enumerable.Range(0, Nodes).Select(_ => FreePort.Next()).ToArray();
-    public const string OperationsToken = "cluster-operations-token";
+    public const string OperationsToken = "cluster-operations-token", ReadToken = "cluster-read-token";
     /// <summary>The operations endpoint of node i.</summary>
     public string OperationsUrl(int node) => $"http://{Address(node)}:{_operationsPorts[node]}";
     readonly GatewayProcess?[] _nodes = new GatewayProcess?[Nodes];
@@ -90,12 +90,14 @@ public sealed class ClusterTestbed : IAsyncDisposable
             {{extraHocon}}
             """);
         await File.WriteAllTextAsync(bed.Dir.File("ops-token"), OperationsToken + "\n");
+        await File.WriteAllTextAsync(bed.Dir.File("read-token"), ReadToken + "\n");
         for (var i = 0; i < Nodes; i++)
             await File.WriteAllTextAsync(bed.Dir.File($"node{i}.conf"), $$"""
                 akka.remote.dot-netty.tcp.port = {{bed._remotingPorts[i]}}
                 gateway {
                   data-dir = "{{bed.Dir.File(Site(i))}}"
-                  operations { address = "{{Address(i)}}", port = {{bed._operationsPorts[i]}}, token-file = "{{bed.Dir.File("ops-token")}}" }
+                  operations { address = "{{Address(i)}}", port = {{bed._operationsPorts[i]}}, token-file = "{{bed.Dir.File("ops-token")}}",
+                                read-token-file = "{{bed.Dir.File("read-token")}}" }
                   smtp.endpoints = [ { name = smtp, address = "{{Address(i)}}", port = {{bed._smtpPorts[i]}} } ]
                 }
                 """);

@@ -24,9 +24,11 @@ public sealed class GatewayTestbed : IAsyncDisposable
     /// <summary>A second listener on ::1 (0 unless started with ipv6).</summary>
     public int SmtpPort6 { get; private set; }
     public int DeliveryPort { get; private set; }
-    /// <summary>The node's operations endpoint (HTTP on 127.0.0.1); its token is <see cref="OperationsToken"/>.</summary>
+    /// <summary>The node's operations endpoint (HTTP on 127.0.0.1); changes need <see cref="OperationsToken"/>, reads <see cref="ReadToken"/> (or the operations token).</summary>
     public int OperationsPort { get; } = FreePort.Next();
-    public const string OperationsToken = "test-operations-token";
+    public const string OperationsToken = "test-operations-token", ReadToken = "test-read-token";
+    /// <summary>actorgw arguments that read from this node: the command, then the node and the read token.</summary>
+    public string[] Reading(params string[] args) => [.. args, "--node", $"http://127.0.0.1:{OperationsPort}", "--token", ReadToken];
     public string DataDir => Dir.File("data");
     string ConfigFile => Dir.File("test.conf");
 
@@ -52,6 +54,7 @@ public sealed class GatewayTestbed : IAsyncDisposable
         bed.DeliveryPort = FreePort.Next();
         if (startReceiver) await bed.StartReceiverAsync();
         await File.WriteAllTextAsync(bed.Dir.File("ops-token"), OperationsToken);
+        await File.WriteAllTextAsync(bed.Dir.File("read-token"), ReadToken);
         await File.WriteAllTextAsync(bed.ConfigFile, $$"""
             gateway {
               data-dir = "{{bed.DataDir}}"
@@ -70,7 +73,7 @@ public sealed class GatewayTestbed : IAsyncDisposable
                 idle-connection-timeout = 2s
               }
               queue.sweep-interval = 1s
-              operations { port = {{bed.OperationsPort}}, token-file = "{{bed.Dir.File("ops-token")}}" }
+              operations { port = {{bed.OperationsPort}}, token-file = "{{bed.Dir.File("ops-token")}}", read-token-file = "{{bed.Dir.File("read-token")}}" }
               pools { good.source-address = "{{GoodAddress}}", bad.source-address = "{{BadAddress}}" }
               tenants {
                 local { networks = ["127.0.0.1/32"], domains = ["sender.example", "arecord.example", "nothing.example", "nullmx.example"] }
