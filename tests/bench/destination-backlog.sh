@@ -22,32 +22,7 @@ DRAIN_MAX=${DRAIN_MAX:-3600}   # give up when the backlog is not delivered after
 export PATH=$PATH:/usr/sbin:/usr/lib/postfix/sbin
 for p in smtp-sink dnsmasq; do command -v $p >/dev/null || { echo "$p missing: run tests/run-all.sh once (it installs the packages)" >&2; exit 1; }; done
 
-WORK=$(mktemp -d); chmod 755 "$WORK"; PIDS=(); NODE_PID=""
-cleanup() {
-  if [ -n "$NODE_PID" ]; then
-    kill "$NODE_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$NODE_PID" 2>/dev/null || true
-  fi
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.5; rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 400); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not listening" >&2; return 1; }
-now() { date +%s; }
-fail() {
-  echo "FAILED: $*" >&2
-  [ -f "$WORK/node.log" ] && { echo "--- last lines of the node's log:" >&2; tail -20 "$WORK/node.log" >&2; }
-  exit 1
-}
-
-echo "building the gateway (Release)..." >&2
-build=$(timeout 900 dotnet build -c Release -v q --nologo src/ActorGateway.Node 2>&1) || { echo "$build" >&2; fail "build"; }
-NODE_DLL=$ROOT/src/ActorGateway.Node/bin/Release/net10.0/ActorGateway.Node.dll
-REVISION=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -n "$(git status --porcelain -- src hocon 2>/dev/null)" ] && REVISION="$REVISION + uncommitted changes"
+. "$ROOT/tests/bench/lib.sh"
 
 DNS_PORT=$(free_port)
 dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
@@ -168,7 +143,7 @@ while :; do
   [ $((t - T0)) -ge "$DRAIN_MAX" ] && fail "only $n of $MESSAGES delivered after $DRAIN_MAX s"
   if [ "$t" -ge "$next_line" ]; then
     rss=$(tail -1 "$WORK/memory.txt" | awk '{print int($2/1024)}')
-    echo "  $((t - T0)) s: delivered $n of $MESSAGES, not attempted so far $(grep -c 'not attempted' "$WORK/node.log" || true), RSS $rss MiB" >&2
+    echo "  $((t - T0)) s: delivered $n of $MESSAGES, waited out queue-wait so far $(grep -c 'for a connection to slow.example' "$WORK/node.log" || true), RSS $rss MiB" >&2
     next_line=$((t + 10))
   fi
   sleep 1
@@ -182,7 +157,7 @@ distinct=$(wc -l < "$WORK/slow-ids")
 twice=$(awk '$1 > 1' "$WORK/slow-ids" | wc -l)
 extra=$(awk '$1 > 1 {s += $1 - 1} END {print s+0}' "$WORK/slow-ids")
 missing=$((MESSAGES - distinct))
-not_attempted=$(grep -c 'not attempted' "$WORK/node.log" || true)
+waited=$(grep -c 'for a connection to slow.example' "$WORK/node.log" || true)
 read -r peak_rss peak_pss < <(awk '$2 > r {r = $2} $3 > p {p = $3} END {print int(r/1024), int(p/1024)}' "$WORK/memory.txt")
 read -r end_rss end_pss < <(tail -1 "$WORK/memory.txt" | awk '{print int($2/1024), int($3/1024)}')
 probes=$(printf '%s\n' "${PROBE_TIMES[@]}" | sort -n | awk '{a[NR]=$1} END {if (NR) printf "median %.3f s, max %.3f s (%d probes)", a[int((NR+1)/2)], a[NR], NR; else print "none"}')
@@ -193,7 +168,7 @@ echo "|---|---:|"
 echo "| all accepted after | $((T_ACCEPTED - T0)) s ($((MESSAGES / (T_ACCEPTED - T0 > 0 ? T_ACCEPTED - T0 : 1))) msg/s) |"
 echo "| all delivered after | $((T_DONE - T0)) s ($((MESSAGES / (T_DONE - T0 > 0 ? T_DONE - T0 : 1))) msg/s) |"
 echo "| distinct Message-IDs at the sink / missing / delivered more than once | $distinct / $missing / $twice ($extra extra copies) |"
-echo "| requests deferred as not attempted (queue-wait passed) | $not_attempted |"
+echo "| messages that waited out queue-wait (and asked again) | $waited |"
 echo "| node memory, peak RSS / PSS | $peak_rss / $peak_pss MiB |"
 echo "| node memory after the backlog, RSS / PSS | $end_rss / $end_pss MiB |"
 echo "| probe to a loopback destination during the backlog, 250 to arrival | $probes |"

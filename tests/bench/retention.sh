@@ -42,33 +42,8 @@ if ! command -v sqlite3 >/dev/null; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sqlite3 >/dev/null
 fi
 
-WORK=$(mktemp -d); PIDS=(); NODE_PID=""
-cleanup() {
-  if [ -n "$NODE_PID" ]; then
-    kill "$NODE_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$NODE_PID" 2>/dev/null || true
-  fi
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.5; rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 400); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not listening" >&2; return 1; }
-now() { date +%s; }
-fail() {
-  echo "FAILED: $*" >&2
-  [ -f "$WORK/node.log" ] && { echo "--- last lines of the node's log:" >&2; tail -20 "$WORK/node.log" >&2; }
-  exit 1
-}
-
-T_START=$(now)
-echo "building the gateway (Release)..." >&2
-build=$(timeout 900 dotnet build -c Release -v q --nologo src/ActorGateway.Node 2>&1) || { echo "$build" >&2; fail "build"; }
-NODE_DLL=$ROOT/src/ActorGateway.Node/bin/Release/net10.0/ActorGateway.Node.dll
-REVISION=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -n "$(git status --porcelain -- src hocon 2>/dev/null)" ] && REVISION="$REVISION + uncommitted changes"
+T_START=$(date +%s)
+. "$ROOT/tests/bench/lib.sh"
 
 # DNS for the gateway's sender-domain check.
 DNS_PORT=$(free_port)

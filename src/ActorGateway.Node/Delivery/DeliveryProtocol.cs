@@ -14,8 +14,10 @@ public sealed record DeliverRequest(string Domain, DeliveryJob Job, DateTimeOffs
 /// <summary>
 /// A destination's answer. <paramref name="WaitedOut"/>: nothing was sent because no connection
 /// was free before the request's start-by time; the message simply asks again.
+/// <paramref name="PausedUntil"/>: nothing was sent because the destination is paused until then
+/// after repeated failures; the message need not ask again before.
 /// </summary>
-public sealed record DeliverResult(string Domain, DeliveryOutcome Outcome, bool WaitedOut = false) : IGatewayMessage;
+public sealed record DeliverResult(string Domain, DeliveryOutcome Outcome, bool WaitedOut = false, DateTimeOffset? PausedUntil = null) : IGatewayMessage;
 
 /// <summary>The pool's router knows no reachable node of the pool: nothing was tried, the message waits.</summary>
 public sealed record PoolUnavailable(string Pool) : IGatewayMessage;

@@ -96,7 +96,8 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
             {
                 _waiting.Dequeue();
                 replyTo.Tell(new DeliverResult(request.Domain, DeliveryOutcome.NotTried(request.Job.Recipients, "4.4.1",
-                    $"{_destination} paused until {_concurrency.PausedUntil:HH:mm:ss} after repeated failures ({_concurrency.LastError})")));
+                    $"{_destination} paused until {_concurrency.PausedUntil:HH:mm:ss} after repeated failures ({_concurrency.LastError})"),
+                    PausedUntil: _concurrency.PausedUntil));
                 continue;
             }
             if (!_concurrency.TryStart(now)) break;

@@ -107,7 +107,20 @@ public sealed class MessageLifecycle(string queueId)
                         && _pending.Keys.All(p => results.Any(r => r.Recipient.Equals(p, StringComparison.OrdinalIgnoreCase)))
                         && !results.Any(r => r.Status == RecipientStatus.Failed && _pending.TryGetValue(r.Recipient, out var q) && WantsFailureNotice(q));
         return new AttemptRecorded(finished.Attempt, now, results, first?.RemoteMta, first?.Tls,
-            deferred ? now + retry.DelayAfter(Math.Max(1, TriedAttempts(results))) : null, completes);
+            deferred ? NextAttemptAfter(finished, results, retry, now) : null, completes);
+    }
+
+    /// <summary>
+    /// After the retry delay for the attempts that tried something; when every deferral came from a
+    /// paused destination, at the end of its pause (like Postfix, which skips a dead destination
+    /// until its backoff ends), instead of asking it again and again meanwhile.
+    /// </summary>
+    DateTimeOffset NextAttemptAfter(DeliveryAttempt.Finished finished, IReadOnlyList<RecipientResult> results, RetrySchedule retry, DateTimeOffset now)
+    {
+        var deferredDomains = finished.Results.Where(r => r.Outcome.Recipients.Any(o => o.Status == RecipientStatus.Deferred)).ToArray();
+        if (deferredDomains.Length > 0 && deferredDomains.All(r => r.PausedUntil is not null))
+            return deferredDomains.Max(r => r.PausedUntil!.Value) is var until && until > now ? until : now + TimeSpan.FromSeconds(1);
+        return now + retry.DelayAfter(Math.Max(1, TriedAttempts(results)));
     }
 
     /// <summary>

@@ -70,6 +70,22 @@ public sealed class MessageLifecycleTests
         new(DeliveryAttempt.Domain(recipient), DeliveryOutcome.NotTried([recipient], "4.4.5", "no connection was free in time"));
 
     [Fact]
+    public void Mail_for_a_paused_destination_is_tried_again_when_the_pause_ends()
+    {
+        var message = Accepted();
+        DeliverResult Paused(string r, TimeSpan left) => new(DeliveryAttempt.Domain(r),
+            DeliveryOutcome.NotTried([r], "4.4.1", "paused"), PausedUntil: Now + left);
+        Attempt(message, 1, Paused(Bob, TimeSpan.FromSeconds(40)), Paused(Carol, TimeSpan.FromSeconds(50)));
+        Assert.Equal(Now + TimeSpan.FromSeconds(50), message.NextAttempt);
+        // One domain paused, the other deferred by its receiver: the retry delay decides.
+        Attempt(message, 2, Paused(Bob, TimeSpan.FromMinutes(30)), Answer(Carol, RecipientStatus.Deferred, "4.2.1"));
+        Assert.Equal(Now + TimeSpan.FromMinutes(1), message.NextAttempt);
+        // A pause already over: a second later.
+        Attempt(message, 3, Paused(Bob, TimeSpan.FromSeconds(-5)), Paused(Carol, TimeSpan.FromSeconds(-5)));
+        Assert.Equal(Now + TimeSpan.FromSeconds(1), message.NextAttempt);
+    }
+
+    [Fact]
     public void An_attempt_that_only_waited_for_a_connection_everywhere_is_not_recorded()
     {
         var waited = new DeliverResult("rcpt.example", DeliveryOutcome.NotTried([Bob], "4.4.5", "no connection was free in time"), WaitedOut: true);

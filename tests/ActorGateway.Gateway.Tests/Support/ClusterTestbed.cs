@@ -74,6 +74,9 @@ public sealed class ClusterTestbed : IAsyncDisposable
                 idle-connection-timeout = 2s
                 # Short like the other timeouts here: a delivery routed to a node killed by a test is given up after this plus 33 s.
                 queue-wait = 10s
+                # Short like the retry delays: a destination that refused connections (held.example) is
+                # tried again within seconds once its receiver is up.
+                destination.pause = 5s
                 routes { "held.example" = "127.0.0.1:{{bed.HeldPort}}" }
               }
               pools.wait-interval = 1s

@@ -1,0 +1,34 @@
+# Shared by the benchmark scripts that start one gateway node: sourced after they have set
+# ROOT (the repository) and checked their arguments.
+#   Sets WORK (a scratch directory, removed at exit), PIDS (processes to stop at exit), NODE_PID
+#   (the node, stopped with SIGTERM and after 10 s SIGKILL), NODE_DLL and REVISION (the commit,
+#   "+ uncommitted changes" when src or hocon differ from it), after building the node (Release).
+#   Gives free_port, wait_port PORT, now (seconds), fail MESSAGE (with the node log's last
+#   FAIL_LOG_LINES lines, default 20).
+
+WORK=$(mktemp -d); chmod 755 "$WORK"; PIDS=(); NODE_PID=""
+cleanup() {
+  if [ -n "$NODE_PID" ]; then
+    kill "$NODE_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$NODE_PID" 2>/dev/null || true
+  fi
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.5; rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 400); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not listening" >&2; return 1; }
+now() { date +%s; }
+fail() {
+  echo "FAILED: $*" >&2
+  [ -f "$WORK/node.log" ] && { echo "--- last lines of the node's log:" >&2; tail -"${FAIL_LOG_LINES:-20}" "$WORK/node.log" >&2; }
+  exit 1
+}
+
+echo "building the gateway (Release)..." >&2
+build=$(timeout 900 dotnet build -c Release -v q --nologo "$ROOT/src/ActorGateway.Node" 2>&1) || { echo "$build" >&2; fail "build"; }
+NODE_DLL=$ROOT/src/ActorGateway.Node/bin/Release/net10.0/ActorGateway.Node.dll
+REVISION=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$ROOT" status --porcelain -- src hocon 2>/dev/null)" ]; then REVISION="$REVISION + uncommitted changes"; fi
