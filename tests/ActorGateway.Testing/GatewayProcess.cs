@@ -35,9 +35,12 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public async Task StartAsync(int smtpPort, TimeSpan? timeout = null, string smtpAddress = "127.0.0.1")
     {
-        var args = new List<string> { NodeAssembly };
+        // SIGHUP back to its default: a test run started under nohup (or anything else that ignores
+        // SIGHUP) passes the ignored signal on to every node, and .NET leaves an ignored SIGHUP
+        // ignored, so the reload tests' SIGHUP would never arrive. env execs dotnet: same process.
+        var args = new List<string> { "--default-signal=HUP", "dotnet", NodeAssembly };
         foreach (var f in _configFiles) { args.Add("--config"); args.Add(f); }
-        _process = ExternalProcess.Start("dotnet", args);
+        _process = ExternalProcess.Start("/usr/bin/env", args);
         var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (!_process.StandardOutput.Contains(" ready: cluster member up"))
         {
