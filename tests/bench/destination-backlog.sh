@@ -24,11 +24,7 @@ for p in smtp-sink dnsmasq; do command -v $p >/dev/null || { echo "$p missing: r
 
 . "$ROOT/tests/bench/lib.sh"
 
-DNS_PORT=$(free_port)
-dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
-  --mx-host=sender.example,mail.sender.example,10 --host-record=mail.sender.example,127.0.0.1 --address=/#/ --user=root \
-  --pid-file="$WORK/dnsmasq.pid" 2>/dev/null &
-PIDS+=($!)
+start_sender_dns
 
 # Two sinks that append every message to a dump file (smtp-sink runs as nobody).
 mkdir -m 777 "$WORK/slow" "$WORK/fast"
@@ -58,15 +54,7 @@ gateway {
   tenants.local.domains = ["sender.example"]
 }
 EOF
-setsid dotnet "$NODE_DLL" --config "$WORK/node.conf" > "$WORK/node.log" 2>&1 &
-NODE_PID=$!
-for _ in $(seq 1 600); do
-  grep -q ' ready: cluster member up' "$WORK/node.log" && break
-  kill -0 "$NODE_PID" 2>/dev/null || fail "the node exited during start"
-  sleep 0.1
-done
-grep -q ' ready: cluster member up' "$WORK/node.log" || fail "the node was not ready after 60 s"
-wait_port "$SMTP_PORT" || fail "the node's SMTP port is not listening"
+start_node "$WORK/node.conf" "$SMTP_PORT"
 
 # Memory of the node, once a second: "seconds rss_kib pss_kib" lines.
 ( while kill -0 "$NODE_PID" 2>/dev/null && [ ! -f "$WORK/stop-sampling" ]; do

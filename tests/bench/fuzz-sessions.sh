@@ -26,11 +26,7 @@ FAIL_LOG_LINES=30
 . "$ROOT/tests/bench/lib.sh"
 
 openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=gw.fuzz" -days 2 -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
-DNS_PORT=$(free_port)
-dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
-  --mx-host=sender.example,mail.sender.example,10 --host-record=mail.sender.example,127.0.0.1 --address=/#/ --user=root \
-  --pid-file="$WORK/dnsmasq.pid" 2>/dev/null &
-PIDS+=($!)
+start_sender_dns
 SINK=$(free_port)
 smtp-sink -u nobody 127.0.0.1:"$SINK" 200 2>/dev/null & PIDS+=($!)
 wait_port "$SINK"

@@ -23,11 +23,7 @@ for p in smtp-sink dnsmasq; do command -v $p >/dev/null || { echo "$p missing: r
 
 . "$ROOT/tests/bench/lib.sh"
 
-DNS_PORT=$(free_port)
-dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
-  --mx-host=sender.example,mail.sender.example,10 --host-record=mail.sender.example,127.0.0.1 --address=/#/ --user=root \
-  --pid-file="$WORK/dnsmasq.pid" 2>/dev/null &
-PIDS+=($!)
+start_sender_dns
 SINK=$(free_port)
 smtp-sink -u nobody 127.0.0.1:"$SINK" 100 2>/dev/null & PIDS+=($!)
 wait_port "$SINK"

@@ -32,3 +32,26 @@ build=$(timeout 900 dotnet build -c Release -v q --nologo "$ROOT/src/ActorGatewa
 NODE_DLL=$ROOT/src/ActorGateway.Node/bin/Release/net10.0/ActorGateway.Node.dll
 REVISION=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git -C "$ROOT" status --porcelain -- src hocon 2>/dev/null)" ]; then REVISION="$REVISION + uncommitted changes"; fi
+
+# start_sender_dns -> DNS_PORT: dnsmasq for the gateway's sender-domain check (sender.example has an MX).
+start_sender_dns() {
+  DNS_PORT=$(free_port)
+  dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
+    --mx-host=sender.example,mail.sender.example,10 --host-record=mail.sender.example,127.0.0.1 --address=/#/ --user=root \
+    --pid-file="$WORK/dnsmasq.pid" 2>/dev/null &
+  PIDS+=($!)
+}
+
+# start_node CONFIG SMTP_PORT -> NODE_PID: the node, its log in $WORK/node.log; fails unless it is
+# a ready cluster member within 60 s and listens for SMTP.
+start_node() {
+  setsid dotnet "$NODE_DLL" --config "$1" > "$WORK/node.log" 2>&1 &
+  NODE_PID=$!
+  for _ in $(seq 1 600); do
+    grep -q ' ready: cluster member up' "$WORK/node.log" && break
+    kill -0 "$NODE_PID" 2>/dev/null || fail "the node exited during start"
+    sleep 0.1
+  done
+  grep -q ' ready: cluster member up' "$WORK/node.log" || fail "the node was not ready after 60 s"
+  wait_port "$2" || fail "the node's SMTP port is not listening"
+}

@@ -46,11 +46,7 @@ T_START=$(date +%s)
 . "$ROOT/tests/bench/lib.sh"
 
 # DNS for the gateway's sender-domain check.
-DNS_PORT=$(free_port)
-dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
-  --mx-host=sender.example,mail.sender.example,10 --host-record=mail.sender.example,127.0.0.1 --address=/#/ --user=root \
-  --pid-file="$WORK/dnsmasq.pid" 2>/dev/null &
-PIDS+=($!)
+start_sender_dns
 
 # The counting sink the gateway delivers to; its counter goes to $WORK/sink.out.
 SINK_PORT=$(free_port)
@@ -73,15 +69,7 @@ gateway {
   retention { delivery-records = ${RETAIN}s, interval = ${RETAIN_EVERY}s }
 }
 EOF
-setsid dotnet "$NODE_DLL" --config "$WORK/retention.conf" > "$WORK/node.log" 2>&1 &
-NODE_PID=$!
-for _ in $(seq 1 600); do
-  grep -q ' ready: cluster member up' "$WORK/node.log" && break
-  kill -0 "$NODE_PID" 2>/dev/null || fail "the node exited during start"
-  sleep 0.1
-done
-grep -q ' ready: cluster member up' "$WORK/node.log" || fail "the node was not ready after 60 s"
-wait_port "$SMTP_PORT" || fail "the node's SMTP port is not listening"
+start_node "$WORK/retention.conf" "$SMTP_PORT"
 [ -f "$DB" ] || fail "no database at the data directory's gateway.db"
 
 # sql QUERY -> the result, read-only (no write lock on the node's database)
