@@ -140,7 +140,7 @@ public static class GatewayNode
                 // without a supervisor that restarts it, the queue would not be swept until the node restarts.
                 static Props Restarting(Props props, string name) =>
                     Akka.Pattern.BackoffSupervisor.Props(props, name, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2);
-                system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, settings.SweepInterval, services.Timeouts.Attempt, records,
+                system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, new QueueJournalReader(settings), settings.SweepInterval, services.Timeouts.Attempt, records,
                     settings.Retention), "sweeper"), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
                 system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");
