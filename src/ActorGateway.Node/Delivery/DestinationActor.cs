@@ -153,8 +153,11 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
             case ResolutionKind.TemporaryFailure:
                 return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.3", $"x-gateway; {resolution.Detail}"), null);
         }
-        var (fresh, error, tlsFailed) = await OutboundConnection.ConnectAsync(resolution.Hops, _context.SourceAddress, _context.HeloName,
+        var (fresh, error, tlsFailed, daneFailed) = await OutboundConnection.ConnectAsync(resolution.Hops, _context.SourceAddress, _context.HeloName,
             _context.ConnectTimeout, job.Tls, cut.Token);
+        if (fresh is null && daneFailed)
+            // RFC 7672: a DANE failure is never a reason to send in plaintext or to bounce; X.7.5 = cryptographic failure.
+            return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.7.5", $"x-gateway; DANE: no MX host passed DANE authentication: {error}"), null);
         if (fresh is null && tlsFailed && job.Tls is { } required)
             // RFC 3463/5248 X.7.10: encryption needed. Hold = retry later; reject = bounce now.
             return (required.OnFailure == TlsFailureAction.Hold
