@@ -144,6 +144,11 @@ public sealed class OutboundConnection : IAsyncDisposable
         using (var stream = new MemoryStream(BareLineEndingNormalizer.Normalize(job.Message.ToArray()), writable: false))
             message = await MimeMessage.LoadAsync(stream, ct);
 
+        if (job.RequireTls && RequireTlsCheck.Refusal(_client.IsEncrypted, PolicySource, _client.CertificateVerified,
+                _client.Capabilities.HasFlag(SmtpCapabilities.RequireTLS)) is { } refusal)
+            return DeliveryOutcome.All(job.Recipients, RecipientStatus.Failed, refusal.StatusCode, $"x-gateway; {refusal.Reason}", remote)
+                with { Tls = Tls, SourceAddress = SourceAddress };
+        _client.RequireTLS = job.RequireTls;
         _client.Begin(job);
         try
         {

@@ -153,7 +153,9 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
             case ResolutionKind.TemporaryFailure:
                 return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.3", $"x-gateway; {resolution.Detail}"), null);
         }
-        var (fresh, error, tlsFailed, daneFailed) = await OutboundConnection.ConnectAsync(resolution.Hops, _context.SourceAddress, _context.HeloName,
+        // "TLS-Required: No" (RFC 8689 4.1): DANE does not apply to this message either.
+        var hops = job.IgnoreTlsPolicy ? resolution.Hops.Select(h => h with { Dane = null }).ToList() : resolution.Hops;
+        var (fresh, error, tlsFailed, daneFailed) = await OutboundConnection.ConnectAsync(hops, _context.SourceAddress, _context.HeloName,
             _context.ConnectTimeout, job.Tls, cut.Token);
         if (fresh is null && daneFailed)
             // RFC 7672: a DANE failure is never a reason to send in plaintext or to bounce; X.7.5 = cryptographic failure.
