@@ -1,69 +1,14 @@
-using System.Security.Cryptography;
 using ActorGateway.Gateway.Tests.Support;
 using ActorGateway.Testing;
 
 namespace ActorGateway.Gateway.Tests.EndToEnd;
 
 /// <summary>
-/// DANE for SMTP (RFC 7672) end to end: one node whose DNS is a responder that sets the AD bit
-/// as a validating resolver does, receivers (aiosmtpd) with a certificate from a test CA or
-/// without STARTTLS, and per recipient domain another TLSA situation.
+/// DANE for SMTP (RFC 7672) end to end, on <see cref="DaneTestbed"/>: per recipient domain
+/// another TLSA situation.
 /// </summary>
-public sealed class DaneTests(DaneTests.Bed bed) : IClassFixture<DaneTests.Bed>
+public sealed class DaneTests(DaneTestbed bed) : IClassFixture<DaneTestbed>
 {
-    /// <summary>Where the receiver without STARTTLS listens (same port, another loopback address).</summary>
-    const string PlainAddress = "127.0.0.5";
-
-    public sealed class Bed : IAsyncLifetime
-    {
-        public DnssecResponder Dns { get; } = new();
-        public TestCertificateAuthority Ca { get; } = new();
-        public TestCertificate ReceiverCertificate { get; private set; } = null!;
-        public GatewayTestbed Testbed { get; private set; } = null!;
-        public TestMailReceiver PlainReceiver { get; private set; } = null!;
-
-        public async Task InitializeAsync()
-        {
-            ReceiverCertificate = TestCertificate.IssuedBy(Ca, "mx.ta.example");
-            Dns.Mx("sender.example", "mail.sender.example").A("mail.sender.example", "127.0.0.1");
-            Testbed = await GatewayTestbed.StartAsync(startReceiver: false, dnsServerOverride: Dns.Endpoint, extraHocon: """
-                gateway.tls-policy = [
-                  { name = verify-ee, recipient-domain = "ee-verify.example", level = verify, on-failure = hold }
-                  { name = verify-unusable, recipient-domain = "unusable-verify.example", level = verify, on-failure = hold }
-                ]
-                """);
-            var tlsa = $"_{Testbed.DeliveryPort}._tcp.";
-            var leafSpki = SHA256.HashData(ReceiverCertificate.Certificate.PublicKey.ExportSubjectPublicKeyInfo());
-            var caCert = SHA256.HashData(Ca.Certificate.RawData);
-            void Domain(string domain, string address = "127.0.0.1") => Dns.Mx(domain, "mx." + domain).A("mx." + domain, address);
-
-            Domain("ee.example"); Dns.Tlsa(tlsa + "mx.ee.example", 3, 1, 1, leafSpki);
-            Dns.Mx("ee-verify.example", "mx.ee.example");
-            Domain("ta.example"); Dns.Tlsa(tlsa + "mx.ta.example", 2, 0, 1, caCert);
-            Domain("mismatch.example"); Dns.Tlsa(tlsa + "mx.mismatch.example", 3, 1, 1, RandomNumberGenerator.GetBytes(32));
-            Domain("tawrong.example"); Dns.Tlsa(tlsa + "mx.tawrong.example", 2, 0, 1, caCert);
-            Domain("insecure.example"); Dns.Insecure("insecure.example").Tlsa(tlsa + "mx.insecure.example", 3, 1, 1, RandomNumberGenerator.GetBytes(32));
-            Domain("unusable.example"); Dns.Tlsa(tlsa + "mx.unusable.example", 1, 1, 1, leafSpki).Tlsa(tlsa + "mx.unusable.example", 3, 1, 9, leafSpki);
-            Dns.Mx("unusable-verify.example", "mx.unusable.example");
-            Domain("servfail.example"); Dns.ServFailTlsa(tlsa + "mx.servfail.example");
-            Domain("plain.example", PlainAddress); Dns.Tlsa(tlsa + "mx.plain.example", 3, 1, 1, leafSpki);
-            Domain("nodane-plain.example", PlainAddress);
-            Dns.Mx("twomx.example", "mx.mismatch.example", 10).Mx("twomx.example", "mx.ee.example", 20);
-
-            await Testbed.StartReceiverAsync(ReceiverCertificate);
-            PlainReceiver = await TestMailReceiver.StartAsync(PlainAddress, Testbed.DeliveryPort);
-        }
-
-        public async Task DisposeAsync()
-        {
-            await Testbed.DisposeAsync();
-            await PlainReceiver.DisposeAsync();
-            await Dns.DisposeAsync();
-            ReceiverCertificate.Dispose();
-            Ca.Dispose();
-        }
-    }
-
     GatewayTestbed T => bed.Testbed;
 
     async Task<string> SendAsync(string rcpt)
@@ -73,14 +18,7 @@ public sealed class DaneTests(DaneTests.Bed bed) : IClassFixture<DaneTests.Bed>
         return swaks.QueueId();
     }
 
-    /// <summary>Waits until the node's view of the message (queue entry or delivery record) has every one of <paramref name="parts"/>.</summary>
-    async Task<string> WaitForMessageAsync(string id, params string[] parts)
-    {
-        var json = "";
-        await Eventually.WaitAsync(async () => parts.All((json = await T.MessageJsonAsync(id)).Contains), TimeSpan.FromSeconds(45),
-            () => $"{id} never showed {string.Join(", ", parts)}:\n{json}\n{T.Gateway.Output}");
-        return json;
-    }
+    Task<string> WaitForMessageAsync(string id, params string[] parts) => bed.WaitForMessageAsync(id, parts);
 
     async Task DeliveredWithDaneAsync(string rcpt, string tls)
     {
