@@ -91,6 +91,17 @@ public sealed class DaneVerifierTests(DaneVerifierTests.Certificates certificate
     }
 
     [Fact]
+    public void Dane_ta_may_be_an_intermediate_ca_whose_root_is_unknown()
+    {
+        using var intermediate = new TestCertificateAuthority("Intermediate CA", _ca);
+        using var leaf = TestCertificate.IssuedBy(intermediate, "mx.dane.example");
+        var verdict = Verify([Record(2, 1, 1, intermediate.Certificate)], leaf, intermediate.Certificate);
+        Assert.True(verdict.Verified, verdict.Detail);
+        // The root alone does not anchor a chain the server did not send it with.
+        Assert.False(Verify([Record(2, 0, 1, _ca.Certificate)], leaf, intermediate.Certificate).Verified);
+    }
+
+    [Fact]
     public void Dane_ta_accepts_the_recipient_domain_as_the_name()
     {
         using var leaf = TestCertificate.IssuedBy(_ca, "dane.example");
