@@ -12,8 +12,10 @@ public sealed class DaneLookup(ILookupClient dns, int port)
 {
     /// <param name="host">The MX host (TLSA base domain), already found through secure MX and address records.</param>
     /// <param name="domain">The recipient domain: a DANE-TA leaf may carry it instead of the MX host's name.</param>
-    public async Task<DanePolicy> LookupAsync(string host, string domain, CancellationToken ct = default)
+    /// <param name="aliases">Further names the leaf may carry: the MX host's own name when <paramref name="host"/> is its CNAME target.</param>
+    public async Task<DanePolicy> LookupAsync(string host, string domain, IReadOnlyList<string>? aliases = null, CancellationToken ct = default)
     {
+        IReadOnlyList<string> names = [host.TrimEnd('.'), .. aliases ?? [], domain];
         var name = $"_{port}._tcp.{host.TrimEnd('.')}";
         IDnsQueryResponse response;
         try { response = await dns.QueryAsync(name, QueryType.TLSA, QueryClass.IN, ct); }
@@ -30,8 +32,8 @@ public sealed class DaneLookup(ILookupClient dns, int port)
 
         var usable = records.Where(r => r.IsUsable).ToList();
         return usable.Count > 0
-            ? new DanePolicy(DaneState.Authenticate, usable, [host.TrimEnd('.'), domain], $"{usable.Count} usable TLSA records at {name}")
-            : new DanePolicy(DaneState.EncryptOnly, [], [host.TrimEnd('.'), domain], $"TLSA records at {name}, none usable");
+            ? new DanePolicy(DaneState.Authenticate, usable, names, $"{usable.Count} usable TLSA records at {name}")
+            : new DanePolicy(DaneState.EncryptOnly, [], names, $"TLSA records at {name}, none usable");
     }
 
     static DanePolicy Failed(string name, string why) =>

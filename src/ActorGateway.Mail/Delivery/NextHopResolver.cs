@@ -39,7 +39,7 @@ public sealed class NextHopResolver(ILookupClient dns, IReadOnlyDictionary<strin
             return self.Addresses.Count == 0
                 ? NextHopResolution.Permanent($"no MX or address record for {domain}")
                 : new NextHopResolution(ResolutionKind.Resolved,
-                    [new NextHop(domain, defaultPort, self.Addresses, 0, await DaneAsync(domain, domain, mxSecure && self.Secure, ct))], "implicit MX");
+                    [new NextHop(domain, defaultPort, self.Addresses, 0, await DaneAsync(domain, self.Canonical, domain, mxSecure && self.Secure, ct))], "implicit MX");
         }
 
         var hops = new List<NextHop>();
@@ -51,16 +51,28 @@ public sealed class NextHopResolver(ILookupClient dns, IReadOnlyDictionary<strin
                 var a = await AddressesAsync(host, ct);
                 if (a.Failure is not null) { anyTemporary |= a.Failure.Kind == ResolutionKind.TemporaryFailure; continue; }
                 if (a.Addresses.Count > 0)
-                    hops.Add(new NextHop(host, defaultPort, a.Addresses, r.Preference, await DaneAsync(host, domain, mxSecure && a.Secure, ct)));
+                    hops.Add(new NextHop(host, defaultPort, a.Addresses, r.Preference, await DaneAsync(host, a.Canonical, domain, mxSecure && a.Secure, ct)));
             }
         if (hops.Count > 0) return new NextHopResolution(ResolutionKind.Resolved, hops, "MX");
         return anyTemporary ? NextHopResolution.Temporary($"MX hosts of {domain} did not resolve")
                             : NextHopResolution.Permanent($"MX hosts of {domain} have no addresses");
     }
 
-    /// <summary>The host's TLSA policy, only when everything that led to it was DNSSEC-validated (RFC 7672 2.2.1, 2.2.2).</summary>
-    async Task<DanePolicy?> DaneAsync(string host, string domain, bool secure, CancellationToken ct) =>
-        dane is not null && secure ? await dane.LookupAsync(host, domain, ct) : null;
+    /// <summary>
+    /// The host's TLSA policy, only when everything that led to it was DNSSEC-validated (RFC 7672
+    /// 2.2.1, 2.2.2). A host that is an alias is looked up at its CNAME target first, then at its
+    /// own name (2.2.3).
+    /// </summary>
+    async Task<DanePolicy?> DaneAsync(string host, string? canonical, string domain, bool secure, CancellationToken ct)
+    {
+        if (dane is null || !secure) return null;
+        if (canonical is not null && !canonical.Equals(host, StringComparison.OrdinalIgnoreCase))
+        {
+            var expanded = await dane.LookupAsync(canonical, domain, [host], ct);
+            if (expanded.State != DaneState.NotApplicable) return expanded;
+        }
+        return await dane.LookupAsync(host, domain, null, ct);
+    }
 
     string? FindRoute(string domain)
     {
@@ -85,22 +97,24 @@ public sealed class NextHopResolver(ILookupClient dns, IReadOnlyDictionary<strin
                                       : new NextHopResolution(ResolutionKind.Resolved, [new NextHop(host, port, a.Addresses, 0)], "route");
     }
 
-    /// <summary>The host's addresses; Secure when every answer was DNSSEC-validated.</summary>
-    async Task<(IReadOnlyList<IPAddress> Addresses, NextHopResolution? Failure, bool Secure)> AddressesAsync(string host, CancellationToken ct)
+    /// <summary>The host's addresses; Secure when every answer was DNSSEC-validated; Canonical: its CNAME target, if it is an alias.</summary>
+    async Task<(IReadOnlyList<IPAddress> Addresses, NextHopResolution? Failure, bool Secure, string? Canonical)> AddressesAsync(string host, CancellationToken ct)
     {
-        if (IPAddress.TryParse(host, out var literal)) return ([literal], null, false);
+        if (IPAddress.TryParse(host, out var literal)) return ([literal], null, false, null);
         var list = new List<IPAddress>();
         var secure = true;
+        string? canonical = null;
         foreach (var type in new[] { QueryType.A, QueryType.AAAA })
         {
             var q = await QueryAsync(host, type, ct);
-            if (q.Failure is { Kind: ResolutionKind.TemporaryFailure } t) return ([], t, false);
+            if (q.Failure is { Kind: ResolutionKind.TemporaryFailure } t) return ([], t, false, null);
             if (q.Response is null) { secure = false; continue; }
             secure &= q.Response.Header.IsAuthenticData;
+            canonical ??= q.Response.Answers.CnameRecords().LastOrDefault()?.CanonicalName.Value.TrimEnd('.');
             list.AddRange(q.Response.Answers.ARecords().Select(r => r.Address));
             list.AddRange(q.Response.Answers.AaaaRecords().Select(r => r.Address));
         }
-        return (list, null, secure);
+        return (list, null, secure, canonical);
     }
 
     async Task<(IDnsQueryResponse? Response, NextHopResolution? Failure)> QueryAsync(string name, QueryType type, CancellationToken ct)

@@ -24,7 +24,11 @@ public sealed class DaneLookupTests : IAsyncDisposable
         .Mx("insecure-host.example", "mx.insecure-host.example").A("mx.insecure-host.example", "127.0.0.26").Insecure("mx.insecure-host.example")
         .Tlsa($"_{Port}._tcp.mx.insecure-host.example", 3, 1, 1, Digest)
         .Mx("insecure-tlsa.example", "mx.insecure-tlsa.example").A("mx.insecure-tlsa.example", "127.0.0.27")
-        .Tlsa($"_{Port}._tcp.mx.insecure-tlsa.example", 3, 1, 1, Digest).Insecure($"_{Port}._tcp.mx.insecure-tlsa.example");
+        .Tlsa($"_{Port}._tcp.mx.insecure-tlsa.example", 3, 1, 1, Digest).Insecure($"_{Port}._tcp.mx.insecure-tlsa.example")
+        .Mx("alias.example", "mx.alias.example").Cname("mx.alias.example", "host.provider.example").A("host.provider.example", "127.0.0.28")
+        .Tlsa($"_{Port}._tcp.host.provider.example", 3, 1, 1, Digest)
+        .Mx("alias2.example", "mx.alias2.example").Cname("mx.alias2.example", "host2.provider.example").A("host2.provider.example", "127.0.0.29")
+        .Tlsa($"_{Port}._tcp.mx.alias2.example", 2, 0, 1, Digest);
 
     public ValueTask DisposeAsync() => _dns.DisposeAsync();
 
@@ -85,6 +89,24 @@ public sealed class DaneLookupTests : IAsyncDisposable
     {
         var hop = await ResolveAsync("insecure-tlsa.example");
         Assert.Equal(DaneState.NotApplicable, hop.Dane!.State);
+    }
+
+    [Fact]
+    public async Task An_mx_host_that_is_an_alias_has_its_tlsa_records_looked_up_at_the_target_first()
+    {
+        var hop = await ResolveAsync("alias.example");
+        Assert.Equal(DaneState.Authenticate, hop.Dane!.State);
+        Assert.Contains("host.provider.example", hop.Dane.Detail);
+        Assert.Equal(["host.provider.example", "mx.alias.example", "alias.example"], hop.Dane.Names);
+    }
+
+    [Fact]
+    public async Task An_alias_without_tlsa_records_at_its_target_has_them_looked_up_at_its_own_name()
+    {
+        var hop = await ResolveAsync("alias2.example");
+        Assert.Equal(DaneState.Authenticate, hop.Dane!.State);
+        Assert.Equal(TlsaAssociation.DaneTa, Assert.Single(hop.Dane.Records).Usage);
+        Assert.Contains("_2525._tcp.mx.alias2.example", hop.Dane.Detail);
     }
 
     [Fact]
