@@ -21,10 +21,12 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
     sealed class PauseOver { public static readonly PauseOver Instance = new(); }
 
     /// <summary>An open connection and how many messages it has carried.</summary>
-    sealed class Pooled(OutboundConnection connection)
+    sealed class Pooled(OutboundConnection connection, bool skippedDane = false)
     {
         public OutboundConnection Connection { get; } = connection;
         public int Sent { get; set; }
+        /// <summary>Opened for "TLS-Required: No" mail without the DANE checks its hosts demand: only such mail may reuse it.</summary>
+        public bool SkippedDane { get; } = skippedDane;
     }
 
     readonly string _destination;
@@ -115,7 +117,7 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
     void Start(DeliverRequest request, IActorRef replyTo)
     {
         // An open connection that meets the message's TLS requirement, if there is one.
-        var index = _idle.FindLastIndex(p => p.Connection.Satisfies(request.Job.Tls));
+        var index = _idle.FindLastIndex(p => p.Connection.Satisfies(request.Job.Tls) && (!p.SkippedDane || request.Job.IgnoreTlsPolicy));
         Pooled? pooled = null;
         if (index >= 0) { pooled = _idle[index]; _idle.RemoveAt(index); }
         DeliverAsync(request, pooled).PipeTo(Self,
@@ -167,7 +169,7 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
                 : DeliveryOutcome.All(job.Recipients, RecipientStatus.Failed, "5.7.10", $"x-gateway; TLS could not be established: {error}"), null);
         if (fresh is null)
             return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.1", $"x-gateway; connection failed: {error}"), null);
-        var connection = new Pooled(fresh);
+        var connection = new Pooled(fresh, job.IgnoreTlsPolicy && resolution.Hops.Any(h => h.Dane is not null));
         try
         {
             return (await SendAsync(connection, job, cut.Token), connection);

@@ -114,6 +114,17 @@ s.quit()
     }
 
     [Fact]
+    public async Task A_connection_opened_without_dane_for_tls_required_no_is_not_reused_for_other_mail()
+    {
+        // plain.example publishes TLSA records, its server has no STARTTLS.
+        QueueId(await SmtplibAsync("ivan@plain.example", requireTls: false, headers: "TLS-Required: No\\r\\n"));
+        var id = QueueId(await SmtplibAsync("judy@plain.example", requireTls: false));
+        Assert.False(Assert.Single(await bed.PlainReceiver.WaitForAsync(1, TimeSpan.FromSeconds(45), m => m.Recipients.Contains("ivan@plain.example"))).Tls);
+        await bed.WaitForMessageAsync(id, "\"attempt\":2", "\"statusCode\":\"4.7.5\"");
+        Assert.DoesNotContain(bed.PlainReceiver.Messages(), m => m.Recipients.Contains("judy@plain.example"));
+    }
+
+    [Fact]
     public async Task Without_tls_required_no_the_static_rule_bounces_the_same_mail()
     {
         QueueId(await SmtplibAsync("grace@tlsno.example", requireTls: false));
