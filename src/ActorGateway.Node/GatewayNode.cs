@@ -111,7 +111,10 @@ public static class GatewayNode
                 if (config.GetStringList("akka.cluster.seed-nodes", []).Count == 0 && settings.SelfJoin)
                     cluster.Join(cluster.SelfAddress);
 
-                var resolver = new NextHopResolver(dns, settings.Delivery.Routes, settings.Delivery.Port);
+                // DANE needs the resolver's word on which answers DNSSEC validated: delivery asks with the DO bit.
+                var deliveryDns = settings.Delivery.Dane ? DnsResolver.Create(settings.DnsServers, settings.DnsTimeout, requestDnssec: true) : dns;
+                var resolver = new NextHopResolver(deliveryDns, settings.Delivery.Routes, settings.Delivery.Port,
+                    settings.Delivery.Dane ? new DaneLookup(deliveryDns, settings.Delivery.Port) : null);
                 // A node with a pool's role sends that pool's mail, bound to the pool's source address.
                 foreach (var (pool, source) in new[] { (Pools.Good, settings.Pools.GoodSource), (Pools.Bad, settings.Pools.BadSource) })
                     if (cluster.SelfRoles.Contains(Pools.RoleOf(pool)))
