@@ -94,19 +94,19 @@ public sealed class TenantEvents : ReceivePersistentActor, IWithTimers
     {
         if (_posting || _pending.Count == 0 || Timers.IsTimerActive("retry")) return;
         var head = _pending[0];
+        // Busy until the head is journaled as done: an earlier event's queued-handler runs in between and must not post it again.
+        _posting = true;
         if (_tenants().All.FirstOrDefault(t => t.Id == _tenant)?.Webhook is not { } webhook)
         {
             Finish(new EventDropped(head.Id, "the tenant has no webhook any more"));
             return;
         }
-        _posting = true;
         _poster.PostAsync(webhook, head).PipeTo(Self);
     }
 
     void Answered(WebhookPoster.Result result)
     {
-        _posting = false;
-        if (_pending.Count == 0 || _pending[0].Id != result.EventId) { SendNext(); return; }
+        if (_pending.Count == 0 || _pending[0].Id != result.EventId) { _posting = false; SendNext(); return; }
         var head = _pending[0];
         if (result.Sent)
         {
@@ -123,6 +123,7 @@ public sealed class TenantEvents : ReceivePersistentActor, IWithTimers
             Finish(new EventDropped(head.Id, $"older than {_backoff.MaxAge} and still refused ({result.Detail})"));
             return;
         }
+        _posting = false;
         var delay = _backoff.DelayAfter(_failures);
         _log.Warning("webhook events {0}: event {1} ({2}) not accepted: {3}; {4} pending, next try in {5}",
             _tenant, head.Id, head.Type, result.Detail, _pending.Count, delay);
@@ -131,7 +132,7 @@ public sealed class TenantEvents : ReceivePersistentActor, IWithTimers
 
     /// <summary>
     /// Journals that the head is done (sent or given up), then sends the next one. Persist, not
-    /// PersistAsync: commands wait meanwhile, so no wake posts the head again, and every event
+    /// PersistAsync: commands wait meanwhile, and every event
     /// queued before is in the list when a snapshot is taken here (the snapshot covers its rows).
     /// </summary>
     void Finish(object done)
@@ -144,6 +145,7 @@ public sealed class TenantEvents : ReceivePersistentActor, IWithTimers
                 _log.Error("webhook events {0}: event {1} given up: {2}", _tenant, d.Id, d.Reason);
             }
             Remove(e is EventSent s ? s.Id : ((EventDropped)e).Id);
+            _posting = false;
             ShowPending();
             if (++_sinceSnapshot >= SnapshotEvery)
             {
