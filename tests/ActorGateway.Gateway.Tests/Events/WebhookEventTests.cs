@@ -192,6 +192,47 @@ public sealed class WebhookEventTests
     }
 
     [Fact]
+    public async Task Sent_events_leave_the_journal()
+    {
+        await using var hook = await TestWebhookReceiver.StartAsync();
+        var (bed, secrets) = await StartAsync(hook.Url);
+        await using var _ = bed;
+        using var __ = secrets;
+
+        // 60 refusals in one SMTP session (sender domain does not resolve): past the 50 finished
+        // events after which the queue snapshots what is pending and deletes the rows before.
+        const int count = 60;
+        var client = await ExternalProcess.RunAsync("/usr/bin/python3", ["-c", $$"""
+            import smtplib
+            s = smtplib.SMTP('127.0.0.1', {{bed.SmtpPort}}, timeout=30)
+            s.ehlo('client.test')
+            for i in range({{count}}):
+                code, _ = s.mail('n%d@nothing.example' % i)
+                assert code == 550, code
+                s.rset()
+            s.quit()
+            """], TimeSpan.FromSeconds(60));
+        Assert.True(client.ExitCode == 0, client.ToString());
+        await WaitForEventsAsync(hook, es => es.Count >= count);
+
+        var db = Path.Combine(bed.DataDir, "gateway.db");
+        // 2 rows per event (queued, sent) without pruning; what stays is the rows after the snapshot.
+        await Eventually.WaitAsync(() => Count(db, "SELECT COUNT(*) FROM journal WHERE persistence_id = 'events-local'") <= 2 * (count - 50) + 1,
+            TimeSpan.FromSeconds(15), () => $"{Count(db, "SELECT COUNT(*) FROM journal WHERE persistence_id = 'events-local'")} journal rows of events-local");
+        Assert.Equal(1, Count(db, "SELECT COUNT(*) FROM snapshot WHERE persistence_id = 'events-local'"));
+        Assert.Equal(count, hook.Requests().Count); // each once
+    }
+
+    static long Count(string db, string sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Mode=ReadOnly");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)command.ExecuteScalar()!;
+    }
+
+    [Fact]
     public async Task A_tenant_without_a_webhook_gets_no_events()
     {
         await using var hook = await TestWebhookReceiver.StartAsync();
