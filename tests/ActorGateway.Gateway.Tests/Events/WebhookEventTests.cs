@@ -221,6 +221,13 @@ public sealed class WebhookEventTests
             TimeSpan.FromSeconds(15), () => $"{Count(db, "SELECT COUNT(*) FROM journal WHERE persistence_id = 'events-local'")} journal rows of events-local");
         Assert.Equal(1, Count(db, "SELECT COUNT(*) FROM snapshot WHERE persistence_id = 'events-local'"));
         Assert.Equal(count, hook.Requests().Count); // each once
+
+        // Recovered from the snapshot and the rows after it: nothing pending, nothing sent again.
+        await bed.RestartGatewayAsync();
+        var metrics = "";
+        await Eventually.WaitAsync(async () => Metric(metrics = await bed.MetricsAsync(), "actorgateway_webhook_events_pending{tenant=\"local\"}") == 0,
+            Bound, () => metrics);
+        Assert.Equal(count, hook.Requests().Count);
     }
 
     static long Count(string db, string sql)
