@@ -13,14 +13,15 @@ public sealed record WebhookRequest(string Method, string Path, IReadOnlyDiction
 /// <summary>
 /// A tenant's webhook endpoint the tests do not own: Python's http.server on a loopback port,
 /// recording every request (method, path, headers, body) to a file, one JSON line each. It
-/// answers 500 to the first <c>failFirst</c> requests, then 200.
+/// holds the first <c>hangFirst</c> requests for 3 seconds (then answers 504), answers 500 to
+/// the next <c>failFirst</c>, then 200.
 /// </summary>
 public sealed class TestWebhookReceiver : IAsyncDisposable
 {
     const string Script = """
-import base64, json, sys, threading
+import base64, json, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-log, host, port, fail_first = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+log, host, port, fail_first, hang_first = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 lock = threading.Lock()
 count = [0]
 class Handler(BaseHTTPRequestHandler):
@@ -28,7 +29,11 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get('Content-Length', '0')))
         with lock:
             count[0] += 1
-            status = 500 if count[0] <= fail_first else 200
+            n = count[0]
+        if n <= hang_first:
+            time.sleep(3)
+        with lock:
+            status = 504 if n <= hang_first else 500 if n <= hang_first + fail_first else 200
             rec = {'method': self.command, 'path': self.path, 'headers': {k.lower(): v for k, v in self.headers.items()},
                    'body': base64.b64encode(body).decode(), 'status': status}
             with open(log, 'a') as f:
@@ -51,12 +56,12 @@ server.serve_forever()
 
     TestWebhookReceiver(ExternalProcess p, TempDirectory dir, int port) { _process = p; _dir = dir; Port = port; }
 
-    public static async Task<TestWebhookReceiver> StartAsync(int? port = null, int failFirst = 0)
+    public static async Task<TestWebhookReceiver> StartAsync(int? port = null, int failFirst = 0, int hangFirst = 0)
     {
         var dir = new TempDirectory();
         await File.WriteAllTextAsync(dir.File("webhook.py"), Script);
         var p = port ?? FreePort.Next();
-        var process = ExternalProcess.Start("/usr/bin/python3", [dir.File("webhook.py"), dir.File("requests.jsonl"), "127.0.0.1", p.ToString(), failFirst.ToString()]);
+        var process = ExternalProcess.Start("/usr/bin/python3", [dir.File("webhook.py"), dir.File("requests.jsonl"), "127.0.0.1", p.ToString(), failFirst.ToString(), hangFirst.ToString()]);
         await FreePort.WaitUntilListeningAsync("127.0.0.1", p, TimeSpan.FromSeconds(15));
         return new TestWebhookReceiver(process, dir, p);
     }

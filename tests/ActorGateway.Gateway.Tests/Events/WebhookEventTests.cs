@@ -18,12 +18,13 @@ public sealed class WebhookEventTests
     static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
     /// <summary>A testbed whose tenant "local" posts its events to <paramref name="url"/>, retrying quickly.</summary>
-    static async Task<(GatewayTestbed Bed, TempDirectory Secrets)> StartAsync(string url, bool startReceiver = true)
+    static async Task<(GatewayTestbed Bed, TempDirectory Secrets)> StartAsync(string url, string webhooks = "")
     {
         var secrets = new TempDirectory();
         await File.WriteAllTextAsync(secrets.File("webhook-secret"), Secret + "\n");
-        var bed = await GatewayTestbed.StartAsync(startReceiver: startReceiver, extraHocon: $$"""
+        var bed = await GatewayTestbed.StartAsync(extraHocon: $$"""
             gateway.webhooks { initial-backoff = 300ms, max-backoff = 1s, timeout = 5s, wake-interval = 1s }
+            gateway.webhooks { {{webhooks}} }
             gateway.tenants.local.webhook { url = "{{url}}", secret-file = "{{secrets.File("webhook-secret")}}" }
             """);
         return (bed, secrets);
@@ -161,6 +162,46 @@ public sealed class WebhookEventTests
             TimeSpan.FromSeconds(15), () => metrics);
         Assert.Equal(2, Metric(metrics, "actorgateway_webhook_post_failures_total{tenant=\"local\"}"));
         Assert.Equal(0, Metric(metrics, "actorgateway_webhook_events_pending{tenant=\"local\"}"));
+    }
+
+    [Fact]
+    public async Task A_post_without_an_answer_within_the_timeout_is_tried_again()
+    {
+        await using var hook = await TestWebhookReceiver.StartAsync(hangFirst: 1);
+        var (bed, secrets) = await StartAsync(hook.Url, "timeout = 1s");
+        await using var _ = bed;
+        using var __ = secrets;
+
+        var swaks = await Swaks.SendAsync(bed.SmtpPort, "alice@sender.example", "ok@rcpt.example");
+        Assert.True(swaks.ExitCode == 0, swaks.ToString());
+        await WaitForEventsAsync(hook, es => es.Count == 1);
+        // The held request is answered (504) only after the gateway gave up on it and sent the event again.
+        await Eventually.WaitAsync(() => hook.Requests().Count == 2, TimeSpan.FromSeconds(10), () => $"{hook.Requests().Count} request(s)");
+        Assert.Equal([200, 504], hook.Requests().Select(r => r.Answered));
+        Assert.Single(hook.Requests().Select(r => r.Header("X-ActorGateway-Event-Id")).Distinct());
+        Assert.Equal(1, Metric(await bed.MetricsAsync(), "actorgateway_webhook_post_failures_total{tenant=\"local\"}"));
+    }
+
+    [Fact]
+    public async Task An_event_refused_past_its_maximum_age_is_given_up_and_counted()
+    {
+        await using var hook = await TestWebhookReceiver.StartAsync(failFirst: 1000);
+        var (bed, secrets) = await StartAsync(hook.Url, "max-age = 5s");
+        await using var _ = bed;
+        using var __ = secrets;
+
+        var swaks = await Swaks.SendAsync(bed.SmtpPort, "alice@sender.example", "ok@rcpt.example");
+        Assert.True(swaks.ExitCode == 0, swaks.ToString());
+        var metrics = "";
+        await Eventually.WaitAsync(async () => Metric(metrics = await bed.MetricsAsync(), "actorgateway_webhook_events_failed_total{tenant=\"local\"}") == 1,
+            TimeSpan.FromSeconds(30), () => metrics);
+        Assert.Equal(0, Metric(metrics, "actorgateway_webhook_events_pending{tenant=\"local\"}"));
+        Assert.Null(Metric(metrics, "actorgateway_webhook_events_sent_total{tenant=\"local\"}"));
+        var tried = hook.Requests().Count;
+        Assert.True(tried >= 2, $"{tried} request(s)");
+        // Given up means given up: no more requests for it.
+        await bed.Gateway.WaitForLogAsync("given up");
+        Assert.InRange(hook.Requests().Count, tried, tried + 1);
     }
 
     [Fact]
