@@ -298,6 +298,14 @@ public sealed class WebhookEventTests
         var events = await WaitForEventsAsync(hook, es => es.Any(e => Field(e, "recipient") == "vialocal@rcpt.example"));
 
         Assert.All(events, e => Assert.Equal("local", Field(e, "tenant")));
+        // The operator sees where a tenant's events go, never its secret.
+        var tenants = await Actorgw.RunAsync(bed.Reading("tenant", "list"));
+        Assert.True(tenants.ExitCode == 0, tenants.ToString());
+        Assert.Contains(hook.Url, tenants.StandardOutput);
+        Assert.DoesNotContain(Secret, tenants.StandardOutput);
+        var json = await Actorgw.RunAsync(bed.Reading("tenant", "show", "local", "--json"));
+        Assert.Contains("\"webhookEvents\"", json.StandardOutput);
+        Assert.DoesNotContain(Secret, json.StandardOutput);
         Assert.DoesNotContain("tenant=\"authed\"", (await bed.MetricsAsync()).Split('\n').Where(l => l.StartsWith("actorgateway_webhook")).Aggregate("", (a, l) => a + l));
     }
 }
