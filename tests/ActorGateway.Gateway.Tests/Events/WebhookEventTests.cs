@@ -18,7 +18,7 @@ public sealed class WebhookEventTests
     static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
     /// <summary>A testbed whose tenant "local" posts its events to <paramref name="url"/>, retrying quickly.</summary>
-    static async Task<(GatewayTestbed Bed, TempDirectory Secrets)> StartAsync(string url, string webhooks = "")
+    static async Task<(GatewayTestbed Bed, TempDirectory Secrets)> StartAsync(string url, string webhooks = "", string extraHocon = "")
     {
         var secrets = new TempDirectory();
         await File.WriteAllTextAsync(secrets.File("webhook-secret"), Secret + "\n");
@@ -26,6 +26,7 @@ public sealed class WebhookEventTests
             gateway.webhooks { initial-backoff = 300ms, max-backoff = 1s, timeout = 5s, wake-interval = 1s }
             gateway.webhooks { {{webhooks}} }
             gateway.tenants.local.webhook { url = "{{url}}", secret-file = "{{secrets.File("webhook-secret")}}" }
+            {{extraHocon}}
             """);
         return (bed, secrets);
     }
@@ -110,7 +111,7 @@ public sealed class WebhookEventTests
     public async Task Refusals_at_ingress_are_events_with_the_reply_the_client_got()
     {
         await using var hook = await TestWebhookReceiver.StartAsync();
-        var (bed, secrets) = await StartAsync(hook.Url);
+        var (bed, secrets) = await StartAsync(hook.Url, extraHocon: "gateway.tenants.local.rate-limit { enabled = on, per-minute = 1 }");
         await using var _ = bed;
         using var __ = secrets;
 
@@ -123,8 +124,17 @@ public sealed class WebhookEventTests
             "--header", "Message-Id: <virus-1@sender.example>", "--attach", "@" + secrets.File("eicar.com"));
         Assert.Contains(virus.Replies(), r => r.StartsWith("554"));
 
-        var events = await WaitForEventsAsync(hook, es => es.Count(e => Field(e, "type") == "refused") >= 2);
-        Assert.True(events.Count == 2, string.Join("\n", events));
+        // Over the tenant's rate limit (1 per minute): the first is accepted, the second refused at MAIL FROM.
+        var first = await Swaks.SendAsync(bed.SmtpPort, "alice@sender.example", "dave@rcpt.example");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var limited = await Swaks.SendAsync(bed.SmtpPort, "bob@sender.example", "erin@rcpt.example");
+        Assert.Contains(limited.Replies(), r => r.StartsWith("451 4.7.1"));
+
+        var events = (await WaitForEventsAsync(hook, es => es.Count(e => Field(e, "type") == "refused") >= 3)).Where(e => Field(e, "type") == "refused").ToList();
+        Assert.True(events.Count == 3, string.Join("\n", events));
+        var overLimit = events.Single(e => Field(e, "sender") == "bob@sender.example");
+        Assert.StartsWith("451 4.7.1 Ratelimit reached", Field(overLimit, "reply"));
+        Assert.Equal("4.7.1", Field(overLimit, "status"));
         var atMail = events.Single(e => Field(e, "sender") == "alice@nothing.example");
         Assert.Equal("refused", Field(atMail, "type"));
         Assert.Equal("local", Field(atMail, "tenant"));
