@@ -136,6 +136,8 @@ public static class GatewayConfig
             new RetentionSettings(g.GetTimeSpan("retention.delivery-records", RetentionSettings.Default.DeliveryRecords),
                 g.GetTimeSpan("retention.interval", RetentionSettings.Default.Interval))) { Trace = ReadTrace(smtp), LogFormat = ReadLogFormat(g),
                 AuthFailures = ReadAuthFailures(smtp), AuthCacheSize = smtp.GetInt("auth-cache.size", 10_000),
+                QueueActiveLimit = g.GetInt("queue.active-limit", ActorGateway.Node.Queue.QueueSweeper.DefaultActiveLimit) is var limit and > 0
+                    ? limit : throw g.Error("queue.active-limit", "must be at least 1"),
                 Webhooks = ReadWebhooks(g) };
     }
 

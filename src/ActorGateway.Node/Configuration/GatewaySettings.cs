@@ -39,6 +39,8 @@ public sealed record GatewaySettings(
     public int AuthCacheSize { get; init; } = 10_000;
     /// <summary>How tenants' delivery events are sent: timeout, back-off, how long an event is kept.</summary>
     public ActorGateway.Node.Events.WebhookSettings Webhooks { get; init; } = ActorGateway.Node.Events.WebhookSettings.Default;
+    /// <summary>How many queued messages the sweeper lets into their attempt at once (gateway.queue.active-limit).</summary>
+    public int QueueActiveLimit { get; init; } = ActorGateway.Node.Queue.QueueSweeper.DefaultActiveLimit;
 }
 
 /// <summary>
