@@ -118,12 +118,15 @@ public static class GatewayNode
                         agents.Add(system.ActorOf(DeliveryAgent.Props(pool, new DeliveryContext(resolver, source is null ? null : IPAddress.Parse(source),
                             settings.Delivery.HeloName, settings.Delivery.ConnectTimeout, settings.Delivery.CommandTimeout,
                             settings.Delivery.IdleConnectionTimeout, settings.Delivery.SendTimeout, settings.Delivery.Destination,
-                            settings.Delivery.Destinations, settings.Delivery.Groups)), PoolRouter.AgentName(pool)));
+                            settings.Delivery.Destinations, settings.Delivery.Groups, settings.Delivery.Trust)), PoolRouter.AgentName(pool)));
                 // Every node routes each pool's deliveries to the members that have its role.
                 var pools = new[] { Pools.Good, Pools.Bad }.ToDictionary(p => p, p => system.ActorOf(PoolRouter.Props(p), PoolRouter.Name(p)));
 
                 var services = new MessageServices(pools, mail, settings.Delivery.Retry,
-                    new DeliveryTimeouts(settings.Delivery.QueueWait, settings.Delivery.SendTimeout), settings.TlsPolicy, settings.Pools.WaitInterval, records);
+                    new DeliveryTimeouts(settings.Delivery.QueueWait, settings.Delivery.SendTimeout), settings.TlsPolicy, settings.Pools.WaitInterval, records)
+                {
+                    MtaSts = MtaStsSetup.Create(settings.Delivery, dns, resolver, sp.GetRequiredService<ILoggerFactory>()),
+                };
                 var sharding = ClusterSharding.Get(system);
                 var shardingSettings = ClusterShardingSettings.Create(system);
                 // Entities stop through StopEntity (not PoisonPill): never in the middle of a delivery.

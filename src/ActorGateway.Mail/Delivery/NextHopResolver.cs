@@ -53,6 +53,9 @@ public sealed class NextHopResolver(ILookupClient dns, IReadOnlyDictionary<strin
                             : NextHopResolution.Permanent($"MX hosts of {domain} have no addresses");
     }
 
+    /// <summary>Whether a configured route, not DNS, decides where the domain's mail goes.</summary>
+    public bool HasRoute(string domain) => FindRoute(domain) is not null;
+
     string? FindRoute(string domain)
     {
         // Exact domain first, then parent domains written as ".example.com".

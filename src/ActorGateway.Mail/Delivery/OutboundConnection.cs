@@ -24,6 +24,7 @@ public sealed class OutboundConnection : IAsyncDisposable
     public bool Satisfies(TlsRequirement? requirement) => requirement switch
     {
         null => true,
+        _ when !requirement.AllowsHost(Hop.Host) => false,
         { Level: TlsLevel.Encrypt } => _client.IsEncrypted,
         _ => _client.IsEncrypted && _client.CertificateVerified,
     };
@@ -37,10 +38,11 @@ public sealed class OutboundConnection : IAsyncDisposable
     /// Connects to the first hop/address that answers, from <paramref name="source"/> if given.
     /// Without a requirement STARTTLS is opportunistic: used when offered, certificate not
     /// checked (RFC 7435). With one, TLS 1.2+ is mandatory, and for Verify the chain and the
-    /// host name (the MX name) must check out. TlsFailed tells that TLS was what failed.
+    /// host name (the MX name) must check out against <paramref name="trust"/>. TlsFailed tells that TLS was what failed.
     /// </summary>
     public static async Task<(OutboundConnection? Connection, string Error, bool TlsFailed)> ConnectAsync(
-        IReadOnlyList<NextHop> hops, IPAddress? source, string heloName, TimeSpan timeout, TlsRequirement? requirement, CancellationToken ct)
+        IReadOnlyList<NextHop> hops, IPAddress? source, string heloName, TimeSpan timeout, TlsRequirement? requirement, CancellationToken ct,
+        CertificateTrust? trust = null)
     {
         var errors = new List<string>();
         var tlsFailed = false;
@@ -57,9 +59,9 @@ public sealed class OutboundConnection : IAsyncDisposable
                     connectCts.CancelAfter(timeout);
                     await socket.ConnectAsync(new IPEndPoint(address, hop.Port), connectCts.Token);
                     var client = new RecordingSmtpClient { Timeout = (int)timeout.TotalMilliseconds, LocalDomain = heloName, CheckCertificateRevocation = false };
-                    client.ServerCertificateValidationCallback = (_, _, _, errors) =>
+                    client.ServerCertificateValidationCallback = (_, certificate, chain, errors) =>
                     {
-                        client.CertificateVerified = errors == System.Net.Security.SslPolicyErrors.None;
+                        client.CertificateVerified = (trust ?? CertificateTrust.SystemOnly).IsTrusted(certificate, chain, errors);
                         return requirement?.Level != TlsLevel.Verify || client.CertificateVerified;
                     };
                     if (requirement is not null) client.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
@@ -119,7 +121,7 @@ public sealed class OutboundConnection : IAsyncDisposable
     DeliveryOutcome Outcomes(DeliveryJob job, string remote, Func<string, RecipientOutcome> otherwise) =>
         new(job.Recipients.Select(r => _client.Refused.TryGetValue(r, out var refused)
             ? Classify(r, refused.StatusCode, refused.Response, remote)
-            : otherwise(r)).ToArray(), remote, Tls, SourceAddress);
+            : otherwise(r)).ToArray(), remote, Tls, SourceAddress, job.Tls?.Source ?? TlsPolicySource.None, _client.IsEncrypted && _client.CertificateVerified);
 
     async Task ResetAsync(CancellationToken ct)
     {

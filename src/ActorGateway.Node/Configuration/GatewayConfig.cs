@@ -107,6 +107,7 @@ public static class GatewayConfig
             d.Items("groups").Select(kv => (Name: kv.Key, Section: d.Item("groups", kv))).Select(group => new DestinationGroup(group.Name,
                 group.Section.GetStringList("mx-suffixes", []).ToArray(), ReadDestination(group.Section, destination))).ToArray());
         if (delivery.Retry.Delays.Count == 0) throw d.Error("retry-delays", "must not be empty");
+        delivery = delivery with { Trust = ReadTrust(d), MtaSts = ReadMtaSts(d) };
         if (delivery.Groups.FirstOrDefault(g => g.MxSuffixes.Count == 0) is { } empty)
             throw d.Error($"groups.{empty.Name}.mx-suffixes", "must name at least one MX host suffix");
         foreach (var (name, dest) in delivery.Destinations.Select(kv => new KeyValuePair<string, DestinationSettings>($"destinations.\"{kv.Key}\"", kv.Value))
@@ -207,6 +208,28 @@ public static class GatewayConfig
         try { _ = new ActorGateway.Mail.Signing.DkimSigning([key]); }
         catch (Exception e) { throw k.Error("key", $"{path} is not a usable private key: {(e.InnerException ?? e).Message}"); }
         return key;
+    }
+
+    static CertificateTrust ReadTrust(ConfigSection d)
+    {
+        var path = d.GetString("tls.ca-file", "");
+        if (path.Length == 0) return CertificateTrust.SystemOnly;
+        RequireReadable(d, "tls.ca-file", path);
+        try { return CertificateTrust.FromPemFile(path); }
+        catch (Exception e) when (e is InvalidDataException or System.Security.Cryptography.CryptographicException)
+        { throw d.Error("tls.ca-file", $"{path} holds no usable PEM certificate: {e.Message}"); }
+    }
+
+    static MtaStsSettings ReadMtaSts(ConfigSection d)
+    {
+        var m = d.GetConfig("mta-sts");
+        if (m is null) return MtaStsSettings.Default;
+        m.AllowOnly("enabled", "policy-port", "fetch-timeout", "max-policy-size");
+        var settings = new MtaStsSettings(m.GetBoolean("enabled", true), m.GetInt("policy-port", 443),
+            m.GetTimeSpan("fetch-timeout", MtaStsSettings.Default.FetchTimeout), m.GetInt("max-policy-size", MtaStsSettings.Default.MaxPolicySize));
+        if (settings.PolicyPort is < 1 or > 65535) throw m.Error("policy-port", "must be a port number (1-65535)");
+        if (settings.MaxPolicySize < 64) throw m.Error("max-policy-size", "must be at least 64 bytes");
+        return settings;
     }
 
     static TlsPolicy ReadTlsPolicy(ConfigSection g)

@@ -153,13 +153,14 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
             case ResolutionKind.TemporaryFailure:
                 return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.3", $"x-gateway; {resolution.Detail}"), null);
         }
-        var (fresh, error, tlsFailed) = await OutboundConnection.ConnectAsync(resolution.Hops, _context.SourceAddress, _context.HeloName,
-            _context.ConnectTimeout, job.Tls, cut.Token);
+        // An MTA-STS policy allows only the MX hosts it names; never fall back to another.
+        var hops = job.Tls?.AllowedHops(resolution.Hops) ?? resolution.Hops;
+        if (hops.Count == 0 && job.Tls is { } policy)
+            return (TlsPolicyRefusal.NoAllowedMx(job, policy, resolution.Hops), null);
+        var (fresh, error, tlsFailed) = await OutboundConnection.ConnectAsync(hops, _context.SourceAddress, _context.HeloName,
+            _context.ConnectTimeout, job.Tls, cut.Token, _context.Trust);
         if (fresh is null && tlsFailed && job.Tls is { } required)
-            // RFC 3463/5248 X.7.10: encryption needed. Hold = retry later; reject = bounce now.
-            return (required.OnFailure == TlsFailureAction.Hold
-                ? DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.7.10", $"x-gateway; TLS could not be established: {error}")
-                : DeliveryOutcome.All(job.Recipients, RecipientStatus.Failed, "5.7.10", $"x-gateway; TLS could not be established: {error}"), null);
+            return (TlsPolicyRefusal.NoTls(job, required, error), null);
         if (fresh is null)
             return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.1", $"x-gateway; connection failed: {error}"), null);
         var connection = new Pooled(fresh);

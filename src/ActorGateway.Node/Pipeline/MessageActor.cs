@@ -16,6 +16,9 @@ namespace ActorGateway.Node.Pipeline;
 public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pools, GatewayMail Mail, RetrySchedule Retry,
     DeliveryTimeouts Timeouts, TlsPolicy TlsPolicy, TimeSpan PoolWaitInterval, ActorGateway.Node.Retention.DeliveryRecordStore? Records = null)
 {
+    /// <summary>Recipient domains' MTA-STS policies as this node knows them (null: MTA-STS is off).</summary>
+    public ActorGateway.Mail.Delivery.MtaSts.MtaStsPolicies? MtaSts { get; init; }
+
     /// <summary>
     /// Answers of attempts this node made but could not journal (the database failed), by queue id.
     /// The entity is stopped by the failed write; its next incarnation on this node writes them
