@@ -106,19 +106,26 @@ public sealed class GatewayTestbed : IAsyncDisposable
     /// What the operations API says about a message (read token): its envelope and attempts while
     /// queued, or its delivery record once done.
     /// </summary>
-    public async Task<System.Text.Json.JsonElement> MessageAsync(string queueId)
+    public Task<System.Text.Json.JsonElement> MessageAsync(string queueId) => ReadApiAsync($"api/queue/{Uri.EscapeDataString(queueId)}");
+
+    /// <summary>A GET of the operations API with the read token, e.g. "api/delivery/destinations".</summary>
+    public async Task<System.Text.Json.JsonElement> ReadApiAsync(string path)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{OperationsPort}/api/queue/{Uri.EscapeDataString(queueId)}");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{OperationsPort}/{path}");
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ReadToken);
         using var response = await Http.SendAsync(request);
         return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
     }
 
-    /// <summary>A recipient's latest answer as the API shows it (delivery record, else the last attempt naming it), or null.</summary>
+    /// <summary>
+    /// A recipient's latest answer as the API shows it: from the delivery record once the message is
+    /// done (the log search), else from the last attempt of the queued message that names it; or null.
+    /// </summary>
     public async Task<System.Text.Json.JsonElement?> RecipientResultAsync(string queueId, string recipient)
     {
-        var message = await MessageAsync(queueId);
-        var results = message.TryGetProperty("record", out var record) ? record.GetProperty("recipients").EnumerateArray()
+        var records = await ReadApiAsync($"api/log?queueId={Uri.EscapeDataString(queueId)}");
+        var message = records.GetArrayLength() > 0 ? default : await MessageAsync(queueId);
+        var results = records.GetArrayLength() > 0 ? records[0].GetProperty("recipients").EnumerateArray()
             : message.TryGetProperty("attempts", out var attempts) ? attempts.EnumerateArray().SelectMany(a => a.GetProperty("results").EnumerateArray())
             : [];
         return results.LastOrDefault(r => r.GetProperty("recipient").GetString() == recipient) is { ValueKind: System.Text.Json.JsonValueKind.Object } found

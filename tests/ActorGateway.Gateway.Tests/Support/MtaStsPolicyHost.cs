@@ -32,9 +32,11 @@ public sealed class MtaStsPolicyHost : IAsyncDisposable
 
     MtaStsPolicyHost(TestCertificateAuthority ca) => _ca = ca;
 
-    public static async Task<MtaStsPolicyHost> StartAsync(TestCertificateAuthority ca)
+    /// <summary>Starts the server with certificates for the policy hosts of <paramref name="domains"/> made beforehand (not during a handshake).</summary>
+    public static async Task<MtaStsPolicyHost> StartAsync(TestCertificateAuthority ca, IEnumerable<string> domains)
     {
         var host = new MtaStsPolicyHost(ca);
+        foreach (var domain in domains) host.CertificateFor($"mta-sts.{domain}");
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, host.Port, l => l.UseHttps(new HttpsConnectionAdapterOptions

@@ -50,10 +50,11 @@ public sealed class MtaStsTests(MtaStsTests.Bed bed) : IClassFixture<MtaStsTests
 
         public async Task InitializeAsync()
         {
-            PolicyHost = await MtaStsPolicyHost.StartAsync(Ca);
+            PolicyHost = await MtaStsPolicyHost.StartAsync(Ca, Records.Where(r => r.StartsWith("txt-record=_mta-sts.")).Select(r => r[20..r.IndexOf(',')])
+                .Append("cached.example"));
             Testbed = await GatewayTestbed.StartAsync(extraDns: [.. Records, .. Domain("cached.example", "mx1.sts.example")], extraHocon: $$"""
                 gateway.delivery.tls.ca-file = "{{Ca.CertificatePath}}"
-                gateway.delivery.mta-sts { policy-port = {{PolicyHost.Port}}, fetch-timeout = 5s }
+                gateway.delivery.mta-sts { policy-port = {{PolicyHost.Port}}, fetch-timeout = 15s }
                 gateway.tls-policy = [ { name = bank, recipient-domain = "static-reject.example", level = verify, on-failure = reject } ]
                 """);
             var port = Testbed.DeliveryPort;
@@ -75,7 +76,7 @@ public sealed class MtaStsTests(MtaStsTests.Bed bed) : IClassFixture<MtaStsTests
     }
 
     GatewayTestbed T => bed.Testbed;
-    static readonly TimeSpan Wait = TimeSpan.FromSeconds(40);
+    static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     async Task<string> SendAsync(string rcpt)
     {
@@ -89,7 +90,8 @@ public sealed class MtaStsTests(MtaStsTests.Bed bed) : IClassFixture<MtaStsTests
     {
         JsonElement? last = null;
         await Eventually.WaitAsync(async () => (last = await T.RecipientResultAsync(id, rcpt)) is { } r && r.GetProperty("status").GetString() == status,
-            Wait, () => $"{id} <{rcpt}>: no {status} answer; last: {last?.ToString() ?? "none"}\n{T.Gateway.Output[^Math.Min(4000, T.Gateway.Output.Length)..]}");
+            Wait, () => $"{id} <{rcpt}>: no {status} answer; last: {last?.ToString() ?? "none"}\n" +
+                  string.Join("\n", T.Gateway.Output.Split('\n').Where(l => l.Contains(id) || l.Contains("MTA-STS"))));
         return last!.Value;
     }
 
@@ -213,6 +215,12 @@ public sealed class MtaStsTests(MtaStsTests.Bed bed) : IClassFixture<MtaStsTests
         var first = $"bob-{Guid.NewGuid():N}@cached.example";
         var firstId = await SendAsync(first);
         AssertPolicy(await ResultAsync(firstId, first, "Delivered"), "MtaSts", verified: true);
+
+        // The connection to mx1 is closed once idle: the next message looks up the MX again.
+        await Eventually.WaitAsync(async () => !(await T.ReadApiAsync("api/delivery/destinations")).EnumerateArray()
+                .SelectMany(a => a.GetProperty("destinations").EnumerateArray())
+                .Any(d => d.GetProperty("destination").GetString() == "cached.example" && d.GetProperty("idle").GetInt32() > 0),
+            Wait, () => "the connection to cached.example's MX stayed open");
 
         // The domain now points at a server without TLS and announces a new policy id, but its policy host is down:
         // the cached policy (mx1 only, verified TLS) still decides, so nothing goes out in plaintext.
