@@ -34,6 +34,8 @@ public sealed class MtaStsTests(MtaStsTests.Bed bed) : IClassFixture<MtaStsTests
         .. Domain("fetch-badcert.example", "mx3.sts.example"),
         .. Domain("fetch-404.example", "mx3.sts.example"),
         .. Domain("fetch-redirect.example", "mx3.sts.example"),
+        .. Domain("fetch-html.example", "mx3.sts.example"),
+        .. Domain("fetch-large.example", "mx3.sts.example"),
         .. Domain("static-reject.example", "mx2.sts.example"),
     ];
 
@@ -54,7 +56,7 @@ public sealed class MtaStsTests(MtaStsTests.Bed bed) : IClassFixture<MtaStsTests
                 .Append("cached.example"));
             Testbed = await GatewayTestbed.StartAsync(extraDns: [.. Records, .. Domain("cached.example", "mx1.sts.example")], extraHocon: $$"""
                 gateway.delivery.tls.ca-file = "{{Ca.CertificatePath}}"
-                gateway.delivery.mta-sts { policy-port = {{PolicyHost.Port}}, fetch-timeout = 15s }
+                gateway.delivery.mta-sts { policy-port = {{PolicyHost.Port}}, fetch-timeout = 15s, max-policy-size = 1024 }
                 gateway.tls-policy = [ { name = bank, recipient-domain = "static-reject.example", level = verify, on-failure = reject } ]
                 """);
             var port = Testbed.DeliveryPort;
@@ -170,6 +172,8 @@ public sealed class MtaStsTests(MtaStsTests.Bed bed) : IClassFixture<MtaStsTests
     [InlineData("fetch-badcert.example", "certificate")]
     [InlineData("fetch-404.example", "HTTP 404")]
     [InlineData("fetch-redirect.example", "HTTP 301")]
+    [InlineData("fetch-html.example", "Content-Type text/html, not text/plain")]
+    [InlineData("fetch-large.example", "larger than 1024 bytes")]
     public async Task A_policy_that_cannot_be_fetched_applies_no_policy(string domain, string why)
     {
         // Each would forbid mx3 (no STARTTLS) if it applied.
@@ -182,6 +186,13 @@ public sealed class MtaStsTests(MtaStsTests.Bed bed) : IClassFixture<MtaStsTests
                 break;
             case "fetch-404.example":
                 bed.PolicyHost.Set(domain, new MtaStsPolicyHost.Answer(404, "text/plain", enforce));
+                break;
+            case "fetch-html.example":
+                bed.PolicyHost.Set(domain, new MtaStsPolicyHost.Answer(200, "text/html", enforce));
+                break;
+            case "fetch-large.example":
+                // A valid policy, but over the configured max-policy-size.
+                bed.PolicyHost.Serve(domain, enforce + string.Concat(Enumerable.Range(0, 100).Select(i => $"x-padding-{i}: ............\r\n")));
                 break;
             default:
                 bed.PolicyHost.Set(domain, new MtaStsPolicyHost.Answer(301, "text/plain", enforce));
