@@ -107,7 +107,7 @@ public static class GatewayConfig
             d.Items("groups").Select(kv => (Name: kv.Key, Section: d.Item("groups", kv))).Select(group => new DestinationGroup(group.Name,
                 group.Section.GetStringList("mx-suffixes", []).ToArray(), ReadDestination(group.Section, destination))).ToArray());
         if (delivery.Retry.Delays.Count == 0) throw d.Error("retry-delays", "must not be empty");
-        delivery = delivery with { Trust = ReadTrust(d), MtaSts = ReadMtaSts(d) };
+        delivery = delivery with { Trust = ReadTrust(d), MtaSts = ReadMtaSts(d), TlsRpt = ReadTlsRpt(d, serverName) };
         if (delivery.Groups.FirstOrDefault(g => g.MxSuffixes.Count == 0) is { } empty)
             throw d.Error($"groups.{empty.Name}.mx-suffixes", "must name at least one MX host suffix");
         foreach (var (name, dest) in delivery.Destinations.Select(kv => new KeyValuePair<string, DestinationSettings>($"destinations.\"{kv.Key}\"", kv.Value))
@@ -218,6 +218,19 @@ public static class GatewayConfig
         try { return CertificateTrust.FromPemFile(path); }
         catch (Exception e) when (e is InvalidDataException or System.Security.Cryptography.CryptographicException)
         { throw d.Error("tls.ca-file", $"{path} holds no usable PEM certificate: {e.Message}"); }
+    }
+
+    static TlsRptSettings ReadTlsRpt(ConfigSection d, string serverName)
+    {
+        var t = d.GetConfig("tls-rpt");
+        if (t is null) return TlsRptSettings.Default with { Organization = serverName, Contact = $"postmaster@{serverName}", Sender = $"tlsrpt-noreply@{serverName}" };
+        t.AllowOnly("enabled", "schedule", "time-zone", "organization-name", "contact-info", "sender");
+        var settings = new TlsRptSettings(t.GetBoolean("enabled", true), t.GetString("schedule", "0 1 * * *"), t.GetString("time-zone", "UTC"),
+            NullIfEmpty(t.GetString("organization-name", "")) ?? serverName, NullIfEmpty(t.GetString("contact-info", "")) ?? $"postmaster@{serverName}",
+            NullIfEmpty(t.GetString("sender", "")) ?? $"tlsrpt-noreply@{serverName}");
+        try { _ = new ActorGateway.Mail.Blacklists.CheckSchedule(settings.Schedule, settings.TimeZone); }
+        catch (Exception e) { throw t.Error("schedule", $"'{settings.Schedule}' in '{settings.TimeZone}' is not a usable cron schedule: {e.Message}"); }
+        return settings;
     }
 
     static MtaStsSettings ReadMtaSts(ConfigSection d)

@@ -9,7 +9,8 @@ namespace ActorGateway.Node.Delivery;
 /// <summary>The node's MTA-STS policies from its settings: fetched with its DNS and trust anchors, reported in its log.</summary>
 public static class MtaStsSetup
 {
-    public static MtaStsPolicies? Create(DeliverySettings delivery, ILookupClient dns, NextHopResolver resolver, ILoggerFactory loggers)
+    public static MtaStsPolicies? Create(DeliverySettings delivery, ILookupClient dns, NextHopResolver resolver, ILoggerFactory loggers,
+        ActorGateway.Mail.Delivery.TlsRpt.TlsSessionCounts? sessions)
     {
         if (!delivery.MtaSts.Enabled) return null;
         var s = delivery.MtaSts;
@@ -18,6 +19,6 @@ public static class MtaStsSetup
         // A route (the operator's transport map) decides the next hop itself: no policy applies to it.
         return new MtaStsPolicies(
             (domain, ct) => resolver.HasRoute(domain) ? Task.FromResult<MtaStsRecord?>(null) : fetcher.FindRecordAsync(domain, ct),
-            fetcher.FetchPolicyAsync, TimeProvider.System, line => log.LogWarning("{Report}", line));
+            fetcher.FetchPolicyAsync, TimeProvider.System, line => log.LogWarning("{Report}", line)) { Sessions = sessions };
     }
 }

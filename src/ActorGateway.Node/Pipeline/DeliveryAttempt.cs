@@ -43,6 +43,7 @@ public static class DeliveryAttempt
                     RecipientStatus.Deferred, "4.4.1", $"x-gateway; no gateway of the {poolName} pool is available")), true),
                 _ => (new DeliverResult(group.Key, DeliveryOutcome.All(addresses, RecipientStatus.Deferred, "4.4.1", "x-gateway; delivery attempt timed out")), false),
             });
+            if (mtaSts is not null) services.MtaSts!.Sessions?.Count(group.Key.ToLowerInvariant(), mtaSts, answer.Item1.Outcome);
             if (mtaSts is not null && MtaStsTlsRequirement.TestingViolation(mtaSts, answer.Item1.Outcome) is { } violation)
                 services.MtaSts!.Report($"{queueId}: MTA-STS policy of {group.Key} (testing) not met, delivered anyway: {violation}");
             return answer;

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using DnsClient;
 
 namespace ActorGateway.Mail.Delivery.MtaSts;
@@ -23,17 +22,7 @@ public sealed class MtaStsFetcher : IDisposable
     public MtaStsFetcher(ILookupClient dns, CertificateTrust trust, int port, TimeSpan timeout, int maxSize)
     {
         _dns = dns; _port = port; _maxSize = maxSize;
-        var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseProxy = false,
-            UseCookies = false,
-            ConnectTimeout = timeout,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(1),
-            ConnectCallback = ConnectAsync,
-        };
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => trust.IsTrusted(certificate, chain, errors);
-        _http = new HttpClient(handler) { Timeout = timeout };
+        _http = GatewayHttpClient.Create(dns, trust, timeout);
     }
 
     public async Task<MtaStsRecord?> FindRecordAsync(string domain, CancellationToken ct)
@@ -74,35 +63,6 @@ public sealed class MtaStsFetcher : IDisposable
         var messages = new List<string>();
         for (var x = e; x is not null; x = x.InnerException) messages.Add(x.Message);
         return string.Join(": ", messages.Distinct());
-    }
-
-    /// <summary>Connects to the policy host as the gateway's DNS resolves it (not the system resolver).</summary>
-    async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
-    {
-        var host = context.DnsEndPoint.Host;
-        var addresses = new List<IPAddress>();
-        if (IPAddress.TryParse(host, out var literal)) addresses.Add(literal);
-        else
-            foreach (var type in new[] { QueryType.A, QueryType.AAAA })
-            {
-                var answer = await _dns.QueryAsync(host, type, QueryClass.IN, ct);
-                if (answer.HasError) continue;
-                addresses.AddRange(answer.Answers.ARecords().Select(a => a.Address));
-                addresses.AddRange(answer.Answers.AaaaRecords().Select(a => a.Address));
-            }
-        if (addresses.Count == 0) throw new HttpRequestException($"{host} has no address");
-        Exception? last = null;
-        foreach (var address in addresses)
-        {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), ct);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch (SocketException e) { socket.Dispose(); last = e; }
-        }
-        throw new HttpRequestException($"{host}: {last?.Message}", last);
     }
 
     public void Dispose() => _http.Dispose();

@@ -18,6 +18,9 @@ public sealed class MtaStsPolicies(
 
     readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Where sessions and failed fetches are counted for TLS reports (null: not counted).</summary>
+    public TlsRpt.TlsSessionCounts? Sessions { get; init; }
+
     /// <summary>The domain's policy in force, or null when it has none (or none could be had).</summary>
     public async Task<MtaStsPolicy?> FindAsync(string domain, CancellationToken ct = default)
     {
@@ -36,6 +39,7 @@ public sealed class MtaStsPolicies(
         catch (Exception e) when (e is not OperationCanceledException) { (policy, error) = (null, e.Message); }
         if (policy is null)
         {
+            Sessions?.FetchFailed(domain, invalid: error.Contains("malformed policy"));
             Report($"MTA-STS policy of {domain} (id {record.Id}) could not be fetched: {error}" +
                    (cached is null ? "; no policy applies" : $"; the cached policy (id {cached.Id}) stays in force"));
             return cached?.Policy;
