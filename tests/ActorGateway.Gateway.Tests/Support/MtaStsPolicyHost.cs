@@ -29,14 +29,16 @@ public sealed class MtaStsPolicyHost : IAsyncDisposable
     public int Port { get; } = FreePort.Next();
     /// <summary>Host names of the requests served, in order.</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
+    /// <summary>TLS reports POSTed to /tlsrpt (RFC 8460 https rua): Content-Type and body.</summary>
+    public ConcurrentQueue<(string? ContentType, byte[] Body)> Reports { get; } = new();
 
     MtaStsPolicyHost(TestCertificateAuthority ca) => _ca = ca;
 
-    /// <summary>Starts the server with certificates for the policy hosts of <paramref name="domains"/> made beforehand (not during a handshake).</summary>
-    public static async Task<MtaStsPolicyHost> StartAsync(TestCertificateAuthority ca, IEnumerable<string> domains)
+    /// <summary>Starts the server with certificates for the policy hosts of <paramref name="domains"/> and for <paramref name="otherHosts"/> made beforehand (not during a handshake).</summary>
+    public static async Task<MtaStsPolicyHost> StartAsync(TestCertificateAuthority ca, IEnumerable<string> domains, params string[] otherHosts)
     {
         var host = new MtaStsPolicyHost(ca);
-        foreach (var domain in domains) host.CertificateFor($"mta-sts.{domain}");
+        foreach (var name in domains.Select(d => $"mta-sts.{d}").Concat(otherHosts)) host.CertificateFor(name);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, host.Port, l => l.UseHttps(new HttpsConnectionAdapterOptions
@@ -54,6 +56,13 @@ public sealed class MtaStsPolicyHost : IAsyncDisposable
             context.Response.StatusCode = answer.Status;
             context.Response.ContentType = answer.ContentType;
             await context.Response.WriteAsync(answer.Body);
+        });
+        host._app.MapPost("/tlsrpt", async (HttpContext context) =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            host.Reports.Enqueue((context.Request.ContentType, body.ToArray()));
+            return Results.Created();
         });
         await host._app.StartAsync();
         return host;

@@ -49,12 +49,18 @@ public sealed class MtaStsTests(MtaStsTests.Bed bed) : IClassFixture<MtaStsTests
         public TestMailReceiver Good { get; private set; } = null!;
         public TestMailReceiver WrongName { get; private set; } = null!;
         public TestMailReceiver Plain { get; private set; } = null!;
+        /// <summary>The records published besides cached.example's.</summary>
+        public string[] Dns { get; private set; } = [];
 
         public async Task InitializeAsync()
         {
             PolicyHost = await MtaStsPolicyHost.StartAsync(Ca, Records.Where(r => r.StartsWith("txt-record=_mta-sts.")).Select(r => r[20..r.IndexOf(',')])
-                .Append("cached.example"));
-            Testbed = await GatewayTestbed.StartAsync(extraDns: [.. Records, .. Domain("cached.example", "mx1.sts.example")], extraHocon: $$"""
+                .Append("cached.example"), "reports.sts.example");
+            // Where the TLS reports of two domains go: by mail to the test receiver, by HTTPS to the policy host.
+            Dns = [.. Records, "host-record=reports.sts.example,127.0.0.1",
+                "txt-record=_smtp._tls.enforce-good.example,\"v=TLSRPTv1; rua=mailto:tlsrpt@rcpt.example\"",
+                $"txt-record=_smtp._tls.enforce-wrongcert.example,\"v=TLSRPTv1; rua=https://reports.sts.example:{PolicyHost.Port}/tlsrpt\""];
+            Testbed = await GatewayTestbed.StartAsync(extraDns: [.. Dns, .. Domain("cached.example", "mx1.sts.example")], extraHocon: $$"""
                 gateway.delivery.tls.ca-file = "{{Ca.CertificatePath}}"
                 gateway.delivery.mta-sts { policy-port = {{PolicyHost.Port}}, fetch-timeout = 15s, max-policy-size = 1024 }
                 gateway.tls-policy = [ { name = bank, recipient-domain = "static-reject.example", level = verify, on-failure = reject } ]
@@ -236,7 +242,7 @@ public sealed class MtaStsTests(MtaStsTests.Bed bed) : IClassFixture<MtaStsTests
         // The domain now points at a server without TLS and announces a new policy id, but its policy host is down:
         // the cached policy (mx1 only, verified TLS) still decides, so nothing goes out in plaintext.
         bed.PolicyHost.Set("cached.example", new MtaStsPolicyHost.Answer(200, "text/plain", "", Drop: true));
-        await T.RepublishDnsAsync([.. Records, .. Domain("cached.example", "mx3.sts.example", id: "2")]);
+        await T.RepublishDnsAsync([.. bed.Dns, .. Domain("cached.example", "mx3.sts.example", id: "2")]);
         var second = $"carol-{Guid.NewGuid():N}@cached.example";
         var secondId = await SendAsync(second);
         var result = await ResultAsync(secondId, second, "Deferred");
@@ -244,5 +250,51 @@ public sealed class MtaStsTests(MtaStsTests.Bed bed) : IClassFixture<MtaStsTests
         Assert.Contains("allows none of the MX hosts (mx3.sts.example)", result.GetProperty("diagnostic").GetString());
         await T.Gateway.WaitForLogAsync(@"MTA-STS policy of cached\.example \(id 2\) could not be fetched: .*; the cached policy \(id 1\) stays in force");
         Assert.DoesNotContain(bed.Plain.Messages(), m => m.Recipients.Contains(second));
+    }
+
+    [Fact]
+    public async Task Tls_reports_go_to_the_rua_by_mail_and_by_https_with_the_rfc_8460_fields()
+    {
+        bed.PolicyHost.Serve("enforce-good.example", MtaStsPolicyHost.Policy("enforce", "mx1.sts.example"));
+        bed.PolicyHost.Serve("enforce-wrongcert.example", MtaStsPolicyHost.Policy("enforce", "*.sts.example"));
+        var good = $"rpt-{Guid.NewGuid():N}@enforce-good.example";
+        var bad = $"rpt-{Guid.NewGuid():N}@enforce-wrongcert.example";
+        var goodId = await SendAsync(good);
+        var badId = await SendAsync(bad);
+        await ResultAsync(goodId, good, "Delivered");
+        await ResultAsync(badId, bad, "Deferred");
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{T.OperationsPort}/api/tls-rpt/send");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", GatewayTestbed.OperationsToken);
+        using var response = await http.SendAsync(request);
+        var sent = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(response.IsSuccessStatusCode, sent.ToString());
+        Assert.Contains(sent.EnumerateArray(), s => s.GetProperty("domain").GetString() == "enforce-good.example" && s.GetProperty("done").GetBoolean());
+        Assert.Contains(sent.EnumerateArray(), s => s.GetProperty("domain").GetString() == "enforce-wrongcert.example" && s.GetProperty("done").GetBoolean());
+
+        // By mail: a multipart/report of type tlsrpt with the gzipped JSON.
+        var mail = Assert.Single(await T.Receiver.WaitForAsync(1, Wait, m => m.Recipients.Contains("tlsrpt@rcpt.example")));
+        var message = MimeKit.MimeMessage.Load(new MemoryStream(mail.Data));
+        Assert.Equal("enforce-good.example", message.Headers["TLS-Report-Domain"]);
+        var report = Assert.IsType<MimeKit.MultipartReport>(message.Body);
+        Assert.Equal("tlsrpt", report.ReportType);
+        var part = Assert.Single(report.OfType<MimeKit.MimePart>(), p => p.ContentType.MimeType == "application/tlsrpt+gzip");
+        using (var content = new MemoryStream())
+        {
+            await part.Content.DecodeToAsync(content);
+            Policy.MtaSts.TlsReportTests.AssertRfc8460Report(Gunzip(content.ToArray()), "enforce-good.example", minSuccessful: 1, failureType: null);
+        }
+
+        // By HTTPS POST, the certificate of the report host verified against the test CA.
+        var (type, body) = Assert.Single(bed.PolicyHost.Reports);
+        Assert.Equal("application/tlsrpt+gzip", type);
+        Policy.MtaSts.TlsReportTests.AssertRfc8460Report(Gunzip(body), "enforce-wrongcert.example", minSuccessful: 0, failureType: "certificate-host-mismatch");
+    }
+
+    static JsonElement Gunzip(byte[] gz)
+    {
+        using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(gz), System.IO.Compression.CompressionMode.Decompress);
+        return JsonDocument.Parse(gzip).RootElement.Clone();
     }
 }
