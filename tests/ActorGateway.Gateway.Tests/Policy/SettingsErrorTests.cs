@@ -26,6 +26,8 @@ public sealed class SettingsErrorTests
     [InlineData("gateway.delivery.mta-sts.policy-port = 70000", "gateway.delivery.mta-sts.policy-port", "must be a port number")]
     [InlineData("gateway.delivery.mta-sts.max-policy-size = 10", "gateway.delivery.mta-sts.max-policy-size", "must be at least 64 bytes")]
     [InlineData("gateway.delivery.mta-sts.enable = off", "gateway.delivery.mta-sts.enable", "unknown key")]
+    [InlineData("gateway.delivery.tls-rpt.schedule = \"daily\"", "gateway.delivery.tls-rpt.schedule", "is not a usable cron schedule")]
+    [InlineData("gateway.delivery.tls-rpt.rua = x", "gateway.delivery.tls-rpt.rua", "unknown key")]
     public void A_bad_value_names_its_key_and_the_problem(string hocon, string key, string problem)
     {
         var config = ConfigurationFactory.ParseString(hocon).WithFallback(GatewayConfig.Load([]));
