@@ -22,7 +22,6 @@ public sealed class SettingsErrorTests
     [InlineData("gateway.delivery.destinations { \"a.example\" { max-concurrency = 0 } }", "gateway.delivery.destinations.\"a.example\"", "must be at least 1")]
     [InlineData("gateway.smtp = 5", "gateway.smtp", "an object")]
     [InlineData("gateway.delivery.tls.ca-file = \"/nonexistent/ca.pem\"", "gateway.delivery.tls.ca-file", "/nonexistent/ca.pem: no such file")]
-    [InlineData("gateway.delivery.tls.ca-file = \"/etc/hostname\"", "gateway.delivery.tls.ca-file", "holds no usable PEM certificate")]
     [InlineData("gateway.delivery.mta-sts.policy-port = 70000", "gateway.delivery.mta-sts.policy-port", "must be a port number")]
     [InlineData("gateway.delivery.mta-sts.max-policy-size = 10", "gateway.delivery.mta-sts.max-policy-size", "must be at least 64 bytes")]
     [InlineData("gateway.delivery.mta-sts.enable = off", "gateway.delivery.mta-sts.enable", "unknown key")]
