@@ -164,8 +164,7 @@ static string Client(JsonElement e) =>
     (e.TryGetProperty("clientHelo", out var helo) && helo.ValueKind == JsonValueKind.String ? helo.GetString() + " " : "") + $"[{e.Text("clientAddress")}]";
 
 /// <summary>Which policy decided the recipient's TLS and whether the certificate verified, as the node's log line says it.</summary>
-static string TlsPolicy(JsonElement r) =>
-    $"policy={r.Text("policy") switch { "Static" => "static", "MtaSts" => "mta-sts", "Dane" => "dane", _ => "none" }} " +
+static string TlsPolicy(JsonElement r) => (r.Text("tls").Contains(" policy=") ? "" : $"policy={r.Text("policy") switch { "Static" => "static", "MtaSts" => "mta-sts", "Dane" => "dane", _ => "none" }} ") +
     $"verified={(r.TryGetProperty("certificateVerified", out var v) && v.ValueKind == JsonValueKind.True ? "yes" : "no")}";
 
 static void PrintRecord(JsonElement r)

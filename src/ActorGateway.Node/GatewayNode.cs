@@ -122,7 +122,10 @@ public static class GatewayNode
                 if (config.GetStringList("akka.cluster.seed-nodes", []).Count == 0 && settings.SelfJoin)
                     cluster.Join(cluster.SelfAddress);
 
-                var resolver = new NextHopResolver(dns, settings.Delivery.Routes, settings.Delivery.Port);
+                // DANE needs the resolver's word on which answers DNSSEC validated: delivery asks with the DO bit.
+                var deliveryDns = settings.Delivery.Dane ? DnsResolver.Create(settings.DnsServers, settings.DnsTimeout, requestDnssec: true) : dns;
+                var resolver = new NextHopResolver(deliveryDns, settings.Delivery.Routes, settings.Delivery.Port,
+                    settings.Delivery.Dane ? new DaneLookup(deliveryDns, settings.Delivery.Port) : null);
                 // A node with a pool's role sends that pool's mail, bound to the pool's source address.
                 foreach (var (pool, source) in new[] { (Pools.Good, settings.Pools.GoodSource), (Pools.Bad, settings.Pools.BadSource) })
                     if (cluster.SelfRoles.Contains(Pools.RoleOf(pool)))
@@ -154,7 +157,7 @@ public static class GatewayNode
                 // without a supervisor that restarts it, the queue would not be swept until the node restarts.
                 static Props Restarting(Props props, string name) =>
                     Akka.Pattern.BackoffSupervisor.Props(props, name, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2);
-                system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, settings.SweepInterval, services.Timeouts.Attempt, records,
+                system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, new QueueJournalReader(settings), settings.SweepInterval, services.Timeouts.Attempt, records,
                     settings.Retention), "sweeper"), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
                 system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");

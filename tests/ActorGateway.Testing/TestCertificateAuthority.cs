@@ -3,30 +3,42 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace ActorGateway.Testing;
 
-/// <summary>
-/// A certificate authority made for one test run: its certificate as a PEM file (what a node is
-/// told to trust), and server certificates it issues for host names.
-/// </summary>
+/// <summary>A certificate authority made for one test run, to issue server certificates (<see cref="TestCertificate.IssuedBy"/>).</summary>
 public sealed class TestCertificateAuthority : IDisposable
 {
-    readonly TempDirectory _dir = new();
-    // Kept for the life of the authority: it signs with it.
-    readonly RSA _key = RSA.Create(2048);
     public X509Certificate2 Certificate { get; }
-    public string CertificatePath => _dir.File("ca.pem");
+    readonly TempDirectory _dir = new();
+    /// <summary>The CA certificate as a PEM file: what a node is told to trust (gateway.delivery.tls.ca-file).</summary>
+    public string CertificatePath
+    {
+        get
+        {
+            var path = _dir.File("ca.pem");
+            if (!File.Exists(path)) File.WriteAllText(path, Certificate.ExportCertificatePem());
+            return path;
+        }
+    }
 
-    public TestCertificateAuthority(string name = "ActorGateway Test CA")
+    /// <summary>A server certificate for <paramref name="hostName"/>, signed by this authority.</summary>
+    public TestCertificate Issue(string hostName) => TestCertificate.IssuedBy(this, hostName);
+    // Kept for the life of the CA: it signs what IssuedBy makes.
+    readonly RSA _key = RSA.Create(2048);
+
+    /// <param name="issuer">null: a self-signed root; else an intermediate CA signed by it.</param>
+    public TestCertificateAuthority(string name = "ActorGateway Test CA", TestCertificateAuthority? issuer = null)
     {
         var req = new CertificateRequest($"CN={name}", _key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         req.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         req.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         req.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(req.PublicKey, false));
-        Certificate = req.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-2), DateTimeOffset.UtcNow.AddDays(60));
-        File.WriteAllText(CertificatePath, Certificate.ExportCertificatePem());
+        var (from, until) = (DateTimeOffset.UtcNow.AddDays(-2), DateTimeOffset.UtcNow.AddDays(60));
+        if (issuer is null) Certificate = req.CreateSelfSigned(from, until);
+        else
+        {
+            using var issued = req.Create(issuer.Certificate, from.AddHours(1), until.AddHours(-1), RandomNumberGenerator.GetBytes(8));
+            Certificate = issued.CopyWithPrivateKey(_key);
+        }
     }
-
-    /// <summary>A server certificate for <paramref name="hostName"/>, signed by this authority.</summary>
-    public TestCertificate Issue(string hostName) => new(hostName, Certificate);
 
     public void Dispose()
     {

@@ -105,7 +105,8 @@ public static class GatewayConfig
             d.Items("destinations").ToDictionary(kv => kv.Key.ToLowerInvariant(),
                 kv => ReadDestination(d.Item("destinations", kv), destination), StringComparer.OrdinalIgnoreCase),
             d.Items("groups").Select(kv => (Name: kv.Key, Section: d.Item("groups", kv))).Select(group => new DestinationGroup(group.Name,
-                group.Section.GetStringList("mx-suffixes", []).ToArray(), ReadDestination(group.Section, destination))).ToArray());
+                group.Section.GetStringList("mx-suffixes", []).ToArray(), ReadDestination(group.Section, destination))).ToArray(),
+            d.GetBoolean("dane", true));
         if (delivery.Retry.Delays.Count == 0) throw d.Error("retry-delays", "must not be empty");
         delivery = delivery with { Trust = ReadTrust(d), MtaSts = ReadMtaSts(d), TlsRpt = ReadTlsRpt(d, serverName) };
         if (delivery.Groups.FirstOrDefault(g => g.MxSuffixes.Count == 0) is { } empty)

@@ -65,7 +65,8 @@ public sealed record DeliverySettings(
     TimeSpan QueueWait,
     DestinationSettings Destination,
     IReadOnlyDictionary<string, DestinationSettings> Destinations,
-    IReadOnlyList<DestinationGroup> Groups)
+    IReadOnlyList<DestinationGroup> Groups,
+    bool Dane = true)
 {
     /// <summary>The most a started delivery may take before it is cut off: connect and three commands' worth.</summary>
     public TimeSpan SendTimeout => ConnectTimeout + CommandTimeout * 3;

@@ -1,4 +1,5 @@
 using ActorGateway.Mail.Checks;
+using ActorGateway.Mail.Delivery;
 using ActorGateway.Mail.Queue;
 using ActorGateway.Mail.Scanning;
 using ActorGateway.Mail.Signing;
@@ -107,10 +108,13 @@ public sealed class GatewaySmtpHooks(
 
         var envelope = new MessageEnvelope(tenant.Id, transaction.Sender,
             transaction.Recipients.Select(r => new QueuedRecipient(r.Address, (int)r.Notify, r.OriginalRecipient)).ToArray(),
-            transaction.EnvelopeId, transaction.Return == DsnReturn.Headers, transaction.SmtpUtf8, transaction.ReceivedAt,
-            session.RemoteAddress.ToString(), IsBounce: false, ClientHelo: session.HeloName);
+            // RFC 8689 5: an NDR of REQUIRETLS mail may travel without TLS, so it never carries the body.
+            transaction.EnvelopeId, transaction.Return == DsnReturn.Headers || transaction.RequireTls, transaction.SmtpUtf8, transaction.ReceivedAt,
+            session.RemoteAddress.ToString(), IsBounce: false, ClientHelo: session.HeloName, RequireTls: transaction.RequireTls);
         // Parsed once for all the checks below.
         var scanned = new ScannedMessage(bytes);
+        // RFC 8689 4.1: with REQUIRETLS the TLS-Required field is ignored.
+        if (!transaction.RequireTls && TlsRequiredHeader.SaysNo(scanned.Mime?.Headers)) envelope = envelope with { TlsOptional = true };
         var scan = System.Diagnostics.Stopwatch.StartNew();
         var refusal = await virusGate.CheckAsync(queueId, envelope, scanned, ct);
         Metrics.Scanned("antivirus", scan.Elapsed);

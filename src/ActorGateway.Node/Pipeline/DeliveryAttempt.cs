@@ -29,10 +29,11 @@ public static class DeliveryAttempt
         var asks = recipients.GroupBy(Domain, StringComparer.OrdinalIgnoreCase).Select(async group =>
         {
             var addresses = group.ToArray();
-            var staticRule = services.TlsPolicy.Find(Domain(envelope.Sender), group.Key);
-            var mtaSts = services.MtaSts is { } policies ? await policies.FindAsync(group.Key) : null;
+            // "TLS-Required: No" (RFC 8689 4.1): neither the static rules nor the domain's MTA-STS policy apply.
+            var staticRule = envelope.TlsOptional ? null : services.TlsPolicy.Find(Domain(envelope.Sender), group.Key);
+            var mtaSts = services.MtaSts is { } policies && !envelope.TlsOptional ? await policies.FindAsync(group.Key) : null;
             var tls = MtaStsTlsRequirement.Combine(group.Key.ToLowerInvariant(), staticRule, mtaSts);
-            var job = new DeliveryJob(queueId, envelope.Sender, addresses, body, envelope.EnvelopeId, tls);
+            var job = new DeliveryJob(queueId, envelope.Sender, addresses, body, envelope.EnvelopeId, tls, envelope.RequireTls, envelope.TlsOptional);
             // Waits as long as the destination may let it wait and a started delivery may take: never less, so that
             // a delivery that goes ahead is never given up on here (and sent again by the retry).
             var request = new DeliverRequest(group.Key, job, DateTimeOffset.UtcNow + services.Timeouts.QueueWait);
@@ -62,7 +63,7 @@ public static class DeliveryAttempt
             GatewayMetrics.Instance.DeliveryResult(envelope.Pool, status, envelope.Tenant);
             if (r.Status != RecipientStatus.Deferred) GatewayMetrics.Instance.Finished(envelope.Pool, status, recorded.At - envelope.ReceivedAt);
             log.Info($"{queueId}: tenant={envelope.Tenant} pool={envelope.Pool} to=<{r.Recipient}> status={r.Status.ToString().ToLowerInvariant()} " +
-                     $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={r.Tls ?? "none"} policy={TlsPolicyName.Of(r.Policy)} verified={(r.CertificateVerified ? "yes" : "no")} attempt={recorded.Attempt}" +
+                     $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={r.Tls ?? "none"}{(r.Tls?.Contains(" policy=") == true ? "" : $" policy={TlsPolicyName.Of(r.Policy)}")} verified={(r.CertificateVerified ? "yes" : "no")} attempt={recorded.Attempt}" +
                      (r.Status == RecipientStatus.Deferred ? $" next={recorded.NextAttemptAt:O}" : "") + (r.Egress is null ? "" : $" egress={r.Egress}"));
         }
         if (recorded.Completes) log.Info("{0}: removed (all recipients done)", queueId);

@@ -50,13 +50,8 @@ public static class StorageSetup
             akka.persistence {
               journal.sql { auto-initialize = on, table-mapping = default, parallelism = {{(sqlite ? 1 : 3)}}, read-isolation-level = {{reads}} }
               snapshot-store.sql { auto-initialize = on, table-mapping = default, read-isolation-level = {{reads}} }
-              # A gap in the journal's orderings (an insert not yet committed, or rolled back by a node
-              # that died) holds tag queries back for query-delay x max-tries before it counts as
-              # empty: 1 s here instead of 10 s, since a failover produces such gaps and the queue
-              # sweeper must read past them quickly. The sweeper re-reads a margin (QueueSweeper),
-              # so an insert that commits even later is still seen. refresh-interval: how long a
-              # tag query that is behind the newest ordering waits before it reads again (the
-              # sweeper's reads are short "current" queries; 1 s per wait made each sweep take seconds).
+              # The node reads its queue tags itself (QueueJournalReader); the plugin's read journal stays
+              # configured for tools that query the journal, with short waits on gaps in the orderings.
               query.journal.sql {
                 table-mapping = default, write-plugin = "akka.persistence.journal.sql", refresh-interval = 100ms, read-isolation-level = {{reads}}
                 journal-sequence-retrieval { query-delay = 100ms, max-tries = 10 }
