@@ -8,6 +8,7 @@ using ActorGateway.Mail.Signing;
 using ActorGateway.Mail.Tenants;
 using ActorGateway.Node.Configuration;
 using ActorGateway.Node.Delivery;
+using ActorGateway.Node.Events;
 using ActorGateway.Node.Ingress;
 using ActorGateway.Node.Membership;
 using ActorGateway.Node.Monitor;
@@ -86,7 +87,7 @@ public static class GatewayNode
         var records = new DeliveryRecordStore(settings);
         records.CreateTablesAsync().GetAwaiter().GetResult();
         StorageHealth.CreateTableAsync(settings.Storage, settings.ConnectionString).GetAwaiter().GetResult();
-        IActorRef? region = null, intake = null, limiters = null, sweeper = null, monitor = null;
+        IActorRef? region = null, intake = null, limiters = null, sweeper = null, monitor = null, tenantEvents = null;
         var agents = new List<IActorRef>();
         var overrides = new RateLimitOverrides();
         IActorRef Region() => region ?? throw new InvalidOperationException("the actor system is not started yet");
@@ -105,6 +106,8 @@ public static class GatewayNode
             builder.Services.AddHostedService(sp => new TlsReportSchedule(sp.GetRequiredService<TlsReportSender>(),
                 new ActorGateway.Mail.Blacklists.CheckSchedule(rpt.Schedule, rpt.TimeZone), sp.GetRequiredService<ILoggerFactory>().CreateLogger("ActorGateway.Delivery.TlsRpt")));
         }
+        // Tenants' delivery events for their webhooks: told to each tenant's event queue, never awaited.
+        var events = new DeliveryEvents(() => tenants, () => tenantEvents);
         // One per node, shared by ingress (which reports its journal writes) and /health/ready.
         StorageHealth? storage = null;
         StorageHealth Storage(ILoggerFactory loggers) =>
@@ -140,6 +143,7 @@ public static class GatewayNode
                     new DeliveryTimeouts(settings.Delivery.QueueWait, settings.Delivery.SendTimeout), settings.TlsPolicy, settings.Pools.WaitInterval, records)
                 {
                     MtaSts = MtaStsSetup.Create(settings.Delivery, dns, resolver, sp.GetRequiredService<ILoggerFactory>(), tlsSessions),
+                    Events = events,
                 };
                 var sharding = ClusterSharding.Get(system);
                 var shardingSettings = ClusterShardingSettings.Create(system);
@@ -151,6 +155,11 @@ public static class GatewayNode
                 limiters = ClusterSharding.Get(system).Start(TenantRateLimiter.RegionName, TenantRateLimiter.Props,
                     ClusterShardingSettings.Create(system), new RateLimitExtractor(30));
                 system.ActorOf(ClusterEventLog.Props(), "cluster-events");
+                var poster = new WebhookPoster(new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, settings.Webhooks.Timeout);
+                tenantEvents = ClusterSharding.Get(system).Start(TenantEvents.RegionName,
+                    tenant => TenantEvents.Props(tenant, () => tenants, poster, settings.Webhooks.Backoff),
+                    ClusterShardingSettings.Create(system), new TenantEventsExtractor(30));
+                system.ActorOf(TenantEventsWaker.Props(() => tenants, tenantEvents, settings.Webhooks.WakeInterval), "tenant-events-waker");
 
                 // A persistent actor stops when a journal write or its recovery fails (the database is down,
                 // the disk is full), and a singleton manager does not start a stopped singleton again:
@@ -182,7 +191,7 @@ public static class GatewayNode
             var hooks = new GatewaySmtpHooks(() => tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Intake, settings.ServerName,
                 settings.Trace, settings.StoreTimeout, Storage(loggers),
                 new LoginGate(loginFailures, verifiedLogins, TimeProvider.System, loggers.CreateLogger("ActorGateway.Login")),
-                loggers.CreateLogger("ActorGateway.Ingress"));
+                loggers.CreateLogger("ActorGateway.Ingress"), events);
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);
             if (settings.Operations.Port > 0) kestrel.Listen(IPAddress.Parse(settings.Operations.Address), settings.Operations.Port);

@@ -37,6 +37,8 @@ public sealed record GatewaySettings(
     public LoginFailureSettings AuthFailures { get; init; } = LoginFailureSettings.Default;
     /// <summary>How many verified logins are remembered; 0 = none.</summary>
     public int AuthCacheSize { get; init; } = 10_000;
+    /// <summary>How tenants' delivery events are sent: timeout, back-off, how long an event is kept.</summary>
+    public ActorGateway.Node.Events.WebhookSettings Webhooks { get; init; } = ActorGateway.Node.Events.WebhookSettings.Default;
 }
 
 /// <summary>

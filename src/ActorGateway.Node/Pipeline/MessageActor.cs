@@ -18,6 +18,8 @@ public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pool
 {
     /// <summary>Recipient domains' MTA-STS policies as this node knows them (null: MTA-STS is off).</summary>
     public ActorGateway.Mail.Delivery.MtaSts.MtaStsPolicies? MtaSts { get; init; }
+    /// <summary>Tenants' delivery events (webhooks), emitted once an attempt is journaled.</summary>
+    public ActorGateway.Node.Events.DeliveryEvents Events { get; init; } = ActorGateway.Node.Events.DeliveryEvents.None;
 
     /// <summary>
     /// Answers of attempts this node made but could not journal (the database failed), by queue id.
@@ -280,6 +282,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             _recording = null;
             _attemptRunning = false;
             DeliveryAttempt.Report(_log, _queueId, _message.Envelope!, (AttemptRecorded)events[0].Payload);
+            _services.Events.Attempted(_queueId, _message.Envelope!, _message.Body, (AttemptRecorded)events[0].Payload);
             if (_message.Completed)
             {
                 Passivate();
