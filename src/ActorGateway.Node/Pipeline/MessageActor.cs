@@ -120,7 +120,11 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             var m = _message;
             Sender.Tell(new MessageDetails(_queueId, m.State(_attemptRunning, _waitingForPool), m.Envelope, m.Body.Length, m.Pending.ToArray(),
                 m.History.ToArray(), m.NextAttempt));
-            if (!m.Exists) Passivate();
+            // An entity that has nothing to do was started only to answer: it stops, so that the next
+            // question reads the journal again. Kept alive, it would keep showing new mail as it was
+            // while the intake made the first attempt and journaled it.
+            if (!m.Exists || (!Busy && !_waitingForPool && !_waitingForConnection && !Timers.IsTimerActive("attempt") && !Timers.IsTimerActive("bounce")))
+                Passivate();
         });
         Command<StopEntity>(_ =>
         {
