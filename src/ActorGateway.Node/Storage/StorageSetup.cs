@@ -57,9 +57,13 @@ public static class StorageSetup
               # so an insert that commits even later is still seen. refresh-interval: how long a
               # tag query that is behind the newest ordering waits before it reads again (the
               # sweeper's reads are short "current" queries; 1 s per wait made each sweep take seconds).
+              # max-backoff-query-delay: while the database is down, the read journal's look-up of the
+              # newest ordering backs off, doubling its pause up to this; each tag query waits for that
+              # look-up to pass the database's newest row: after an outage every sweep (and with it the
+              # queue's recovery) would wait for the next look-up, up to the plugin's default of 60 s.
               query.journal.sql {
                 table-mapping = default, write-plugin = "akka.persistence.journal.sql", refresh-interval = 100ms, read-isolation-level = {{reads}}
-                journal-sequence-retrieval { query-delay = 100ms, max-tries = 10 }
+                journal-sequence-retrieval { query-delay = 100ms, max-tries = 10, max-backoff-query-delay = 2s }
               }
             }
             """;
