@@ -70,11 +70,11 @@ public sealed class ClusterStorageFaultTests(ITestOutputHelper output)
                                                   string.Join(" | ", ReadinessAsync(bed).GetAwaiter().GetResult().Select(r => r.Text.Trim()))));
         await Eventually.WaitAsync(() => AllNodes.All(n => Answered(n, s => s.Reply == "250", back) >= 5), TimeSpan.FromSeconds(30),
             () => Report("not every node accepts mail again after the database returned"));
+        await load.StopAsync();
         // The held mail's entities, stopped by their failed writes, are woken by the queue sweeper once it reads the journal again.
         var heldMissing = await ClusterMail.WaitForIdsAsync(bed.HeldReceiver!, held, TimeSpan.FromSeconds(30));
         Assert.True(heldMissing.Count == 0, Report("held mail not delivered: " + string.Join(", ", heldMissing)));
         var heldAfter = (DateTime.UtcNow - back).TotalSeconds;
-        await load.StopAsync();
 
         StorageFaultChecks.Summary(output, load, down, back);
         output.WriteLine($"all nodes not ready {(notReady - down).TotalSeconds:0.0} s after the stop; ready again after the restart: " +
