@@ -58,6 +58,9 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     // when its node is not (yet) seen as a member: a node can accept mail while it is joining.
     readonly TimeSpan _firstAttemptGrace;
     static readonly TimeSpan JoiningGrace = TimeSpan.FromSeconds(10);
+    // When a sweep last failed to read the journal (see FirstAttemptDeadline). A new sweeper counts
+    // its start as one: it may have started because storage failed.
+    DateTimeOffset? _storageFailedAt = DateTimeOffset.UtcNow;
     long _queuedOffset, _attemptedOffset, _doneOffset;
     bool _sweeping, _sweepAgain, _changedSinceCheckpoint;
     DateTime _lastCheckpoint = DateTime.UtcNow, _lastReconcile = DateTime.UtcNow;
@@ -113,7 +116,12 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             else if (p.Records > 0) _log.Info("retention: {0} delivery record(s) older than {1} removed", p.Records, _retention.DeliveryRecords);
         });
         Command<SweepRead>(Apply);
-        Command<Status.Failure>(f => { _sweeping = false; _log.Warning("queue sweep failed: {0}", f.Cause.Message); });
+        Command<Status.Failure>(f =>
+        {
+            _sweeping = false;
+            _storageFailedAt = DateTimeOffset.UtcNow;
+            _log.Warning("queue sweep failed: {0}", f.Cause.Message);
+        });
         Command<GetPendingMessages>(_ => Sender.Tell(new PendingMessages(new Dictionary<string, DateTimeOffset?>(_pending), DateTimeOffset.UtcNow,
             _received.Count == 0 ? null : _received.Values.Min())));
         Command<MessageIsDone>(d => { if (_pending.Remove(d.QueueId)) _changedSinceCheckpoint = true; _received.Remove(d.QueueId); _acceptedBy.Remove(d.QueueId); });
@@ -229,7 +237,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
 
     /// <summary>
     /// Wakes every pending message due before the next sweep, and new mail whose accepting node
-    /// is gone; a message that is already busy ignores it.
+    /// is gone or past its <see cref="FirstAttemptDeadline"/>; a message that is already busy ignores it.
     /// </summary>
     int WakeDue()
     {
@@ -251,7 +259,9 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         var woken = 0;
         foreach (var (id, next) in _pending)
         {
-            var due = next is null || next <= horizon || (_acceptedBy.TryGetValue(id, out var node) && Gone(node, id));
+            var due = next is null || (_acceptedBy.TryGetValue(id, out var node)
+                ? Gone(node, id) || FirstAttemptDeadline.Passed(next.Value, _storageFailedAt, now, horizon)
+                : next <= horizon);
             if (due) { _region.Tell(new WakeMessage(id)); woken++; }
         }
         return woken;
