@@ -32,10 +32,13 @@ public sealed class MessageIntake : ReceiveActor
     public static string NodeOf(UniqueAddress node) => $"{node.Address}#{node.Uid}";
 
     /// <summary>
-    /// The longest pause between two writes of a first attempt's answers while the journal fails:
-    /// after storage returns, they are on record within this (the queue sweeper waits as long).
+    /// The longest pause between two tries while the journal fails (writing a first attempt's
+    /// answers, looking whether mail answered 451 was stored after all): after storage returns,
+    /// they are done within this (the queue sweeper waits as long). Short, since only the mail in
+    /// flight when storage failed retries, and an open circuit breaker fails its tries without a
+    /// database call.
     /// </summary>
-    public static readonly TimeSpan LongestWritePause = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan LongestWritePause = TimeSpan.FromSeconds(5);
 
     public MessageIntake(Func<IActorRef> region, MessageServices services)
     {
@@ -184,7 +187,7 @@ public sealed class MessageIntake : ReceiveActor
             });
         }
 
-        /// <summary>Pauses between tries while the journal fails: 1, 2, 4 .. 30 s (<see cref="LongestWritePause"/>).</summary>
+        /// <summary>Pauses between tries while the journal fails: 1, 2, 4, then <see cref="LongestWritePause"/>.</summary>
         static TimeSpan Pause(int failures) => TimeSpan.FromSeconds(Math.Min(LongestWritePause.TotalSeconds, 1 << Math.Min(failures, 5)));
 
         /// <summary>The failure and what caused it (the journal's circuit breaker wraps the database's error).</summary>
@@ -292,16 +295,18 @@ public sealed class MessageIntake : ReceiveActor
             var persistents = events.Select((e, i) => (IPersistentRepresentation)new Persistent(e, sequenceNr + i,
                 MessageActor.PersistenceIdOf(_accepted.QueueId), writerGuid: writer, timestamp: DateTime.UtcNow.Ticks)).ToImmutableList();
             _journal.Tell(new WriteMessages([new AtomicWrite(persistents)], Self, 1));
-            var done = false;
-            void Once(Action action) { if (done) return; done = true; action(); }
+            // The journal answers each event (all of an atomic write succeed or fail together): acting on
+            // the last answer, none arrives after this actor has moved on or stopped (as a dead letter).
+            var answers = 0;
+            void Last(Action action) { if (++answers == persistents.Count) action(); }
             Become(() =>
             {
                 Receive<AcceptMessage>(_ => { }); // a retried hand-over while the write runs: the first one gets the answer
                 Receive<WriteMessagesSuccessful>(_ => { });
-                Receive<WriteMessageSuccess>(_ => Once(stored));
-                Receive<WriteMessageRejected>(r => Once(() => failed(r.Cause)));
-                Receive<WriteMessageFailure>(f => Once(() => failed(f.Cause)));
-                Receive<WriteMessagesFailed>(f => Once(() => failed(f.Cause)));
+                Receive<WriteMessagesFailed>(_ => { });
+                Receive<WriteMessageSuccess>(_ => Last(stored));
+                Receive<WriteMessageRejected>(r => Last(() => failed(r.Cause)));
+                Receive<WriteMessageFailure>(f => Last(() => failed(f.Cause)));
             });
         }
     }
