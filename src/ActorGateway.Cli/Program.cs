@@ -200,9 +200,9 @@ var tenantId = new Argument<string>("id") { Description = "Tenant id" };
 var perMinute = new Option<int?>("--per-minute") { Description = "Limit to this many messages per minute" };
 var off = new Option<bool>("--off") { Description = "No limit" };
 var reset = new Option<bool>("--reset") { Description = "Back to the configured limit" };
-void PrintTenants(IEnumerable<JsonElement> tenants) => Output.Table(["TENANT", "DOMAINS", "NETWORKS", "USERS", "LIMIT/MIN", "USED", "SET BY"],
+void PrintTenants(IEnumerable<JsonElement> tenants) => Output.Table(["TENANT", "DOMAINS", "NETWORKS", "USERS", "LIMIT/MIN", "USED", "SET BY", "WEBHOOK"],
     tenants.Select(t => new[] { t.Text("id"), t.Text("domains"), t.Text("networks"), t.Text("users"), t.Text("rateLimit") == "-" ? "off" : t.Text("rateLimit"),
-        t.Text("usedLastMinute"), t.Text("limitSource") }));
+        t.Text("usedLastMinute"), t.Text("limitSource"), t.Text("webhook") }));
 root.Subcommands.Add(Group("tenant", "Tenants and their rate limits",
     Cmd("list", "All tenants with their rate-limit state", async (node, _, json) =>
     {

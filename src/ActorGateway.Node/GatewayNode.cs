@@ -8,6 +8,7 @@ using ActorGateway.Mail.Signing;
 using ActorGateway.Mail.Tenants;
 using ActorGateway.Node.Configuration;
 using ActorGateway.Node.Delivery;
+using ActorGateway.Node.Events;
 using ActorGateway.Node.Ingress;
 using ActorGateway.Node.Membership;
 using ActorGateway.Node.Monitor;
@@ -86,7 +87,7 @@ public static class GatewayNode
         var records = new DeliveryRecordStore(settings);
         records.CreateTablesAsync().GetAwaiter().GetResult();
         StorageHealth.CreateTableAsync(settings.Storage, settings.ConnectionString).GetAwaiter().GetResult();
-        IActorRef? region = null, intake = null, limiters = null, sweeper = null, monitor = null;
+        IActorRef? region = null, intake = null, limiters = null, sweeper = null, monitor = null, tenantEvents = null;
         var agents = new List<IActorRef>();
         var overrides = new RateLimitOverrides();
         IActorRef Region() => region ?? throw new InvalidOperationException("the actor system is not started yet");
@@ -94,6 +95,8 @@ public static class GatewayNode
         IActorRef Limiters() => limiters ?? throw new InvalidOperationException("the actor system is not started yet");
         // Mail the gateway writes itself (NDRs, virus notices, blacklist notices), queued through this node's intake.
         var mail = new GatewayMail(Intake, settings.ServerName);
+        // Tenants' delivery events for their webhooks: told to each tenant's event queue, never awaited.
+        var events = new DeliveryEvents(() => tenants, () => tenantEvents);
         // One per node, shared by ingress (which reports its journal writes) and /health/ready.
         StorageHealth? storage = null;
         StorageHealth Storage(ILoggerFactory loggers) =>
@@ -111,7 +114,10 @@ public static class GatewayNode
                 if (config.GetStringList("akka.cluster.seed-nodes", []).Count == 0 && settings.SelfJoin)
                     cluster.Join(cluster.SelfAddress);
 
-                var resolver = new NextHopResolver(dns, settings.Delivery.Routes, settings.Delivery.Port);
+                // DANE needs the resolver's word on which answers DNSSEC validated: delivery asks with the DO bit.
+                var deliveryDns = settings.Delivery.Dane ? DnsResolver.Create(settings.DnsServers, settings.DnsTimeout, requestDnssec: true) : dns;
+                var resolver = new NextHopResolver(deliveryDns, settings.Delivery.Routes, settings.Delivery.Port,
+                    settings.Delivery.Dane ? new DaneLookup(deliveryDns, settings.Delivery.Port) : null);
                 // A node with a pool's role sends that pool's mail, bound to the pool's source address.
                 foreach (var (pool, source) in new[] { (Pools.Good, settings.Pools.GoodSource), (Pools.Bad, settings.Pools.BadSource) })
                     if (cluster.SelfRoles.Contains(Pools.RoleOf(pool)))
@@ -123,7 +129,8 @@ public static class GatewayNode
                 var pools = new[] { Pools.Good, Pools.Bad }.ToDictionary(p => p, p => system.ActorOf(PoolRouter.Props(p), PoolRouter.Name(p)));
 
                 var services = new MessageServices(pools, mail, settings.Delivery.Retry,
-                    new DeliveryTimeouts(settings.Delivery.QueueWait, settings.Delivery.SendTimeout), settings.TlsPolicy, settings.Pools.WaitInterval, records);
+                    new DeliveryTimeouts(settings.Delivery.QueueWait, settings.Delivery.SendTimeout), settings.TlsPolicy, settings.Pools.WaitInterval, records)
+                    { Events = events };
                 var sharding = ClusterSharding.Get(system);
                 var shardingSettings = ClusterShardingSettings.Create(system);
                 // Entities stop through StopEntity (not PoisonPill): never in the middle of a delivery.
@@ -134,6 +141,11 @@ public static class GatewayNode
                 limiters = ClusterSharding.Get(system).Start(TenantRateLimiter.RegionName, TenantRateLimiter.Props,
                     ClusterShardingSettings.Create(system), new RateLimitExtractor(30));
                 system.ActorOf(ClusterEventLog.Props(), "cluster-events");
+                var poster = new WebhookPoster(new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, settings.Webhooks.Timeout);
+                tenantEvents = ClusterSharding.Get(system).Start(TenantEvents.RegionName,
+                    tenant => TenantEvents.Props(tenant, () => tenants, poster, settings.Webhooks.Backoff),
+                    ClusterShardingSettings.Create(system), new TenantEventsExtractor(30));
+                system.ActorOf(TenantEventsWaker.Props(() => tenants, tenantEvents, settings.Webhooks.WakeInterval), "tenant-events-waker");
 
                 // A persistent actor stops when a journal write or its recovery fails (the database is down,
                 // the disk is full), and a singleton manager does not start a stopped singleton again:
@@ -143,7 +155,7 @@ public static class GatewayNode
                 // sweeper may still wait to run again.
                 static Props Restarting(Props props, string name) =>
                     Akka.Pattern.BackoffSupervisor.Props(props, name, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), 0.2);
-                system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, settings.SweepInterval, services.Timeouts.Attempt, records,
+                system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, new QueueJournalReader(settings), settings.SweepInterval, services.Timeouts.Attempt, records,
                     settings.Retention), "sweeper"), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
                 system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");
@@ -168,7 +180,7 @@ public static class GatewayNode
             var hooks = new GatewaySmtpHooks(() => tenants, new SenderDomainCheck(dns), rateLimit, virusGate, spam, dkim, Intake, settings.ServerName,
                 settings.Trace, settings.StoreTimeout, Storage(loggers),
                 new LoginGate(loginFailures, verifiedLogins, TimeProvider.System, loggers.CreateLogger("ActorGateway.Login")),
-                loggers.CreateLogger("ActorGateway.Ingress"));
+                loggers.CreateLogger("ActorGateway.Ingress"), events);
             smtp = new SmtpServer(settings.Smtp, hooks.Hooks, loggers);
             kestrel.ListenSmtp(smtp);
             if (settings.Operations.Port > 0) kestrel.Listen(IPAddress.Parse(settings.Operations.Address), settings.Operations.Port);

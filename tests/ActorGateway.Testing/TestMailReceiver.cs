@@ -4,7 +4,8 @@ using System.Text.Json;
 namespace ActorGateway.Testing;
 
 /// <summary>A message as the receiving server got it.</summary>
-public sealed record ReceivedMail(string Peer, string MailFrom, IReadOnlyList<string> Recipients, byte[] Data, bool Tls)
+public sealed record ReceivedMail(string Peer, string MailFrom, IReadOnlyList<string> Recipients, byte[] Data, bool Tls,
+    IReadOnlyList<string>? MailOptions = null)
 {
     public string Text => Encoding.UTF8.GetString(Data);
 }
@@ -13,7 +14,8 @@ public sealed record ReceivedMail(string Peer, string MailFrom, IReadOnlyList<st
 /// A receiving MTA the tests do not own: Python's aiosmtpd on a loopback port, recording
 /// each message (with the client's source address) to a directory. Recipients steer it:
 /// "reject*@" gets 550 at RCPT, "defer*@" gets 451 on its first attempt, "tempfail-data*@"
-/// gets 451 after DATA once.
+/// gets 451 after DATA once. With requireTls it offers REQUIRETLS (RFC 8689) in TLS sessions and
+/// accepts it on MAIL FROM (recorded in <see cref="ReceivedMail.MailOptions"/>).
 /// </summary>
 public sealed class TestMailReceiver : IAsyncDisposable
 {
@@ -22,6 +24,8 @@ import asyncio, base64, json, os, signal, ssl, sys, uuid
 from aiosmtpd.controller import Controller
 out_dir, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 cert, key = (sys.argv[4], sys.argv[5]) if len(sys.argv) > 5 else (None, None)
+requiretls = len(sys.argv) > 6 and sys.argv[6] == 'requiretls'
+from aiosmtpd.smtp import SMTP
 seen = {}
 class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -41,15 +45,31 @@ class Handler:
             if seen[key_] == 1:
                 return '452 4.3.1 Insufficient system storage'
         rec = {'peer': session.peer[0], 'mail_from': envelope.mail_from, 'rcpt_tos': envelope.rcpt_tos,
-               'data': base64.b64encode(envelope.original_content).decode(), 'tls': session.ssl is not None}
+               'data': base64.b64encode(envelope.original_content).decode(), 'tls': session.ssl is not None,
+               'mail_options': envelope.mail_options}
         name = os.path.join(out_dir, uuid.uuid4().hex)
         with open(name + '.tmp', 'w') as f: json.dump(rec, f)
         os.rename(name + '.tmp', name + '.json')
         return '250 2.0.0 Ok: stored'
+class RequireTlsHandler(Handler):
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if server._tls_protocol:
+            responses.insert(len(responses) - 1, '250-REQUIRETLS')
+        return responses
+class RequireTlsSMTP(SMTP):
+    def _getparams(self, params):
+        result = super()._getparams(params)
+        if result is not None and self._tls_protocol:
+            result.pop('REQUIRETLS', None)
+        return result
+class RequireTlsController(Controller):
+    def factory(self):
+        return RequireTlsSMTP(self.handler, **self.SMTP_kwargs)
 ctx = None
 if cert:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH); ctx.load_cert_chain(cert, key)
-c = Controller(Handler(), hostname=host, port=port, tls_context=ctx, require_starttls=False, server_hostname='receiver.test')
+c = (RequireTlsController if requiretls else Controller)(RequireTlsHandler() if requiretls else Handler(), hostname=host, port=port, tls_context=ctx, require_starttls=False, server_hostname='receiver.test')
 c.start()
 print('ready', flush=True)
 signal.sigwait([signal.SIGTERM, signal.SIGINT])
@@ -64,7 +84,7 @@ c.stop()
 
     TestMailReceiver(ExternalProcess p, TempDirectory dir, string host, int port) { _process = p; _dir = dir; Host = host; Port = port; }
 
-    public static async Task<TestMailReceiver> StartAsync(string host = "127.0.0.1", int? port = null, TestCertificate? tls = null)
+    public static async Task<TestMailReceiver> StartAsync(string host = "127.0.0.1", int? port = null, TestCertificate? tls = null, bool requireTls = false)
     {
         var dir = new TempDirectory();
         Directory.CreateDirectory(dir.File("inbox"));
@@ -72,6 +92,7 @@ c.stop()
         var p = port ?? FreePort.Next(host);
         var args = new List<string> { dir.File("receiver.py"), dir.File("inbox"), host, p.ToString() };
         if (tls is not null) { args.Add(tls.CertificatePath); args.Add(tls.KeyPath); }
+        if (tls is not null && requireTls) args.Add("requiretls");
         var process = ExternalProcess.Start("/usr/bin/python3", args);
         await FreePort.WaitUntilListeningAsync(host, p, TimeSpan.FromSeconds(15));
         return new TestMailReceiver(process, dir, host, p);
@@ -86,7 +107,8 @@ c.stop()
             var r = doc.RootElement;
             list.Add(new ReceivedMail(r.GetProperty("peer").GetString()!, r.GetProperty("mail_from").GetString()!,
                 r.GetProperty("rcpt_tos").EnumerateArray().Select(e => e.GetString()!).ToArray(),
-                Convert.FromBase64String(r.GetProperty("data").GetString()!), r.GetProperty("tls").GetBoolean()));
+                Convert.FromBase64String(r.GetProperty("data").GetString()!), r.GetProperty("tls").GetBoolean(),
+                r.TryGetProperty("mail_options", out var options) ? options.EnumerateArray().Select(e => e.GetString()!).ToArray() : []));
         }
         return list;
     }

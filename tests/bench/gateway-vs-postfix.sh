@@ -6,6 +6,14 @@
 # median of RUNS runs, their ratio, and peak memory. With EXTERNAL_SCANNERS=1 a third
 # column runs the gateway with clamd and rspamd (started here) instead of the built-in
 # scanners, to show what scanning costs.
+# With CLUSTER=1 a further column runs the three sites on this machine as production runs them
+# (hocon/cluster.conf and the site files: 127.0.0.1-3, PostgreSQL 15 started here, every node
+# with its real roles, so mail accepted at the bad gateway eu-de-03 leaves through eu-de-01/02),
+# with the load spread over the three nodes (a third of the sessions and messages each), and
+# reports the CPU time per message of the three nodes and PostgreSQL together.
+# With LATENCY=1 each run ends with tests/bench/accept-latency.py offering half the accept rate
+# just measured for 20 s (a new connection per message, as smtp-source), and the median and
+# 99th percentile of the accept latency (final "." to the reply) are reported.
 # Each target first gets WARMUP messages (default 3000, not measured) so that both are measured
 # in their steady state as long-running daemons. For the gateway that means after tiered
 # compilation has settled: after 300 messages the JIT was still recompiling hot methods
@@ -14,7 +22,7 @@
 # round trip, every chunk delivered half a round trip after it was read, each way) and both
 # targets relay to the proxy, as to a receiving server that far away; the default 0 relays
 # straight to the sink over loopback.
-#   usage: [EXTERNAL_SCANNERS=1] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
+#   usage: [EXTERNAL_SCANNERS=1] [CLUSTER=1] [LATENCY=1] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -39,6 +47,8 @@ now() { date +%s.%N; }
 echo "building the gateway (Release)..." >&2
 dotnet build -c Release -v q --nologo src/ActorGateway.Node >/dev/null
 NODE_DLL=$ROOT/src/ActorGateway.Node/bin/Release/net10.0/ActorGateway.Node.dll
+# As the shipped service files and image start the node (see deploy/): a fixed budget for new objects.
+export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x1000000}
 
 # DNS for the gateway's sender-domain check.
 DNS_PORT=$(free_port)
@@ -68,7 +78,6 @@ start_relay() {
 stop_relay() { if [ -n "$PROXY_PID" ]; then kill "$PROXY_PID" 2>/dev/null || true; fi; }
 sink_count() { tr '\r' '\n' < "$WORK/sink-$1.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2; }
 
-# run_load SMTP_PORT SINK_PORT -> "accept_rate e2e_rate"
 # wait_sink SINK_PORT COUNT -> waits until the sink has counted COUNT messages (at most 900 s)
 wait_sink() {
   local n=0
@@ -80,18 +89,47 @@ wait_sink() {
   echo "only $n of $2 messages reached the sink" >&2; exit 1
 }
 
+# run_load "SMTP_PORT..." SINK_PORT -> "accept_rate e2e_rate": the sessions and messages split
+# evenly over the given ports ("address:port" or a port on 127.0.0.1), one smtp-source each
 run_load() {
-  local t0 t1 t2
+  local t0 t1 t2 c0=0 targets n
+  read -ra targets <<< "$1"; n=${#targets[@]}
+  source_all() {
+    local pids=() t
+    for t in "${targets[@]}"; do
+      [[ "$t" == *:* ]] || t="127.0.0.1:$t"
+      smtp-source -s $((SESSIONS / n)) -m $(($1 / n)) -l "$SIZE" -f bench@sender.example -t rcpt@rcpt.example "$t" >/dev/null & pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+  }
   if [ "$WARMUP" -gt 0 ]; then
-    smtp-source -s "$SESSIONS" -m "$WARMUP" -l "$SIZE" -f bench@sender.example -t rcpt@rcpt.example 127.0.0.1:"$1" >/dev/null
-    wait_sink "$2" "$WARMUP"
+    source_all "$WARMUP"
+    wait_sink "$2" $((WARMUP / n * n))
   fi
+  [ -n "${CPU_PIDS:-}" ] && c0=$(cpu_of $CPU_PIDS)
   t0=$(now)
-  smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -f bench@sender.example -t rcpt@rcpt.example 127.0.0.1:"$1" >/dev/null
+  source_all "$MESSAGES"
   t1=$(now)
-  wait_sink "$2" $((WARMUP + MESSAGES))
+  wait_sink "$2" $((WARMUP / n * n + MESSAGES / n * n))
   t2=$(now)
-  python3 -c "print(round($MESSAGES/($t1-$t0)), round($MESSAGES/($t2-$t0)))"
+  # CPU time per message of the given processes (and of their children that have exited) over the measured part
+  [ -n "${CPU_PIDS:-}" ] && python3 -c "print(round(($(cpu_of $CPU_PIDS) - $c0) / $((MESSAGES / n * n)) * 1e6))" > "$WORK/cpu-per-message"
+  local rates; rates=$(python3 -c "print(round($((MESSAGES / n * n))/($t1-$t0)), round($((MESSAGES / n * n))/($t2-$t0)))")
+  if [ "${LATENCY:-0}" = 1 ]; then
+    local probe="" t
+    for t in "${targets[@]}"; do [[ "$t" == *:* ]] || t="127.0.0.1:$t"; probe="$probe,$t"; done
+    python3 "$ROOT/tests/bench/accept-latency.py" "${probe#,}" $(( ${rates%% *} / 2 )) 20 "$SIZE" > "$WORK/latency"
+  fi
+  echo "$rates"
+}
+
+# cpu_of PID... -> seconds of CPU used by these processes, their threads and their waited-for children
+# (PostgreSQL's postmaster waits for its backends), and by their children still running
+cpu_of() {
+  local p all=""
+  for p in "$@"; do all="$all $p $(pgrep -P "$p" | tr '\n' ' ')"; done
+  for p in $all; do cat "/proc/$p/stat" 2>/dev/null; done |
+    awk -v t="$(getconf CLK_TCK)" '{ s += $14 + $15 + $16 + $17 } END { printf "%.3f", s / t }'
 }
 
 # peak proportional set size (MiB; shared pages split between the processes that map them,
@@ -202,14 +240,72 @@ gateway.scanning.antispam { engine = rspamd, rspamd-url = \"http://127.0.0.1:$RS
 fi
 scanned_run() { gateway_run "$SCANNERS_CONF"; }
 
+if [ "${CLUSTER:-0}" = 1 ]; then
+  # One PostgreSQL for every cluster run (each run gets a database of its own), run as the
+  # postgres user: initdb refuses root.
+  PGBIN=/usr/lib/postgresql/15/bin
+  [ -x "$PGBIN/initdb" ] || { echo "PostgreSQL 15 missing: run tests/run-all.sh once (it installs the packages)" >&2; exit 1; }
+  as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+  PG_PORT=$(free_port); mkdir -p "$WORK/pg" "$WORK/pgsock"; [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg" "$WORK/pgsock"
+  as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust -E UTF8 >/dev/null
+  as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/log" -w -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $WORK/pgsock" start >/dev/null
+  PG_PID=$(head -1 "$WORK/pg/postmaster.pid")
+  stop_pg() { as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast -w stop >/dev/null 2>&1 || true; }
+  trap 'stop_pg; cleanup' EXIT
+  TARGETS="gateway cluster postfix"
+fi
+
+# cluster_run: the three sites with their shipped cluster and site files, each on its own
+# loopback address with a free SMTP port, sharing a fresh database; load into all three.
+cluster_run() {
+  local sink db dir i p pids=() smtp=() samplers=() targets="" r mem=0 m
+  sink=$(free_port); db="run$RANDOM"; dir="$WORK/cluster-$db"; mkdir -p "$dir"
+  start_sink "$sink"; start_relay "$sink"
+  as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $db" >/dev/null
+  for i in 1 2 3; do
+    smtp[$i]=$(free_port)
+    cat > "$dir/site-$i.conf" <<CONF
+gateway {
+  data-dir = "$dir/eu-de-0$i"
+  operations.port = 0
+  smtp { max-connections-per-client = 1000, endpoints = [ { name = smtp, address = "127.0.0.$i", port = ${smtp[$i]} } ] }
+  dns.servers = ["127.0.0.1:$DNS_PORT"]
+  delivery.routes { "rcpt.example" = "127.0.0.1:$RELAY_PORT" }
+  tenants.local.domains = ["sender.example"]
+}
+CONF
+    [ -n "$EXTRA" ] && cat "$EXTRA" >> "$dir/site-$i.conf"
+    ACTORGATEWAY_DB="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$db" \
+      setsid dotnet "$NODE_DLL" --site "eu-de-0$i" --config "$dir/site-$i.conf" > "$dir/node-$i.log" 2>&1 &
+    pids+=($!)
+    targets="$targets 127.0.0.$i:${smtp[$i]}"
+  done
+  for i in 1 2 3; do
+    for _ in $(seq 1 900); do grep -q ' ready: cluster member up' "$dir/node-$i.log" && break; sleep 0.1; done
+    grep -q ' ready: cluster member up' "$dir/node-$i.log" || { echo "eu-de-0$i not ready:" >&2; tail -20 "$dir/node-$i.log" >&2; exit 1; }
+    wait_port "${smtp[$i]}" 2>/dev/null || (exec 3<>"/dev/tcp/127.0.0.$i/${smtp[$i]}") || { echo "eu-de-0$i: SMTP not listening" >&2; exit 1; }
+  done
+  for p in "${pids[@]}"; do sample_memory "$p" & samplers+=($!); done
+  r=$(CPU_PIDS="${pids[*]} $PG_PID" run_load "$targets" "$sink")
+  for p in "${pids[@]}"; do touch "$WORK/stop-$p"; done
+  for p in "${samplers[@]}"; do wait "$p"; done
+  for p in "${pids[@]}"; do m=$(cat "$WORK/peak-$p"); [ "$m" -gt "$mem" ] && mem=$m; done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  kill "$SINK_PID" 2>/dev/null || true; stop_relay
+  # accept, end to end, peak PSS of the largest node, CPU per message of the nodes and PostgreSQL
+  echo "$r $mem $(cat "$WORK/cpu-per-message")"
+}
+
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-declare -A ACC E2E MEM
+declare -A ACC E2E MEM CPU P50 P99
 for target in $TARGETS; do ACC[$target]=""; E2E[$target]=""; MEM[$target]=""; done
 for i in $(seq 1 "$RUNS"); do
   for target in $TARGETS; do
-    read -r a e m < <(${target}_run)
-    echo "  run $i $target: accept $a msg/s, end-to-end $e msg/s, peak $m MiB" >&2
-    ACC[$target]="${ACC[$target]} $a"; E2E[$target]="${E2E[$target]} $e"; MEM[$target]="${MEM[$target]} $m"
+    read -r a e m c < <(${target}_run)
+    l=""; [ "${LATENCY:-0}" = 1 ] && { l=$(cat "$WORK/latency"); P50[$target]="${P50[$target]:-} $(echo "$l" | grep -o 'p50=[0-9.]*' | cut -d= -f2)"; P99[$target]="${P99[$target]:-} $(echo "$l" | grep -o 'p99=[0-9.]*' | cut -d= -f2)"; }
+    echo "  run $i $target: accept $a msg/s, end-to-end $e msg/s, peak $m MiB${c:+, $c µs CPU per message}${l:+, at half the accept rate: $l ms}" >&2
+    ACC[$target]="${ACC[$target]} $a"; E2E[$target]="${E2E[$target]} $e"; MEM[$target]="${MEM[$target]} $m"; CPU[$target]="${CPU[$target]:-} ${c:-}"
   done
 done
 ga=$(echo ${ACC[gateway]} | median); ge=$(echo ${E2E[gateway]} | median); gm=$(echo ${MEM[gateway]} | median)
@@ -221,7 +317,19 @@ if [ "${EXTERNAL_SCANNERS:-0}" = 1 ]; then
   echo "|---|---:|---:|---:|"
   python3 -c "print(f'| accept msg/s | $sa | $pa | {$sa/$pa:.2f} |'); print(f'| end-to-end msg/s | $se | $pe | {$se/$pe:.2f} |'); print(f'| gateway peak memory (PSS) MiB, daemons not counted | $sm | $pm | {$sm/$pm:.2f} |')"
 fi
+if [ "${CLUSTER:-0}" = 1 ]; then
+  ca=$(echo ${ACC[cluster]} | median); ce=$(echo ${E2E[cluster]} | median); cm=$(echo ${MEM[cluster]} | median); cc=$(echo ${CPU[cluster]} | median)
+  echo
+  echo "| three sites, PostgreSQL ($MESSAGES msgs after $WARMUP warm-up, $SESSIONS sessions spread over the three nodes$RTT_NOTE, median of $RUNS) | ActorGateway cluster | Postfix | ratio |"
+  echo "|---|---:|---:|---:|"
+  python3 -c "print(f'| accept msg/s | $ca | $pa | {$ca/$pa:.2f} |'); print(f'| end-to-end msg/s | $ce | $pe | {$ce/$pe:.2f} |'); print(f'| peak memory (PSS) MiB, largest node / Postfix total | $cm | $pm | {$cm/$pm:.2f} |'); print(f'| CPU per message, three nodes + PostgreSQL | $cc µs | | |')"
+fi
 echo
 echo "| measure ($MESSAGES msgs after $WARMUP warm-up, $SESSIONS sessions, $SIZE-octet messages$RTT_NOTE, median of $RUNS) | ActorGateway | Postfix | ratio |"
 echo "|---|---:|---:|---:|"
 python3 -c "print(f'| accept msg/s | $ga | $pa | {$ga/$pa:.2f} |'); print(f'| end-to-end msg/s | $ge | $pe | {$ge/$pe:.2f} |'); print(f'| peak memory (PSS) MiB | $gm | $pm | {$gm/$pm:.2f} |')"
+if [ "${LATENCY:-0}" = 1 ]; then
+  for target in $TARGETS; do
+    echo "| accept latency at half the accept rate, $target: p50 $(echo ${P50[$target]} | median) ms, p99 $(echo ${P99[$target]} | median) ms (medians of the runs) |"
+  done
+fi

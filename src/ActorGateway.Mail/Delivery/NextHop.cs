@@ -2,8 +2,11 @@ using System.Net;
 
 namespace ActorGateway.Mail.Delivery;
 
-/// <summary>One server to try for a destination: its name (for TLS), port and addresses.</summary>
-public sealed record NextHop(string Host, int Port, IReadOnlyList<IPAddress> Addresses, int Preference);
+/// <summary>
+/// One server to try for a destination: its name (for TLS), port and addresses, and what DANE
+/// demands of it (null: DANE does not apply).
+/// </summary>
+public sealed record NextHop(string Host, int Port, IReadOnlyList<IPAddress> Addresses, int Preference, DanePolicy? Dane = null);
 
 public enum ResolutionKind { Resolved, NoMailServer, TemporaryFailure }
 

@@ -8,8 +8,10 @@ namespace ActorGateway.Mail.Delivery;
 /// Where mail for a domain goes: a configured route (like Postfix's transport map), else the
 /// MX records by preference (equal preferences shuffled), else the domain's own A/AAAA
 /// (the implicit MX of RFC 5321 5.1). Every host is resolved with the gateway's DNS.
+/// With <paramref name="dane"/>, a host reached through DNSSEC-validated MX and address records
+/// gets its TLSA records looked up (RFC 7672 2.2); routes never do, they are not the domain's choice.
 /// </summary>
-public sealed class NextHopResolver(ILookupClient dns, IReadOnlyDictionary<string, string> routes, int defaultPort)
+public sealed class NextHopResolver(ILookupClient dns, IReadOnlyDictionary<string, string> routes, int defaultPort, DaneLookup? dane = null)
 {
     public async Task<NextHopResolution> ResolveAsync(string domain, CancellationToken ct = default)
     {
@@ -26,6 +28,7 @@ public sealed class NextHopResolver(ILookupClient dns, IReadOnlyDictionary<strin
         var mx = await QueryAsync(domain, QueryType.MX, ct);
         if (mx.Failure is { } failure) return failure;
         var records = mx.Response!.Answers.MxRecords().ToList();
+        var mxSecure = mx.Response.Header.IsAuthenticData;
         if (records.Any(r => r.Exchange.Value is "." or ""))
             return NextHopResolution.Permanent($"{domain} does not accept mail (null MX)");
 
@@ -35,7 +38,8 @@ public sealed class NextHopResolver(ILookupClient dns, IReadOnlyDictionary<strin
             if (self.Failure is { } f2) return f2;
             return self.Addresses.Count == 0
                 ? NextHopResolution.Permanent($"no MX or address record for {domain}")
-                : new NextHopResolution(ResolutionKind.Resolved, [new NextHop(domain, defaultPort, self.Addresses, 0)], "implicit MX");
+                : new NextHopResolution(ResolutionKind.Resolved,
+                    [new NextHop(domain, defaultPort, self.Addresses, 0, await DaneAsync(domain, self.Canonical, domain, mxSecure && self.Secure, ct))], "implicit MX");
         }
 
         var hops = new List<NextHop>();
@@ -46,11 +50,28 @@ public sealed class NextHopResolver(ILookupClient dns, IReadOnlyDictionary<strin
                 var host = r.Exchange.Value.TrimEnd('.');
                 var a = await AddressesAsync(host, ct);
                 if (a.Failure is not null) { anyTemporary |= a.Failure.Kind == ResolutionKind.TemporaryFailure; continue; }
-                if (a.Addresses.Count > 0) hops.Add(new NextHop(host, defaultPort, a.Addresses, r.Preference));
+                if (a.Addresses.Count > 0)
+                    hops.Add(new NextHop(host, defaultPort, a.Addresses, r.Preference, await DaneAsync(host, a.Canonical, domain, mxSecure && a.Secure, ct)));
             }
         if (hops.Count > 0) return new NextHopResolution(ResolutionKind.Resolved, hops, "MX");
         return anyTemporary ? NextHopResolution.Temporary($"MX hosts of {domain} did not resolve")
                             : NextHopResolution.Permanent($"MX hosts of {domain} have no addresses");
+    }
+
+    /// <summary>
+    /// The host's TLSA policy, only when everything that led to it was DNSSEC-validated (RFC 7672
+    /// 2.2.1, 2.2.2). A host that is an alias is looked up at its CNAME target first, then at its
+    /// own name (2.2.3).
+    /// </summary>
+    async Task<DanePolicy?> DaneAsync(string host, string? canonical, string domain, bool secure, CancellationToken ct)
+    {
+        if (dane is null || !secure) return null;
+        if (canonical is not null && !canonical.Equals(host, StringComparison.OrdinalIgnoreCase))
+        {
+            var expanded = await dane.LookupAsync(canonical, domain, [host], ct);
+            if (expanded.State != DaneState.NotApplicable) return expanded;
+        }
+        return await dane.LookupAsync(host, domain, null, ct);
     }
 
     string? FindRoute(string domain)
@@ -76,19 +97,24 @@ public sealed class NextHopResolver(ILookupClient dns, IReadOnlyDictionary<strin
                                       : new NextHopResolution(ResolutionKind.Resolved, [new NextHop(host, port, a.Addresses, 0)], "route");
     }
 
-    async Task<(IReadOnlyList<IPAddress> Addresses, NextHopResolution? Failure)> AddressesAsync(string host, CancellationToken ct)
+    /// <summary>The host's addresses; Secure when every answer was DNSSEC-validated; Canonical: its CNAME target, if it is an alias.</summary>
+    async Task<(IReadOnlyList<IPAddress> Addresses, NextHopResolution? Failure, bool Secure, string? Canonical)> AddressesAsync(string host, CancellationToken ct)
     {
-        if (IPAddress.TryParse(host, out var literal)) return ([literal], null);
+        if (IPAddress.TryParse(host, out var literal)) return ([literal], null, false, null);
         var list = new List<IPAddress>();
+        var secure = true;
+        string? canonical = null;
         foreach (var type in new[] { QueryType.A, QueryType.AAAA })
         {
             var q = await QueryAsync(host, type, ct);
-            if (q.Failure is { Kind: ResolutionKind.TemporaryFailure } t) return ([], t);
-            if (q.Response is null) continue;
+            if (q.Failure is { Kind: ResolutionKind.TemporaryFailure } t) return ([], t, false, null);
+            if (q.Response is null) { secure = false; continue; }
+            secure &= q.Response.Header.IsAuthenticData;
+            canonical ??= q.Response.Answers.CnameRecords().LastOrDefault()?.CanonicalName.Value.TrimEnd('.');
             list.AddRange(q.Response.Answers.ARecords().Select(r => r.Address));
             list.AddRange(q.Response.Answers.AaaaRecords().Select(r => r.Address));
         }
-        return (list, null);
+        return (list, null, secure, canonical);
     }
 
     async Task<(IDnsQueryResponse? Response, NextHopResolution? Failure)> QueryAsync(string name, QueryType type, CancellationToken ct)

@@ -5,6 +5,7 @@ using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
+using System.Security.Cryptography.X509Certificates;
 
 namespace ActorGateway.Mail.Delivery;
 
@@ -18,7 +19,16 @@ public sealed class OutboundConnection : IAsyncDisposable
     readonly RecordingSmtpClient _client;
     public NextHop Hop { get; }
     public IPAddress Address { get; }
-    public string? Tls => _client.IsEncrypted ? $"{_client.SslProtocol} {_client.SslCipherSuite} {(_client.CertificateVerified ? "verified" : "unverified")}" : null;
+    public string? Tls => _client.IsEncrypted
+        ? $"{_client.SslProtocol} {_client.SslCipherSuite} {(_client.CertificateVerified ? "verified" : "unverified")}{PolicyText}" : null;
+    /// <summary>Which policy made TLS mandatory for this connection (None: opportunistic).</summary>
+    public TlsPolicySource PolicySource { get; }
+    string PolicyText => PolicySource switch
+    {
+        TlsPolicySource.None => "",
+        TlsPolicySource.MtaSts => " policy=mta-sts",
+        _ => " policy=" + PolicySource.ToString().ToLowerInvariant(),
+    };
 
     /// <summary>Whether this connection meets a forced-TLS requirement (null: any connection does).</summary>
     public bool Satisfies(TlsRequirement? requirement) => requirement switch
@@ -30,21 +40,34 @@ public sealed class OutboundConnection : IAsyncDisposable
     public string? SourceAddress { get; }
     public bool IsUsable => _client.IsConnected;
 
-    OutboundConnection(RecordingSmtpClient client, NextHop hop, IPAddress address, string? source)
-    { _client = client; Hop = hop; Address = address; SourceAddress = source; }
+    OutboundConnection(RecordingSmtpClient client, NextHop hop, IPAddress address, string? source, TlsPolicySource policySource)
+    { _client = client; Hop = hop; Address = address; SourceAddress = source; PolicySource = policySource; }
 
     /// <summary>
     /// Connects to the first hop/address that answers, from <paramref name="source"/> if given.
     /// Without a requirement STARTTLS is opportunistic: used when offered, certificate not
     /// checked (RFC 7435). With one, TLS 1.2+ is mandatory, and for Verify the chain and the
     /// host name (the MX name) must check out. TlsFailed tells that TLS was what failed.
+    /// A hop with secure TLSA records (DANE) needs TLS as well, its certificate checked against
+    /// them instead of the system's trust store (DaneVerifier); DaneFailed tells that DANE was
+    /// what failed (no TLS, no match, or no TLSA answer), and the next hop is tried.
     /// </summary>
-    public static async Task<(OutboundConnection? Connection, string Error, bool TlsFailed)> ConnectAsync(
+    public static async Task<(OutboundConnection? Connection, string Error, bool TlsFailed, bool DaneFailed)> ConnectAsync(
         IReadOnlyList<NextHop> hops, IPAddress? source, string heloName, TimeSpan timeout, TlsRequirement? requirement, CancellationToken ct)
     {
         var errors = new List<string>();
         var tlsFailed = false;
+        var daneFailed = false;
         foreach (var hop in hops)
+        {
+            if (hop.Dane is { State: DaneState.LookupFailed } lookupFailed)
+            {
+                daneFailed = true;
+                errors.Add($"{hop.Host}: DANE: {lookupFailed.Detail}");
+                continue;
+            }
+            var dane = hop.Dane is { RequiresTls: true } d ? d : null;
+            var mandatory = requirement is not null || dane is not null;
             foreach (var address in hop.Addresses)
             {
                 if (source is not null && source.AddressFamily != address.AddressFamily) continue;
@@ -57,25 +80,41 @@ public sealed class OutboundConnection : IAsyncDisposable
                     connectCts.CancelAfter(timeout);
                     await socket.ConnectAsync(new IPEndPoint(address, hop.Port), connectCts.Token);
                     var client = new RecordingSmtpClient { Timeout = (int)timeout.TotalMilliseconds, LocalDomain = heloName, CheckCertificateRevocation = false };
-                    client.ServerCertificateValidationCallback = (_, _, _, errors) =>
+                    client.ServerCertificateValidationCallback = (_, certificate, chain, errors) =>
                     {
+                        if (dane is { State: DaneState.Authenticate } && certificate is not null)
+                        {
+                            var verdict = DaneVerifier.Verify(dane.Records, new X509Certificate2(certificate), Presented(certificate, chain), dane.Names);
+                            client.CertificateVerified = verdict.Verified;
+                            client.DaneDetail = verdict.Detail;
+                            return verdict.Verified;
+                        }
                         client.CertificateVerified = errors == System.Net.Security.SslPolicyErrors.None;
                         return requirement?.Level != TlsLevel.Verify || client.CertificateVerified;
                     };
-                    if (requirement is not null) client.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
+                    if (mandatory) client.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
                     try
                     {
                         await client.ConnectAsync(socket, hop.Host, hop.Port,
-                            requirement is null ? SecureSocketOptions.StartTlsWhenAvailable : SecureSocketOptions.StartTls, ct);
+                            mandatory ? SecureSocketOptions.StartTls : SecureSocketOptions.StartTlsWhenAvailable, ct);
                     }
-                    catch (Exception e) when (requirement is not null && e is NotSupportedException or SslHandshakeException or System.Security.Authentication.AuthenticationException)
+                    catch (Exception e) when (mandatory && e is NotSupportedException or SslHandshakeException or System.Security.Authentication.AuthenticationException)
                     {
                         client.Dispose();
-                        tlsFailed = true;
-                        errors.Add($"{hop.Host}[{address}]:{hop.Port}: TLS required by policy {requirement.Rule}: {e.Message}");
+                        if (dane is not null)
+                        {
+                            daneFailed = true;
+                            errors.Add($"{hop.Host}[{address}]:{hop.Port}: DANE ({dane.Detail}): {client.DaneDetail ?? e.Message}");
+                        }
+                        else
+                        {
+                            tlsFailed = true;
+                            errors.Add($"{hop.Host}[{address}]:{hop.Port}: TLS required by policy {requirement!.Rule}: {e.Message}");
+                        }
                         continue;
                     }
-                    return (new OutboundConnection(client, hop, address, source?.ToString()), "", false);
+                    var policySource = dane is not null ? TlsPolicySource.Dane : requirement is not null ? TlsPolicySource.Static : TlsPolicySource.None;
+                    return (new OutboundConnection(client, hop, address, source?.ToString(), policySource), "", false, false);
                 }
                 catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or SmtpProtocolException or SmtpCommandException or SslHandshakeException)
                 {
@@ -83,7 +122,18 @@ public sealed class OutboundConnection : IAsyncDisposable
                     errors.Add($"{hop.Host}[{address}]:{hop.Port}: {e.Message}");
                 }
             }
-        return (null, errors.Count == 0 ? "no usable address" : string.Join("; ", errors), tlsFailed);
+        }
+        return (null, errors.Count == 0 ? "no usable address" : string.Join("; ", errors), tlsFailed, daneFailed);
+    }
+
+    /// <summary>The certificates the server presented: its own first, then the others it sent.</summary>
+    static IReadOnlyList<X509Certificate2> Presented(X509Certificate certificate, X509Chain? chain)
+    {
+        var list = new List<X509Certificate2> { new(certificate) };
+        if (chain is not null)
+            foreach (var c in chain.ChainPolicy.ExtraStore.Concat(chain.ChainElements.Select(e => e.Certificate)))
+                if (!list.Any(l => l.RawData.AsSpan().SequenceEqual(c.RawData))) list.Add(c);
+        return list;
     }
 
     public async Task<DeliveryOutcome> SendAsync(DeliveryJob job, CancellationToken ct)
@@ -94,6 +144,11 @@ public sealed class OutboundConnection : IAsyncDisposable
         using (var stream = new MemoryStream(BareLineEndingNormalizer.Normalize(job.Message.ToArray()), writable: false))
             message = await MimeMessage.LoadAsync(stream, ct);
 
+        if (job.RequireTls && RequireTlsCheck.Refusal(_client.IsEncrypted, PolicySource, _client.CertificateVerified,
+                _client.Capabilities.HasFlag(SmtpCapabilities.RequireTLS)) is { } refusal)
+            return DeliveryOutcome.All(job.Recipients, RecipientStatus.Failed, refusal.StatusCode, $"x-gateway; {refusal.Reason}", remote)
+                with { Tls = Tls, SourceAddress = SourceAddress };
+        _client.RequireTLS = job.RequireTls;
         _client.Begin(job);
         try
         {
@@ -152,6 +207,8 @@ public sealed class OutboundConnection : IAsyncDisposable
     {
         public Dictionary<string, (int StatusCode, string Response)> Refused { get; } = new(StringComparer.OrdinalIgnoreCase);
         public bool CertificateVerified { get; set; }
+        /// <summary>Why the certificate did or did not match the TLSA records (DANE only).</summary>
+        public string? DaneDetail { get; set; }
         DeliveryJob? _job;
 
         public void Begin(DeliveryJob job) { _job = job; Refused.Clear(); }

@@ -10,7 +10,8 @@ namespace ActorGateway.Mail.Dns;
 /// </summary>
 public static class DnsResolver
 {
-    public static ILookupClient Create(IReadOnlyList<string> servers, TimeSpan? timeout = null)
+    /// <param name="requestDnssec">Sets the DO bit, so that a validating resolver says (AD bit) which answers it validated.</param>
+    public static ILookupClient Create(IReadOnlyList<string> servers, TimeSpan? timeout = null, bool requestDnssec = false)
     {
         var endpoints = servers.Select(ParseEndpoint).ToArray();
         var options = endpoints.Length > 0 ? new LookupClientOptions(endpoints) : new LookupClientOptions();
@@ -23,6 +24,7 @@ public static class DnsResolver
         options.UseTcpFallback = true;
         options.ContinueOnDnsError = false;
         options.ContinueOnEmptyResponse = false;
+        options.RequestDnsSecRecords = requestDnssec;
         return new LookupClient(options);
     }
 

@@ -16,6 +16,9 @@ public sealed record Tenant(
     /// <summary>What this tenant's relayed mail says about its servers; null = the global setting.</summary>
     public ActorGateway.Smtp.Protocol.TraceMode? TraceHeader { get; init; }
 
+    /// <summary>Where this tenant's delivery events are POSTed; null = no events.</summary>
+    public TenantWebhook? Webhook { get; init; }
+
     /// <summary>True when <paramref name="domain"/> is one of the tenant's domains or a subdomain of one.</summary>
     public bool OwnsDomain(string domain) =>
         Domains.Any(d => domain.Equals(d, StringComparison.OrdinalIgnoreCase)

@@ -105,7 +105,8 @@ public static class GatewayConfig
             d.Items("destinations").ToDictionary(kv => kv.Key.ToLowerInvariant(),
                 kv => ReadDestination(d.Item("destinations", kv), destination), StringComparer.OrdinalIgnoreCase),
             d.Items("groups").Select(kv => (Name: kv.Key, Section: d.Item("groups", kv))).Select(group => new DestinationGroup(group.Name,
-                group.Section.GetStringList("mx-suffixes", []).ToArray(), ReadDestination(group.Section, destination))).ToArray());
+                group.Section.GetStringList("mx-suffixes", []).ToArray(), ReadDestination(group.Section, destination))).ToArray(),
+            d.GetBoolean("dane", true));
         if (delivery.Retry.Delays.Count == 0) throw d.Error("retry-delays", "must not be empty");
         if (delivery.Groups.FirstOrDefault(g => g.MxSuffixes.Count == 0) is { } empty)
             throw d.Error($"groups.{empty.Name}.mx-suffixes", "must name at least one MX host suffix");
@@ -134,7 +135,8 @@ public static class GatewayConfig
             ReadOperations(g),
             new RetentionSettings(g.GetTimeSpan("retention.delivery-records", RetentionSettings.Default.DeliveryRecords),
                 g.GetTimeSpan("retention.interval", RetentionSettings.Default.Interval))) { Trace = ReadTrace(smtp), LogFormat = ReadLogFormat(g),
-                AuthFailures = ReadAuthFailures(smtp), AuthCacheSize = smtp.GetInt("auth-cache.size", 10_000) };
+                AuthFailures = ReadAuthFailures(smtp), AuthCacheSize = smtp.GetInt("auth-cache.size", 10_000),
+                Webhooks = ReadWebhooks(g) };
     }
 
     /// <summary>A section that must be there (the shipped gateway.conf has it).</summary>
@@ -331,7 +333,7 @@ public static class GatewayConfig
         var value => throw section.Error(key, $"'{value}' is not one of full, hide-client, strip-received"),
     };
 
-    static readonly string[] TenantKeys = ["networks", "users", "password-file", "domains", "spam-threshold", "rate-limit", "trace-header"];
+    static readonly string[] TenantKeys = ["networks", "users", "password-file", "domains", "spam-threshold", "rate-limit", "trace-header", "webhook"];
 
     static Tenant ReadTenant(string id, ConfigSection t)
     {
@@ -356,7 +358,41 @@ public static class GatewayConfig
         {
             SpamThreshold = t.HasPath("spam-threshold") ? t.GetDouble("spam-threshold", 0) : null,
             TraceHeader = t.HasPath("trace-header") ? ReadTraceMode(t, "trace-header") : null,
+            Webhook = t.GetConfig("webhook") is { } w ? ReadWebhook(w) : null,
         };
+    }
+
+    static readonly string[] WebhookKeys = ["url", "secret-file", "secret-env", "events"];
+
+    static TenantWebhook ReadWebhook(ConfigSection w)
+    {
+        w.AllowOnly(WebhookKeys);
+        var text = w.GetString("url", "");
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            throw w.Error("url", $"'{text}' is not an http or https URL");
+        if (!w.HasPath("secret-file") && !w.HasPath("secret-env"))
+            throw w.Error("secret-file", "a webhook needs secret-file or secret-env (the key its events are signed with)");
+        var secret = Secret(w, "secret") ?? throw w.Error(w.HasPath("secret-file") ? "secret-file" : "secret-env", "gives no secret (empty file or unset variable)");
+        var events = w.HasPath("events") ? w.GetStringList("events", []).Select(e => e.ToLowerInvariant()).ToHashSet()
+            : ActorGateway.Mail.Events.DeliveryEventTypes.All.ToHashSet();
+        if (events.FirstOrDefault(e => !ActorGateway.Mail.Events.DeliveryEventTypes.All.Contains(e)) is { } unknown)
+            throw w.Error("events", $"'{unknown}' is not one of {string.Join(", ", ActorGateway.Mail.Events.DeliveryEventTypes.All)}");
+        return new TenantWebhook(url, secret, events);
+    }
+
+    static ActorGateway.Node.Events.WebhookSettings ReadWebhooks(ConfigSection g)
+    {
+        var d = ActorGateway.Node.Events.WebhookSettings.Default;
+        var w = g.GetConfig("webhooks");
+        if (w is null) return d;
+        var s = new ActorGateway.Node.Events.WebhookSettings(w.GetTimeSpan("timeout", d.Timeout),
+            new ActorGateway.Mail.Events.WebhookBackoff(w.GetTimeSpan("initial-backoff", d.Backoff.Initial), w.GetTimeSpan("max-backoff", d.Backoff.Max),
+                w.GetTimeSpan("max-age", d.Backoff.MaxAge)),
+            w.GetTimeSpan("wake-interval", d.WakeInterval));
+        if (s.Timeout <= TimeSpan.Zero || s.Backoff.Initial <= TimeSpan.Zero || s.Backoff.Max < s.Backoff.Initial || s.Backoff.MaxAge <= TimeSpan.Zero
+            || s.WakeInterval <= TimeSpan.Zero)
+            throw g.Error("webhooks", "timeout, initial-backoff, max-age and wake-interval must be positive, max-backoff at least initial-backoff");
+        return s;
     }
 
     /// <summary>Destination shaping keys over <paramref name="defaults"/> (a null section keeps them all).</summary>

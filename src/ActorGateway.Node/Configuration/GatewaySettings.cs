@@ -37,6 +37,8 @@ public sealed record GatewaySettings(
     public LoginFailureSettings AuthFailures { get; init; } = LoginFailureSettings.Default;
     /// <summary>How many verified logins are remembered; 0 = none.</summary>
     public int AuthCacheSize { get; init; } = 10_000;
+    /// <summary>How tenants' delivery events are sent: timeout, back-off, how long an event is kept.</summary>
+    public ActorGateway.Node.Events.WebhookSettings Webhooks { get; init; } = ActorGateway.Node.Events.WebhookSettings.Default;
 }
 
 /// <summary>
@@ -65,7 +67,8 @@ public sealed record DeliverySettings(
     TimeSpan QueueWait,
     DestinationSettings Destination,
     IReadOnlyDictionary<string, DestinationSettings> Destinations,
-    IReadOnlyList<DestinationGroup> Groups)
+    IReadOnlyList<DestinationGroup> Groups,
+    bool Dane = true)
 {
     /// <summary>The most a started delivery may take before it is cut off: connect and three commands' worth.</summary>
     public TimeSpan SendTimeout => ConnectTimeout + CommandTimeout * 3;

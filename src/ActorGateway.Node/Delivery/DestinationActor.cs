@@ -21,10 +21,12 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
     sealed class PauseOver { public static readonly PauseOver Instance = new(); }
 
     /// <summary>An open connection and how many messages it has carried.</summary>
-    sealed class Pooled(OutboundConnection connection)
+    sealed class Pooled(OutboundConnection connection, bool skippedDane = false)
     {
         public OutboundConnection Connection { get; } = connection;
         public int Sent { get; set; }
+        /// <summary>Opened for "TLS-Required: No" mail without the DANE checks its hosts demand: only such mail may reuse it.</summary>
+        public bool SkippedDane { get; } = skippedDane;
     }
 
     readonly string _destination;
@@ -115,7 +117,7 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
     void Start(DeliverRequest request, IActorRef replyTo)
     {
         // An open connection that meets the message's TLS requirement, if there is one.
-        var index = _idle.FindLastIndex(p => p.Connection.Satisfies(request.Job.Tls));
+        var index = _idle.FindLastIndex(p => p.Connection.Satisfies(request.Job.Tls) && (!p.SkippedDane || request.Job.IgnoreTlsPolicy));
         Pooled? pooled = null;
         if (index >= 0) { pooled = _idle[index]; _idle.RemoveAt(index); }
         DeliverAsync(request, pooled).PipeTo(Self,
@@ -153,8 +155,13 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
             case ResolutionKind.TemporaryFailure:
                 return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.3", $"x-gateway; {resolution.Detail}"), null);
         }
-        var (fresh, error, tlsFailed) = await OutboundConnection.ConnectAsync(resolution.Hops, _context.SourceAddress, _context.HeloName,
+        // "TLS-Required: No" (RFC 8689 4.1): DANE does not apply to this message either.
+        var hops = job.IgnoreTlsPolicy ? resolution.Hops.Select(h => h with { Dane = null }).ToList() : resolution.Hops;
+        var (fresh, error, tlsFailed, daneFailed) = await OutboundConnection.ConnectAsync(hops, _context.SourceAddress, _context.HeloName,
             _context.ConnectTimeout, job.Tls, cut.Token);
+        if (fresh is null && daneFailed)
+            // RFC 7672: a DANE failure is never a reason to send in plaintext or to bounce; X.7.5 = cryptographic failure.
+            return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.7.5", $"x-gateway; DANE: no MX host passed DANE authentication: {error}"), null);
         if (fresh is null && tlsFailed && job.Tls is { } required)
             // RFC 3463/5248 X.7.10: encryption needed. Hold = retry later; reject = bounce now.
             return (required.OnFailure == TlsFailureAction.Hold
@@ -162,7 +169,7 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
                 : DeliveryOutcome.All(job.Recipients, RecipientStatus.Failed, "5.7.10", $"x-gateway; TLS could not be established: {error}"), null);
         if (fresh is null)
             return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.1", $"x-gateway; connection failed: {error}"), null);
-        var connection = new Pooled(fresh);
+        var connection = new Pooled(fresh, job.IgnoreTlsPolicy && resolution.Hops.Any(h => h.Dane is not null));
         try
         {
             return (await SendAsync(connection, job, cut.Token), connection);

@@ -1,4 +1,5 @@
 using ActorGateway.Mail.Checks;
+using ActorGateway.Mail.Delivery;
 using ActorGateway.Mail.Queue;
 using ActorGateway.Mail.Scanning;
 using ActorGateway.Mail.Signing;
@@ -22,7 +23,7 @@ namespace ActorGateway.Node.Ingress;
 /// </summary>
 public sealed class GatewaySmtpHooks(
     Func<TenantDirectory> tenants, SenderDomainCheck senderCheck, RateLimitGate rateLimit, VirusGate virusGate, SpamClassifier spam, DkimSigning dkim, Func<IActorRef> intake, string serverName,
-    TraceSettings trace, TimeSpan storeTimeout, StorageHealth storage, LoginGate login, ILogger log)
+    TraceSettings trace, TimeSpan storeTimeout, StorageHealth storage, LoginGate login, ILogger log, ActorGateway.Node.Events.DeliveryEvents events)
     : ISmtpAuthenticator, IEnvelopeFilter, IMessageStore
 {
     public static readonly SmtpReply UnknownClient = new(554, "5.7.1", "Relay access denied: client is not a known tenant");
@@ -43,6 +44,14 @@ public sealed class GatewaySmtpHooks(
     }
 
     public async ValueTask<SmtpReply> CanSendFromAsync(SmtpSessionContext session, MailFromCommand mail, CancellationToken ct)
+    {
+        var reply = await CanSendFromCoreAsync(session, mail, ct);
+        if (!reply.IsPositive && TenantOf(session) is { } tenant)
+            events.Refused(tenant, session.RemoteAddress.ToString(), null, mail.Sender.Address, [], () => null, reply);
+        return reply;
+    }
+
+    async ValueTask<SmtpReply> CanSendFromCoreAsync(SmtpSessionContext session, MailFromCommand mail, CancellationToken ct)
     {
         var tenant = TenantOf(session);
         if (tenant is null)
@@ -80,15 +89,27 @@ public sealed class GatewaySmtpHooks(
     public async ValueTask<SmtpReply> SaveAsync(SmtpSessionContext session, SmtpTransaction transaction, MessageBody body, CancellationToken ct)
     {
         var took = System.Diagnostics.Stopwatch.StartNew();
-        var reply = await SaveCoreAsync(session, transaction, body, ct);
+        var queueId = QueueId.New();
+        var reply = await SaveCoreAsync(session, transaction, body, queueId, ct);
         Metrics.Answered(reply.Code == 250, took.Elapsed);
+        if (!reply.IsPositive)
+            events.Refused(TenantOf(session)!, session.RemoteAddress.ToString(), queueId, transaction.Sender,
+                transaction.Recipients.Select(r => r.Address).ToArray(), () => Bytes(body), reply);
         return reply;
     }
 
-    async ValueTask<SmtpReply> SaveCoreAsync(SmtpSessionContext session, SmtpTransaction transaction, MessageBody body, CancellationToken ct)
+    /// <summary>The message as the client sent it (for the Message-ID of a refusal event).</summary>
+    static byte[] Bytes(MessageBody body)
+    {
+        var bytes = new byte[body.Length];
+        var at = 0;
+        foreach (var chunk in body.Chunks()) { chunk.Span.CopyTo(bytes.AsSpan(at)); at += chunk.Length; }
+        return bytes;
+    }
+
+    async ValueTask<SmtpReply> SaveCoreAsync(SmtpSessionContext session, SmtpTransaction transaction, MessageBody body, string queueId, CancellationToken ct)
     {
         var tenant = TenantOf(session)!;
-        var queueId = QueueId.New();
         var mode = tenant.TraceHeader ?? trace.Mode;
         var header = System.Text.Encoding.UTF8.GetBytes(TraceHeader.Build(session, transaction, serverName, queueId, mode));
         var bytes = new byte[header.Length + body.Length];
@@ -107,10 +128,13 @@ public sealed class GatewaySmtpHooks(
 
         var envelope = new MessageEnvelope(tenant.Id, transaction.Sender,
             transaction.Recipients.Select(r => new QueuedRecipient(r.Address, (int)r.Notify, r.OriginalRecipient)).ToArray(),
-            transaction.EnvelopeId, transaction.Return == DsnReturn.Headers, transaction.SmtpUtf8, transaction.ReceivedAt,
-            session.RemoteAddress.ToString(), IsBounce: false, ClientHelo: session.HeloName);
+            // RFC 8689 5: an NDR of REQUIRETLS mail may travel without TLS, so it never carries the body.
+            transaction.EnvelopeId, transaction.Return == DsnReturn.Headers || transaction.RequireTls, transaction.SmtpUtf8, transaction.ReceivedAt,
+            session.RemoteAddress.ToString(), IsBounce: false, ClientHelo: session.HeloName, RequireTls: transaction.RequireTls);
         // Parsed once for all the checks below.
         var scanned = new ScannedMessage(bytes);
+        // RFC 8689 4.1: with REQUIRETLS the TLS-Required field is ignored.
+        if (!transaction.RequireTls && TlsRequiredHeader.SaysNo(scanned.Mime?.Headers)) envelope = envelope with { TlsOptional = true };
         var scan = System.Diagnostics.Stopwatch.StartNew();
         var refusal = await virusGate.CheckAsync(queueId, envelope, scanned, ct);
         Metrics.Scanned("antivirus", scan.Elapsed);

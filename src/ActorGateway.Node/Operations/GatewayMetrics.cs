@@ -35,6 +35,15 @@ public sealed class GatewayMetrics
         "From acceptance to a recipient's final result (delivered or failed), by pool and status.",
         new HistogramConfiguration { LabelNames = ["pool", "status"], Buckets = LatencyBuckets });
 
+    readonly Counter _webhookSent = Metrics.CreateCounter("actorgateway_webhook_events_sent_total",
+        "Delivery events a tenant's webhook accepted (2xx), by tenant.", "tenant");
+    readonly Counter _webhookFailedPosts = Metrics.CreateCounter("actorgateway_webhook_post_failures_total",
+        "Webhook POSTs that failed (not 2xx, no connection, timeout) and are retried, by tenant.", "tenant");
+    readonly Counter _webhookGivenUp = Metrics.CreateCounter("actorgateway_webhook_events_failed_total",
+        "Delivery events given up (too old, or the tenant's webhook was removed), by tenant.", "tenant");
+    readonly Gauge _webhookPending = Metrics.CreateGauge("actorgateway_webhook_events_pending",
+        "Delivery events waiting to be sent, by tenant (on the node that runs the tenant's event queue).", "tenant");
+
     // The gauges, set at each scrape from the actors' answers.
     public const string ClusterMembers = "actorgateway_cluster_members", UnreachableMembers = "actorgateway_cluster_unreachable_members",
         QueueMessages = "actorgateway_queue_messages", QueueNextAttempt = "actorgateway_queue_next_attempt_seconds",
@@ -67,6 +76,10 @@ public sealed class GatewayMetrics
     public void DestinationResult(string pool, string destination, string result) => _destinationResults.WithLabels(pool, destination, result).Inc();
     public void Scanned(string scanner, TimeSpan took) => _scan.WithLabels(scanner).Observe(took.TotalSeconds);
     public void Answered(bool accepted, TimeSpan took) => _accept.WithLabels(accepted ? "accepted" : "refused").Observe(took.TotalSeconds);
+    public void WebhookSent(string tenant) => _webhookSent.WithLabels(tenant).Inc();
+    public void WebhookFailedPost(string tenant) => _webhookFailedPosts.WithLabels(tenant).Inc();
+    public void WebhookGivenUp(string tenant) => _webhookGivenUp.WithLabels(tenant).Inc();
+    public void WebhookPending(string tenant, int count) => _webhookPending.WithLabels(tenant).Set(count);
     public void Finished(string pool, string status, TimeSpan sinceAccepted) => _delivery.WithLabels(pool, status).Observe(Math.Max(0, sinceAccepted.TotalSeconds));
 
     /// <summary>A gauge value of one scrape: one of the gauges above, its label values (in their order) and value.</summary>

@@ -194,7 +194,9 @@ public static class OperationsApi
         if (limit is { } l)
             used = (await ops.Limiters().Ask<RateLimitAnswer>(new CheckRateLimit(t.Id, l), AskTimeout)).Used;
         return new { id = t.Id, domains = t.Domains, networks = t.Networks.Select(n => n.ToString()), users = t.Users.Keys,
-            rateLimit = limit, usedLastMinute = used, limitSource = over is null ? "configuration" : "operations" };
+            rateLimit = limit, usedLastMinute = used, limitSource = over is null ? "configuration" : "operations",
+            // Where its events go, never the secret.
+            webhook = t.Webhook?.Url.ToString(), webhookEvents = t.Webhook?.Events.Order().ToArray() };
     }
 
     /// <summary>Each delivery agent of this node (one per pool it sends for) with its destinations.</summary>

@@ -28,8 +28,8 @@ public static class DeliveryAttempt
         var asks = recipients.GroupBy(Domain, StringComparer.OrdinalIgnoreCase).Select(group =>
         {
             var addresses = group.ToArray();
-            var tls = services.TlsPolicy.Find(Domain(envelope.Sender), group.Key);
-            var job = new DeliveryJob(queueId, envelope.Sender, addresses, body, envelope.EnvelopeId, tls);
+            var tls = envelope.TlsOptional ? null : services.TlsPolicy.Find(Domain(envelope.Sender), group.Key);
+            var job = new DeliveryJob(queueId, envelope.Sender, addresses, body, envelope.EnvelopeId, tls, envelope.RequireTls, envelope.TlsOptional);
             // Waits as long as the destination may let it wait and a started delivery may take: never less, so that
             // a delivery that goes ahead is never given up on here (and sent again by the retry).
             var request = new DeliverRequest(group.Key, job, DateTimeOffset.UtcNow + services.Timeouts.QueueWait);

@@ -16,6 +16,9 @@ namespace ActorGateway.Node.Pipeline;
 public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pools, GatewayMail Mail, RetrySchedule Retry,
     DeliveryTimeouts Timeouts, TlsPolicy TlsPolicy, TimeSpan PoolWaitInterval, ActorGateway.Node.Retention.DeliveryRecordStore? Records = null)
 {
+    /// <summary>Tenants' delivery events (webhooks), emitted once an attempt is journaled.</summary>
+    public ActorGateway.Node.Events.DeliveryEvents Events { get; init; } = ActorGateway.Node.Events.DeliveryEvents.None;
+
     /// <summary>
     /// Answers of attempts this node made but could not journal (the database failed), by queue id.
     /// The entity is stopped by the failed write; its next incarnation on this node writes them
@@ -277,6 +280,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             _recording = null;
             _attemptRunning = false;
             DeliveryAttempt.Report(_log, _queueId, _message.Envelope!, (AttemptRecorded)events[0].Payload);
+            _services.Events.Attempted(_queueId, _message.Envelope!, _message.Body, (AttemptRecorded)events[0].Payload);
             if (_message.Completed)
             {
                 Passivate();

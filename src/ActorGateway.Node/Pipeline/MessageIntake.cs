@@ -244,6 +244,7 @@ public sealed class MessageIntake : ReceiveActor
             {
                 if (failures > 0) _log.Info("{0}: first attempt journaled after {1} failed write(s)", _accepted.QueueId, failures);
                 DeliveryAttempt.Report(_log, _accepted.QueueId, e, recorded);
+                _services.Events.Attempted(_accepted.QueueId, e, _accepted.Body, recorded);
                 if (recorded.Completes) Context.Stop(Self);
                 else HandOver();
             }, failed: cause =>

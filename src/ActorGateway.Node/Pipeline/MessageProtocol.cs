@@ -12,11 +12,15 @@ public sealed record QueuedRecipient(string Address, int Notify, string? Origina
 /// <summary>
 /// The envelope of a message handed to the queue, with the scanners' verdict: the pool it
 /// must leave through ("good", or "bad" for suspected spam) and the spam score behind it.
+/// <paramref name="RequireTls"/>: sent with REQUIRETLS (RFC 8689), relayed only over verified TLS
+/// to a next hop that supports it; <paramref name="TlsOptional"/>: "TLS-Required: No" without
+/// REQUIRETLS, so no TLS policy applies to it.
 /// </summary>
 public sealed record MessageEnvelope(
     string Tenant, string Sender, IReadOnlyList<QueuedRecipient> Recipients, string? EnvelopeId,
     bool ReturnHeadersOnly, bool SmtpUtf8, DateTimeOffset ReceivedAt, string ClientAddress, bool IsBounce,
-    string Pool = Pools.Good, double SpamScore = 0, IReadOnlyList<string>? SpamSymbols = null, string? ClientHelo = null)
+    string Pool = Pools.Good, double SpamScore = 0, IReadOnlyList<string>? SpamSymbols = null, string? ClientHelo = null,
+    bool RequireTls = false, bool TlsOptional = false)
 {
     /// <summary>The envelope of an NDR or notice: from the null sender, to the original sender, no further NDRs.</summary>
     public static MessageEnvelope BounceTo(string tenant, string sender) =>

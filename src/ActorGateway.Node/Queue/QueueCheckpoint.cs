@@ -3,8 +3,9 @@ using ActorGateway.Node.Serialization;
 namespace ActorGateway.Node.Queue;
 
 /// <summary>
-/// The queue sweeper's progress: how far it has read each tag, and what is pending with its
-/// next attempt; for mail not attempted yet, the node incarnation making its first attempt.
+/// The queue sweeper's progress: how far it has read the journal (the three offsets are the
+/// same since the tags are read together), and what is pending with its next attempt; for
+/// mail not attempted yet, the node incarnation making its first attempt.
 /// </summary>
 public sealed record QueueCheckpoint(long QueuedOffset, long AttemptedOffset, long DoneOffset, IReadOnlyDictionary<string, DateTimeOffset?> Pending,
     IReadOnlyDictionary<string, DateTimeOffset>? Received = null, IReadOnlyDictionary<string, string>? AcceptedBy = null) : IGatewayMessage;

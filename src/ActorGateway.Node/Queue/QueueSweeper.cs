@@ -4,27 +4,22 @@ using ActorGateway.Node.Retention;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using Akka.Persistence.Query;
-using Akka.Persistence.Sql.Query;
-using Akka.Streams;
-using Akka.Streams.Dsl;
 
 namespace ActorGateway.Node.Queue;
 
 /// <summary>
 /// Postfix's qmgr scan, for the whole cluster (one instance, a cluster singleton): reads
-/// the journal's tags to know which messages are still queued and when each is due, and
+/// the journal's tags (QueueJournalReader) to know which messages are still queued and when each is due, and
 /// wakes the due ones through sharding, on whichever node their shard now lives. This is
 /// what resumes the queue after a restart or after a node died mid-delivery.
-/// Its own progress (tag offsets and the pending set) is checkpointed, so that a sweeper
+/// Its own progress (the journal offset and the pending set) is checkpointed, so that a sweeper
 /// that starts on another node after a failover reads only what was written since the last
 /// checkpoint instead of the queue's whole history.
-/// Journal orderings are handed out before commit, so an event can become visible after a
-/// later one was already read; the read journal waits a moment for such gaps (see
-/// journal-sequence-retrieval in StorageSetup) and gives up after that. So that no event
-/// that committed later still is skipped for good, every reconcile interval a sweep reads
-/// again from where the sweeps were one interval earlier, and checkpoints keep offsets that
-/// lag behind by the same margin. Reading an event twice changes nothing.
+/// Journal orderings are handed out before commit (PostgreSQL with several writers), so an
+/// event can become visible after a later one was already read. So that no such event is
+/// skipped for good, every reconcile interval a sweep reads again from where the sweeps were
+/// one interval earlier, and checkpoints keep offsets that lag behind by the same margin.
+/// Reading an event twice changes nothing.
 /// New mail's first attempt is made by the node that accepted it (MessageIntake). The sweeper
 /// leaves such mail alone while that node incarnation is a member and the attempt could still
 /// be running; once the node is gone (removed, or restarted with a new uid), it wakes the
@@ -40,9 +35,12 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     sealed class Sweep { public static readonly Sweep Instance = new(); }
     sealed class Prune { public static readonly Prune Instance = new(); }
     sealed record Pruned(int Records, string? Error = null);
-    sealed record SweepRead(IReadOnlyList<EventEnvelope> Queued, IReadOnlyList<EventEnvelope> Attempted, IReadOnlyList<EventEnvelope> Done, int Deleted);
+    sealed record SweepRead(QueueEvents Read, int Deleted);
+    // Events per sweep at most, so that a sweeper behind a long backlog holds a bounded part of it; the rest follows at once.
+    const int EventsPerSweep = 50_000;
 
     readonly IActorRef _region;
+    readonly QueueJournalReader _journal;
     readonly DeliveryRecordStore? _records;
     readonly RetentionSettings _retention;
     volatile bool _journalIndexed;
@@ -61,32 +59,33 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     // When a sweep last failed to read the journal (see FirstAttemptDeadline). A new sweeper counts
     // its start as one: it may have started because storage failed.
     DateTimeOffset? _storageFailedAt = DateTimeOffset.UtcNow;
-    long _queuedOffset, _attemptedOffset, _doneOffset;
+    long _offset;
     bool _sweeping, _sweepAgain, _changedSinceCheckpoint;
     DateTime _lastCheckpoint = DateTime.UtcNow, _lastReconcile = DateTime.UtcNow;
     static readonly TimeSpan ReconcileInterval = TimeSpan.FromSeconds(60), CheckpointLag = TimeSpan.FromSeconds(10);
     // Offsets after each sweep, oldest first, kept for one reconcile interval.
-    readonly Queue<(DateTime At, long Queued, long Attempted, long Done)> _history = new();
+    readonly Queue<(DateTime At, long Offset)> _history = new();
 
     public ITimerScheduler Timers { get; set; } = null!;
     public override string PersistenceId => "queue-sweeper";
 
     /// <param name="firstAttemptTimeout">The longest a first attempt can take (the delivery ask's timeout).</param>
     /// <param name="records">Where completed messages go; null: they stay in the journal (tests of the sweeping alone).</param>
-    public static Props Props(IActorRef region, TimeSpan interval, TimeSpan firstAttemptTimeout, DeliveryRecordStore? records = null,
+    public static Props Props(IActorRef region, QueueJournalReader journal, TimeSpan interval, TimeSpan firstAttemptTimeout, DeliveryRecordStore? records = null,
         RetentionSettings? retention = null) =>
-        Akka.Actor.Props.Create(() => new QueueSweeper(region, interval, firstAttemptTimeout, records, retention ?? RetentionSettings.Default));
+        Akka.Actor.Props.Create(() => new QueueSweeper(region, journal, interval, firstAttemptTimeout, records, retention ?? RetentionSettings.Default));
 
-    public QueueSweeper(IActorRef region, TimeSpan interval, TimeSpan firstAttemptTimeout, DeliveryRecordStore? records, RetentionSettings retention)
+    public QueueSweeper(IActorRef region, QueueJournalReader journal, TimeSpan interval, TimeSpan firstAttemptTimeout, DeliveryRecordStore? records, RetentionSettings retention)
     {
-        _region = region; _interval = interval; _records = records; _retention = retention;
+        _region = region; _journal = journal; _interval = interval; _records = records; _retention = retention;
         _firstAttemptGrace = firstAttemptTimeout + TimeSpan.FromSeconds(30);
         _checkpointInterval = TimeSpan.FromTicks(Math.Max(interval.Ticks, TimeSpan.FromSeconds(5).Ticks));
 
         Recover<SnapshotOffer>(o =>
         {
             if (o.Snapshot is not QueueCheckpoint c) return;
-            (_queuedOffset, _attemptedOffset, _doneOffset) = (c.QueuedOffset, c.AttemptedOffset, c.DoneOffset);
+            // Checkpoints from when each tag was read on its own hold three offsets: the lowest re-reads, which is harmless.
+            _offset = Math.Min(c.QueuedOffset, Math.Min(c.AttemptedOffset, c.DoneOffset));
             foreach (var (id, next) in c.Pending) _pending[id] = next;
             foreach (var (id, at) in c.Received ?? new Dictionary<string, DateTimeOffset>()) _received[id] = at;
             foreach (var (id, node) in c.AcceptedBy ?? new Dictionary<string, string>()) _acceptedBy[id] = node;
@@ -162,76 +161,71 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     {
         if (_sweeping) { _sweepAgain = true; return; }
         _sweeping = true;
-        var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
-        var materializer = Context.System.Materializer();
-        async Task<IReadOnlyList<EventEnvelope>> Read(string tag, long from) =>
-            await journal.CurrentEventsByTag(tag, Offset.Sequence(from)).RunWith(Sink.Seq<EventEnvelope>(), materializer);
-        var (q, a, d) = (_queuedOffset, _attemptedOffset, _doneOffset);
+        var from = _offset;
         if (DateTime.UtcNow - _lastReconcile >= ReconcileInterval && _history.Count > 0)
         {
-            (_, q, a, d) = _history.Peek();
+            from = _history.Peek().Offset;
             _lastReconcile = DateTime.UtcNow;
         }
-        // Read side by side, applied in the tags' order (queued, attempted, done). A message whose
-        // done event is read before its queued event is woken once more and answers that it is done.
-        var records = _records;
+        var (journal, records, serialization) = (_journal, _records, Context.System.Serialization);
         Task.Run(async () =>
         {
-            var (queued, attempted, done) = (Read(QueueTags.Queued, q), Read(QueueTags.Attempted, a), Read(QueueTags.Done, d));
-            var read = new SweepRead(await queued, await attempted, await done, 0);
+            var read = new SweepRead(await journal.ReadAfterAsync(from, EventsPerSweep, serialization), 0);
             if (records is null) return read;
             if (!_journalIndexed)
             {
                 await records.IndexJournalAsync();
                 _journalIndexed = true;
             }
-            // Before the offsets move past them: a sweep that fails here reads them again.
-            var completed = read.Done.Where(e => e.Event is MessageCompleted or AttemptRecorded).DistinctBy(e => e.PersistenceId)
+            // Before the offset moves past them: a sweep that fails here reads them again.
+            var completed = read.Read.Events.Where(e => e.Tag == QueueTags.Done && e.Event is MessageCompleted or AttemptRecorded).DistinctBy(e => e.PersistenceId)
                 .Select(e => (e.PersistenceId, (e.Event as MessageCompleted)?.Record)).ToArray();
             await records.CompleteAsync(completed);
             return read with { Deleted = completed.Length };
         }).PipeTo(Self);
     }
 
-    void Apply(SweepRead read)
+    void Apply(SweepRead sweep)
     {
-        foreach (var e in read.Queued)
+        // In journal order: a message's accepted event comes before its attempts and its done event.
+        var queued = 0;
+        foreach (var e in sweep.Read.Events)
         {
-            _queuedOffset = Math.Max(_queuedOffset, ((Sequence)e.Offset).Value);
-            if (e.Event is not MessageAccepted m) continue;
-            if (m.AcceptedBy is null) { if (_pending.TryAdd(m.QueueId, null)) _received[m.QueueId] = m.Envelope.ReceivedAt; }
-            else if (_pending.TryAdd(m.QueueId, m.Envelope.ReceivedAt + _firstAttemptGrace))
+            _offset = Math.Max(_offset, e.Ordering);
+            var id = MessageActor.QueueIdOf(e.PersistenceId);
+            switch (e.Tag)
             {
-                _received[m.QueueId] = m.Envelope.ReceivedAt;
-                _acceptedBy[m.QueueId] = m.AcceptedBy;
+                case QueueTags.Queued when e.Event is MessageAccepted m:
+                    queued++;
+                    if (m.AcceptedBy is null) { if (_pending.TryAdd(m.QueueId, null)) _received[m.QueueId] = m.Envelope.ReceivedAt; }
+                    else if (_pending.TryAdd(m.QueueId, m.Envelope.ReceivedAt + _firstAttemptGrace))
+                    {
+                        _received[m.QueueId] = m.Envelope.ReceivedAt;
+                        _acceptedBy[m.QueueId] = m.AcceptedBy;
+                    }
+                    break;
+                case QueueTags.Attempted:
+                    if (e.Event is AttemptRecorded r && _pending.ContainsKey(id)) _pending[id] = r.NextAttemptAt;
+                    if (e.Event is PoolWaitStarted && _pending.ContainsKey(id)) _pending[id] = null;
+                    _acceptedBy.Remove(id);
+                    break;
+                case QueueTags.Done:
+                    _pending.Remove(id);
+                    _received.Remove(id);
+                    _acceptedBy.Remove(id);
+                    break;
             }
         }
-        foreach (var e in read.Attempted)
-        {
-            _attemptedOffset = Math.Max(_attemptedOffset, ((Sequence)e.Offset).Value);
-            var id = MessageActor.QueueIdOf(e.PersistenceId);
-            if (e.Event is AttemptRecorded r && _pending.ContainsKey(id)) _pending[id] = r.NextAttemptAt;
-            if (e.Event is PoolWaitStarted && _pending.ContainsKey(id)) _pending[id] = null;
-            _acceptedBy.Remove(id);
-        }
-        foreach (var e in read.Done)
-        {
-            _doneOffset = Math.Max(_doneOffset, ((Sequence)e.Offset).Value);
-            var id = MessageActor.QueueIdOf(e.PersistenceId);
-            _pending.Remove(id);
-            _received.Remove(id);
-            _acceptedBy.Remove(id);
-        }
         _sweeping = false;
-        _changedSinceCheckpoint |= read.Queued.Count + read.Attempted.Count + read.Done.Count > 0;
+        _changedSinceCheckpoint |= sweep.Read.Events.Count > 0;
         var now = DateTime.UtcNow;
-        _history.Enqueue((now, _queuedOffset, _attemptedOffset, _doneOffset));
+        _history.Enqueue((now, _offset));
         while (_history.Count > 1 && now - _history.Peek().At > ReconcileInterval) _history.Dequeue();
-        if (_sweepAgain) { _sweepAgain = false; Self.Tell(Sweep.Instance); }
+        if (_sweepAgain || sweep.Read.More) { _sweepAgain = false; Self.Tell(Sweep.Instance); }
 
         var woken = WakeDue();
-        if (woken > 0 || read.Queued.Count > 0 || read.Deleted > 0)
-            _log.Info("queue: {0} message(s) pending, {1} woken, {2} completed deleted", _pending.Count, woken, read.Deleted);
+        if (woken > 0 || queued > 0 || sweep.Deleted > 0)
+            _log.Info("queue: {0} message(s) pending, {1} woken, {2} completed deleted", _pending.Count, woken, sweep.Deleted);
         Checkpoint();
     }
 
@@ -275,7 +269,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         // Offsets from at least CheckpointLag ago (events committed late are read again), the pending set as of now.
         var lagged = _history.LastOrDefault(h => DateTime.UtcNow - h.At >= CheckpointLag);
         if (lagged.At == default) lagged = _history.Peek();
-        var checkpoint = new QueueCheckpoint(lagged.Queued, lagged.Attempted, lagged.Done, new Dictionary<string, DateTimeOffset?>(_pending),
+        var checkpoint = new QueueCheckpoint(lagged.Offset, lagged.Offset, lagged.Offset, new Dictionary<string, DateTimeOffset?>(_pending),
             new Dictionary<string, DateTimeOffset>(_received), new Dictionary<string, string>(_acceptedBy));
         // A small event first, so that each snapshot has a sequence number of its own.
         Persist(new QueueCheckpointTaken(DateTimeOffset.UtcNow), _ => SaveSnapshot(checkpoint));

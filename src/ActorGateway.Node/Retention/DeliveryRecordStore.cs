@@ -22,21 +22,19 @@ public sealed class DeliveryRecordStore
     static readonly JsonSerializerOptions Json = new() { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
     readonly string _connectionString;
     readonly bool _sqlite;
+    readonly StorageProvider _provider;
 
     public DeliveryRecordStore(GatewaySettings settings) : this(settings.Storage, settings.ConnectionString) { }
 
     public DeliveryRecordStore(StorageProvider provider, string connectionString)
     {
+        _provider = provider;
         _sqlite = provider == StorageProvider.Sqlite;
         _connectionString = connectionString;
     }
 
-    async Task<DbConnection> OpenAsync(CancellationToken ct)
-    {
-        DbConnection connection = _sqlite ? new SqliteConnection(_connectionString) : new Npgsql.NpgsqlConnection(_connectionString);
-        await connection.OpenAsync(ct);
-        return connection;
-    }
+    Task<DbConnection> OpenAsync(CancellationToken ct) =>
+        ActorGateway.Node.Storage.GatewayDatabase.OpenAsync(_provider, _connectionString, ct);
 
     /// <summary>Creates the record tables if missing; at start-up, before anything reads or writes records.</summary>
     public async Task CreateTablesAsync(CancellationToken ct = default)

@@ -31,9 +31,7 @@ public sealed class StorageHealth(StorageProvider provider, string connectionStr
     /// <summary>The probe's table, created if missing; at start-up, with the other tables of the gateway.</summary>
     public static async Task CreateTableAsync(StorageProvider provider, string connectionString)
     {
-        await using System.Data.Common.DbConnection connection = provider == StorageProvider.Sqlite
-            ? new SqliteConnection(connectionString) : new Npgsql.NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
+        await using var connection = await GatewayDatabase.OpenAsync(provider, connectionString);
         await using var command = connection.CreateCommand();
         command.CommandText = "CREATE TABLE IF NOT EXISTS gateway_storage_probe (node VARCHAR(255) NOT NULL PRIMARY KEY, probed_at BIGINT NOT NULL)";
         await command.ExecuteNonQueryAsync();
@@ -106,9 +104,7 @@ public sealed class StorageHealth(StorageProvider provider, string connectionStr
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(ProbeTimeout);
         var sqlite = provider == StorageProvider.Sqlite;
-        await using System.Data.Common.DbConnection connection = sqlite
-            ? new SqliteConnection(connectionString) : new Npgsql.NpgsqlConnection(connectionString);
-        await connection.OpenAsync(timeout.Token);
+        await using var connection = await GatewayDatabase.OpenAsync(provider, connectionString, timeout.Token);
         await using var command = connection.CreateCommand();
         command.CommandText = (sqlite ? "PRAGMA synchronous=FULL; " : "") +
                               "INSERT INTO gateway_storage_probe (node, probed_at) VALUES (@node, @at) ON CONFLICT (node) DO UPDATE SET probed_at = excluded.probed_at";

@@ -50,17 +50,11 @@ public static class StorageSetup
             akka.persistence {
               journal.sql { auto-initialize = on, table-mapping = default, parallelism = {{(sqlite ? 1 : 3)}}, read-isolation-level = {{reads}} }
               snapshot-store.sql { auto-initialize = on, table-mapping = default, read-isolation-level = {{reads}} }
-              # A gap in the journal's orderings (an insert not yet committed, or rolled back by a node
-              # that died) holds tag queries back for query-delay x max-tries before it counts as
-              # empty: 1 s here instead of 10 s, since a failover produces such gaps and the queue
-              # sweeper must read past them quickly. The sweeper re-reads a margin (QueueSweeper),
-              # so an insert that commits even later is still seen. refresh-interval: how long a
-              # tag query that is behind the newest ordering waits before it reads again (the
-              # sweeper's reads are short "current" queries; 1 s per wait made each sweep take seconds).
-              # max-backoff-query-delay: while the database is down, the read journal's look-up of the
-              # newest ordering backs off, doubling its pause up to this; each tag query waits for that
-              # look-up to pass the database's newest row: after an outage every sweep (and with it the
-              # queue's recovery) would wait for the next look-up, up to the plugin's default of 60 s.
+              # The node reads its queue tags itself (QueueJournalReader); the plugin's read journal stays
+              # configured for tools that query the journal, with short waits on gaps in the orderings.
+              # max-backoff-query-delay: while the database is down, its look-up of the newest ordering
+              # backs off up to this, and every tag query waits for the next look-up (the plugin's
+              # default of 60 s would hold such queries that long after an outage).
               query.journal.sql {
                 table-mapping = default, write-plugin = "akka.persistence.journal.sql", refresh-interval = 100ms, read-isolation-level = {{reads}}
                 journal-sequence-retrieval { query-delay = 100ms, max-tries = 10, max-backoff-query-delay = 2s }

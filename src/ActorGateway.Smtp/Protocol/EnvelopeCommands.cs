@@ -3,9 +3,12 @@ namespace ActorGateway.Smtp.Protocol;
 /// <summary>BODY parameter of MAIL (RFC 6152).</summary>
 public enum BodyType { SevenBit, EightBitMime }
 
-/// <summary>A parsed MAIL FROM command with its ESMTP parameters.</summary>
+/// <summary>
+/// A parsed MAIL FROM command with its ESMTP parameters. <paramref name="RequireTls"/>: the
+/// REQUIRETLS parameter (RFC 8689), the message may only be relayed over verified TLS.
+/// </summary>
 public sealed record MailFromCommand(
-    SmtpPath Sender, long? DeclaredSize, BodyType Body, bool SmtpUtf8, DsnReturn Return, string? EnvelopeId)
+    SmtpPath Sender, long? DeclaredSize, BodyType Body, bool SmtpUtf8, DsnReturn Return, string? EnvelopeId, bool RequireTls = false)
 {
     /// <summary>Parses the argument of MAIL ("FROM:&lt;a@b&gt; SIZE=10 ..."); the error is the reply to send.</summary>
     public static bool TryParse(string argument, out MailFromCommand command, out SmtpReply error)
@@ -15,7 +18,7 @@ public sealed record MailFromCommand(
         if (!SmtpPath.TryParse(argument[5..], out var path, out var rest, out var why)) { error = new SmtpReply(501, "5.1.7", $"Bad sender address syntax: {why}"); return false; }
         if (path.IsPostmaster) { error = new SmtpReply(501, "5.1.7", "Bad sender address syntax: Address must have a domain"); return false; }
 
-        long? size = null; var body = BodyType.SevenBit; var utf8 = false; var ret = DsnReturn.Unspecified; string? envid = null;
+        long? size = null; var body = BodyType.SevenBit; var utf8 = false; var ret = DsnReturn.Unspecified; string? envid = null; var requireTls = false;
         foreach (var (key, value) in EsmtpParameters.Split(rest))
         {
             switch (key)
@@ -28,12 +31,13 @@ public sealed record MailFromCommand(
                 case "RET" when value is not null && ret == DsnReturn.Unspecified && DsnParameters.TryParseRet(value, out ret): break;
                 case "ENVID" when value is not null && envid is null && value.Length <= 100 && DsnParameters.TryDecodeXtext(value, out var e): envid = e; break;
                 case "AUTH" when value is not null: break; // RFC 4954 5: accepted, not trusted
-                case "SIZE" or "SMTPUTF8" or "RET" or "ENVID" or "AUTH": error = SmtpReply.BadParameter($"Bad {key} parameter"); return false;
+                case "REQUIRETLS" when value is null && !requireTls: requireTls = true; break;
+                case "SIZE" or "SMTPUTF8" or "RET" or "ENVID" or "AUTH" or "REQUIRETLS": error = SmtpReply.BadParameter($"Bad {key} parameter"); return false;
                 default: error = SmtpReply.UnsupportedParameter(key); return false;
             }
         }
         if (path.IsInternational && !utf8) { error = new SmtpReply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"); return false; }
-        command = new MailFromCommand(path, size, body, utf8, ret, envid);
+        command = new MailFromCommand(path, size, body, utf8, ret, envid, requireTls);
         error = SmtpReply.SenderOk;
         return true;
     }

@@ -61,6 +61,8 @@ public sealed record SmtpReply(int Code, string? Status, IReadOnlyList<string> L
     public static SmtpReply AlreadyAuthenticated { get; } = new(503, "5.5.1", "Already authenticated");
     public static SmtpReply AuthNotAvailable { get; } = new(503, "5.5.1", "AUTH not available");
     public static SmtpReply EncryptionRequired { get; } = new(538, "5.7.11", "Encryption required for requested authentication mechanism");
+    /// <summary>MAIL FROM ... REQUIRETLS in a plaintext session (RFC 8689 3: only over TLS).</summary>
+    public static SmtpReply RequireTlsWithoutTls { get; } = new(530, "5.7.10", "REQUIRETLS needs TLS: issue STARTTLS first");
     public static SmtpReply AuthRequired { get; } = new(530, "5.7.0", "Authentication required");
     public static SmtpReply AuthFailed { get; } = new(535, "5.7.8", "Authentication credentials invalid");
     public static SmtpReply AuthCancelled { get; } = new(501, "5.0.0", "Authentication cancelled");

@@ -212,6 +212,8 @@ sealed class SmtpSession : IAsyncDisposable
         var lines = new List<string> { greeting, "PIPELINING", $"SIZE {_options.MaxMessageSize}", "8BITMIME", "SMTPUTF8",
                                        "ENHANCEDSTATUSCODES", "CHUNKING", "DSN" };
         if (StartTlsOffered) lines.Add("STARTTLS");
+        // RFC 8689 3: offered only where the session itself is encrypted.
+        if (Context.Tls is not null) lines.Add("REQUIRETLS");
         if (AuthOffered && Context.AuthenticatedUser is null) lines.Add("AUTH PLAIN LOGIN");
         lines.Add("HELP");
         return Junk(new SmtpReply(250, null, lines));
@@ -225,6 +227,7 @@ sealed class SmtpSession : IAsyncDisposable
         if (_mail is not null || _chunking) return Respond(SmtpReply.NestedMail);
         if (_endpoint.AuthRequired && Context.AuthenticatedUser is null) return Respond(SmtpReply.AuthRequired);
         if (!MailFromCommand.TryParse(argument, out var mail, out var error)) return Respond(error);
+        if (mail.RequireTls && Context.Tls is null) return Respond(SmtpReply.RequireTlsWithoutTls);
         if (mail.DeclaredSize > _options.MaxMessageSize) return Respond(SmtpReply.MessageTooBig);
 
         var reply = await _hooks.EnvelopeFilter.CanSendFromAsync(Context, mail, CancellationToken.None);
@@ -418,7 +421,7 @@ sealed class SmtpSession : IAsyncDisposable
     {
         var mail = _mail!;
         var transaction = new SmtpTransaction(mail.Sender.Address, _recipients.ToArray(), mail.Body, mail.SmtpUtf8,
-            mail.Return, mail.EnvelopeId, DateTimeOffset.UtcNow);
+            mail.Return, mail.EnvelopeId, DateTimeOffset.UtcNow, mail.RequireTls);
         SmtpReply reply;
         try
         {

@@ -16,4 +16,5 @@ public sealed record SmtpTransaction(
     bool SmtpUtf8,
     DsnReturn Return,
     string? EnvelopeId,
-    DateTimeOffset ReceivedAt);
+    DateTimeOffset ReceivedAt,
+    bool RequireTls = false);

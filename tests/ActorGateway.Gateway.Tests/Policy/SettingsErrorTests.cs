@@ -21,6 +21,7 @@ public sealed class SettingsErrorTests
     [InlineData("gateway.scanning.antivirus.engine = sophos", "gateway.scanning.antivirus.engine", "'sophos' is not builtin or clamd")]
     [InlineData("gateway.delivery.destinations { \"a.example\" { max-concurrency = 0 } }", "gateway.delivery.destinations.\"a.example\"", "must be at least 1")]
     [InlineData("gateway.smtp = 5", "gateway.smtp", "an object")]
+    [InlineData("gateway.delivery.dane = maybe", "gateway.delivery.dane", "on or off")]
     public void A_bad_value_names_its_key_and_the_problem(string hocon, string key, string problem)
     {
         var config = ConfigurationFactory.ParseString(hocon).WithFallback(GatewayConfig.Load([]));

@@ -12,7 +12,7 @@ namespace ActorGateway.Gateway.Tests.Queue;
 /// first attempt, so the sweeper does not wake the mail while that node is a member. It wakes
 /// it at once when the node has restarted (same address, new uid), and 10 s after receipt when
 /// the node was never seen as a member (it may still have been joining). One actor on the real
-/// journal and its read journal, in a one-node cluster; the shard region is a probe.
+/// journal, in a one-node cluster; the shard region is a probe.
 /// </summary>
 [Collection(JournalCollection.Name)]
 public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.actor.provider = cluster")
@@ -33,7 +33,7 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         var accepted = Stopwatch.StartNew();
 
         var region = CreateTestProbe();
-        Sys.ActorOf(QueueSweeper.Props(region.Ref, TimeSpan.FromMilliseconds(500), firstAttemptTimeout: TimeSpan.FromMinutes(10)));
+        Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), TimeSpan.FromMilliseconds(500), firstAttemptTimeout: TimeSpan.FromMinutes(10)));
 
         var firstWake = new Dictionary<string, TimeSpan>();
         while (accepted.Elapsed < TimeSpan.FromSeconds(14))
@@ -70,7 +70,7 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         var store = new DeliveryRecordStore(Settings);
         await store.CreateTablesAsync(); // as the node does at start-up
         var region = CreateTestProbe();
-        Sys.ActorOf(QueueSweeper.Props(region.Ref, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(10), store));
+        Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(10), store));
 
         await AwaitAssertAsync(async () => Assert.NotNull(await store.GetAsync("crashed")), TimeSpan.FromSeconds(10));
         var record = (await store.GetAsync("crashed"))!;

@@ -92,6 +92,8 @@ public sealed class GatewayTestbed : IAsyncDisposable
 
     bool _receiverTls;
 
+    static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
     string OperationsUrl => $"http://127.0.0.1:{OperationsPort}";
 
     /// <summary>The node's /health/ready answer: its status code and text.</summary>
@@ -100,8 +102,18 @@ public sealed class GatewayTestbed : IAsyncDisposable
     /// <summary>The node's /metrics text (the queue gauges come from the queue sweeper: empty while it does not answer).</summary>
     public Task<string> MetricsAsync() => NodeHealth.MetricsAsync(OperationsUrl);
 
-    public async Task StartReceiverAsync() =>
-        Receiver = await TestMailReceiver.StartAsync(port: DeliveryPort, tls: _receiverTls ? Certificate : null);
+    /// <param name="certificate">The receiver's own certificate for STARTTLS (default: the testbed's, if started with receiverTls).</param>
+    public async Task StartReceiverAsync(TestCertificate? certificate = null) =>
+        Receiver = await TestMailReceiver.StartAsync(port: DeliveryPort, tls: certificate ?? (_receiverTls ? Certificate : null));
+
+    /// <summary>The node's view of one message (GET /api/queue/ID with the read token): the queue entry, or its delivery record once done.</summary>
+    public async Task<string> MessageJsonAsync(string queueId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{OperationsPort}/api/queue/{queueId}");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ReadToken);
+        using var response = await Http.SendAsync(request);
+        return await response.Content.ReadAsStringAsync();
+    }
 
     /// <summary>Adds HOCON that overrides the configuration from the next (re)start on.</summary>
     public Task AppendConfigAsync(string hocon) => File.AppendAllTextAsync(ConfigFile, "\n" + hocon + "\n");
