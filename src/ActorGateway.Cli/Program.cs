@@ -136,7 +136,7 @@ root.Subcommands.Add(Group("queue", "The queue of the whole cluster",
         Console.WriteLine($"pool:       {e.Text("pool")} (spam score {e.Text("spamScore")}, symbols {e.Text("spamSymbols")})\npending:    {d.Text("pending")}\nnext:       {d.Text("nextAttempt")}");
         foreach (var a in d.GetProperty("attempts").EnumerateArray())
             foreach (var r in a.GetProperty("results").EnumerateArray())
-                Console.WriteLine($"attempt {a.Text("attempt")} {a.Text("at")}: <{r.Text("recipient")}> {r.Text("status")} {r.Text("statusCode")} {r.Text("diagnostic")} relay={r.Text("remoteMta")} tls={r.Text("tls")} egress={r.Text("egress")}");
+                Console.WriteLine($"attempt {a.Text("attempt")} {a.Text("at")}: <{r.Text("recipient")}> {r.Text("status")} {r.Text("statusCode")} {r.Text("diagnostic")} relay={r.Text("remoteMta")} tls={r.Text("tls")} {TlsPolicy(r)} egress={r.Text("egress")}");
     }, id),
     QueueAction("retry", "Attempt delivery now"),
     QueueAction("hold", "No delivery attempts until released"),
@@ -163,13 +163,17 @@ root.Subcommands.Add(Group("delivery", "Outgoing delivery on the node asked",
 static string Client(JsonElement e) =>
     (e.TryGetProperty("clientHelo", out var helo) && helo.ValueKind == JsonValueKind.String ? helo.GetString() + " " : "") + $"[{e.Text("clientAddress")}]";
 
+/// <summary>Which policy decided the recipient's TLS and whether the certificate verified, as the node's log line says it.</summary>
+static string TlsPolicy(JsonElement r) => (r.Text("tls").Contains(" policy=") ? "" : $"policy={r.Text("policy") switch { "Static" => "static", "MtaSts" => "mta-sts", "Dane" => "dane", _ => "none" }} ") +
+    $"verified={(r.TryGetProperty("certificateVerified", out var v) && v.ValueKind == JsonValueKind.True ? "yes" : "no")}";
+
 static void PrintRecord(JsonElement r)
 {
     Console.WriteLine($"tenant:     {r.Text("tenant")}\nfrom:       <{r.Text("sender")}>\nmessage-id: {r.Text("messageId")}");
     Console.WriteLine($"received:   {r.Text("receivedAt")} from {Client(r)}\ncompleted:  {r.Text("completedAt")} after {r.Text("attempts")} attempt(s)");
     Console.WriteLine($"size:       {r.Text("size")} octets\npool:       {r.Text("pool")} (spam score {r.Text("spamScore")})");
     foreach (var x in r.GetProperty("recipients").EnumerateArray())
-        Console.WriteLine($"<{x.Text("recipient")}> {x.Text("status")} {x.Text("statusCode")} {x.Text("diagnostic")} relay={x.Text("relay")} tls={x.Text("tls")} egress={x.Text("egress")} attempt={x.Text("attempt")} at={x.Text("at")}");
+        Console.WriteLine($"<{x.Text("recipient")}> {x.Text("status")} {x.Text("statusCode")} {x.Text("diagnostic")} relay={x.Text("relay")} tls={x.Text("tls")} {TlsPolicy(x)} egress={x.Text("egress")} attempt={x.Text("attempt")} at={x.Text("at")}");
 }
 var queueIdFilter = new Option<string?>("--queue-id") { Description = "This queue id" };
 var messageIdFilter = new Option<string?>("--message-id") { Description = "This Message-ID (with or without <>)" };

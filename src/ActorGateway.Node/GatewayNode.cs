@@ -95,6 +95,17 @@ public static class GatewayNode
         IActorRef Limiters() => limiters ?? throw new InvalidOperationException("the actor system is not started yet");
         // Mail the gateway writes itself (NDRs, virus notices, blacklist notices), queued through this node's intake.
         var mail = new GatewayMail(Intake, settings.ServerName);
+        // TLS reports count the sessions of MTA-STS domains on this node and send them on the schedule (and on request).
+        var tlsSessions = settings.Delivery.TlsRpt.Enabled && settings.Delivery.MtaSts.Enabled ? new ActorGateway.Mail.Delivery.TlsRpt.TlsSessionCounts() : null;
+        if (tlsSessions is not null)
+        {
+            var rpt = settings.Delivery.TlsRpt;
+            builder.Services.AddSingleton(sp => new TlsReportSender(tlsSessions, rpt, settings.ServerName, dns,
+                ActorGateway.Mail.Delivery.GatewayHttpClient.Create(dns, settings.Delivery.Trust, TimeSpan.FromSeconds(30)), mail,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("ActorGateway.Delivery.TlsRpt")));
+            builder.Services.AddHostedService(sp => new TlsReportSchedule(sp.GetRequiredService<TlsReportSender>(),
+                new ActorGateway.Mail.Blacklists.CheckSchedule(rpt.Schedule, rpt.TimeZone), sp.GetRequiredService<ILoggerFactory>().CreateLogger("ActorGateway.Delivery.TlsRpt")));
+        }
         // Tenants' delivery events for their webhooks: told to each tenant's event queue, never awaited.
         var events = new DeliveryEvents(() => tenants, () => tenantEvents);
         // One per node, shared by ingress (which reports its journal writes) and /health/ready.
@@ -124,13 +135,16 @@ public static class GatewayNode
                         agents.Add(system.ActorOf(DeliveryAgent.Props(pool, new DeliveryContext(resolver, source is null ? null : IPAddress.Parse(source),
                             settings.Delivery.HeloName, settings.Delivery.ConnectTimeout, settings.Delivery.CommandTimeout,
                             settings.Delivery.IdleConnectionTimeout, settings.Delivery.SendTimeout, settings.Delivery.Destination,
-                            settings.Delivery.Destinations, settings.Delivery.Groups)), PoolRouter.AgentName(pool)));
+                            settings.Delivery.Destinations, settings.Delivery.Groups, settings.Delivery.Trust)), PoolRouter.AgentName(pool)));
                 // Every node routes each pool's deliveries to the members that have its role.
                 var pools = new[] { Pools.Good, Pools.Bad }.ToDictionary(p => p, p => system.ActorOf(PoolRouter.Props(p), PoolRouter.Name(p)));
 
                 var services = new MessageServices(pools, mail, settings.Delivery.Retry,
                     new DeliveryTimeouts(settings.Delivery.QueueWait, settings.Delivery.SendTimeout), settings.TlsPolicy, settings.Pools.WaitInterval, records)
-                    { Events = events };
+                {
+                    MtaSts = MtaStsSetup.Create(settings.Delivery, dns, resolver, sp.GetRequiredService<ILoggerFactory>(), tlsSessions),
+                    Events = events,
+                };
                 var sharding = ClusterSharding.Get(system);
                 var shardingSettings = ClusterShardingSettings.Create(system);
                 // Entities stop through StopEntity (not PoisonPill): never in the middle of a delivery.
@@ -156,7 +170,7 @@ public static class GatewayNode
                 static Props Restarting(Props props, string name) =>
                     Akka.Pattern.BackoffSupervisor.Props(props, name, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), 0.2);
                 system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, new QueueJournalReader(settings), settings.SweepInterval, services.Timeouts.Attempt, records,
-                    settings.Retention), "sweeper"), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
+                    settings.Retention, settings.QueueActiveLimit), "sweeper"), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
                 system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");
 
@@ -192,7 +206,8 @@ public static class GatewayNode
         {
             IActorRef Started(IActorRef? r) => r ?? throw new InvalidOperationException("the actor system is not started yet");
             OperationsApi.Map(app, new OperationsContext(app.Services.GetRequiredService<ActorSystem>(), Region, Limiters, () => Started(sweeper),
-                () => Started(monitor), () => tenants, overrides, Storage(app.Services.GetRequiredService<ILoggerFactory>()), new OperationsAccess(settings.Operations.Token, settings.Operations.ReadToken), records, () => agents, () => smtp),
+                () => Started(monitor), () => tenants, overrides, Storage(app.Services.GetRequiredService<ILoggerFactory>()), new OperationsAccess(settings.Operations.Token, settings.Operations.ReadToken), records, () => agents, () => smtp,
+                app.Services.GetService<TlsReportSender>()),
                 settings.Operations.Port);
         }
         if (reload is not null)

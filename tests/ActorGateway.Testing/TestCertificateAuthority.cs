@@ -7,6 +7,20 @@ namespace ActorGateway.Testing;
 public sealed class TestCertificateAuthority : IDisposable
 {
     public X509Certificate2 Certificate { get; }
+    readonly TempDirectory _dir = new();
+    /// <summary>The CA certificate as a PEM file: what a node is told to trust (gateway.delivery.tls.ca-file).</summary>
+    public string CertificatePath
+    {
+        get
+        {
+            var path = _dir.File("ca.pem");
+            if (!File.Exists(path)) File.WriteAllText(path, Certificate.ExportCertificatePem());
+            return path;
+        }
+    }
+
+    /// <summary>A server certificate for <paramref name="hostName"/>, signed by this authority.</summary>
+    public TestCertificate Issue(string hostName) => TestCertificate.IssuedBy(this, hostName);
     // Kept for the life of the CA: it signs what IssuedBy makes.
     readonly RSA _key = RSA.Create(2048);
 
@@ -30,5 +44,6 @@ public sealed class TestCertificateAuthority : IDisposable
     {
         Certificate.Dispose();
         _key.Dispose();
+        _dir.Dispose();
     }
 }

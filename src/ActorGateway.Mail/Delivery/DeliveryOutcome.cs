@@ -11,8 +11,13 @@ public enum RecipientStatus { Delivered, Deferred, Failed }
 public sealed record RecipientOutcome(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta,
     bool NotAttempted = false);
 
-/// <summary>One delivery attempt: per-recipient outcomes and how the connection was secured.</summary>
-public sealed record DeliveryOutcome(IReadOnlyList<RecipientOutcome> Recipients, string? RemoteMta, string? Tls, string? SourceAddress)
+/// <summary>
+/// One delivery attempt: per-recipient outcomes and how the connection was secured: TLS protocol
+/// and cipher, which policy decided what it had to meet (<paramref name="Policy"/>), and whether
+/// the server's certificate verified for its name.
+/// </summary>
+public sealed record DeliveryOutcome(IReadOnlyList<RecipientOutcome> Recipients, string? RemoteMta, string? Tls, string? SourceAddress,
+    TlsPolicySource Policy = TlsPolicySource.None, bool CertificateVerified = false)
 {
     public static DeliveryOutcome All(IEnumerable<string> recipients, RecipientStatus status, string code, string diagnostic, string? remote = null) =>
         new(recipients.Select(r => new RecipientOutcome(r, status, code, diagnostic, remote)).ToArray(), remote, null, null);

@@ -58,6 +58,9 @@ public sealed class NextHopResolver(ILookupClient dns, IReadOnlyDictionary<strin
                             : NextHopResolution.Permanent($"MX hosts of {domain} have no addresses");
     }
 
+    /// <summary>Whether a configured route, not DNS, decides where the domain's mail goes.</summary>
+    public bool HasRoute(string domain) => FindRoute(domain) is not null;
+
     /// <summary>
     /// The host's TLSA policy, only when everything that led to it was DNSSEC-validated (RFC 7672
     /// 2.2.1, 2.2.2). A host that is an alias is looked up at its CNAME target first, then at its

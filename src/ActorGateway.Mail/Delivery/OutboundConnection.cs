@@ -34,6 +34,7 @@ public sealed class OutboundConnection : IAsyncDisposable
     public bool Satisfies(TlsRequirement? requirement) => requirement switch
     {
         null => true,
+        _ when !requirement.AllowsHost(Hop.Host) => false,
         { Level: TlsLevel.Encrypt } => _client.IsEncrypted,
         _ => _client.IsEncrypted && _client.CertificateVerified,
     };
@@ -47,13 +48,14 @@ public sealed class OutboundConnection : IAsyncDisposable
     /// Connects to the first hop/address that answers, from <paramref name="source"/> if given.
     /// Without a requirement STARTTLS is opportunistic: used when offered, certificate not
     /// checked (RFC 7435). With one, TLS 1.2+ is mandatory, and for Verify the chain and the
-    /// host name (the MX name) must check out. TlsFailed tells that TLS was what failed.
+    /// host name (the MX name) must check out against <paramref name="trust"/>. TlsFailed tells that TLS was what failed.
     /// A hop with secure TLSA records (DANE) needs TLS as well, its certificate checked against
     /// them instead of the system's trust store (DaneVerifier); DaneFailed tells that DANE was
     /// what failed (no TLS, no match, or no TLSA answer), and the next hop is tried.
     /// </summary>
     public static async Task<(OutboundConnection? Connection, string Error, bool TlsFailed, bool DaneFailed)> ConnectAsync(
-        IReadOnlyList<NextHop> hops, IPAddress? source, string heloName, TimeSpan timeout, TlsRequirement? requirement, CancellationToken ct)
+        IReadOnlyList<NextHop> hops, IPAddress? source, string heloName, TimeSpan timeout, TlsRequirement? requirement, CancellationToken ct,
+        CertificateTrust? trust = null)
     {
         var errors = new List<string>();
         var tlsFailed = false;
@@ -89,7 +91,7 @@ public sealed class OutboundConnection : IAsyncDisposable
                             client.DaneDetail = verdict.Detail;
                             return verdict.Verified;
                         }
-                        client.CertificateVerified = errors == System.Net.Security.SslPolicyErrors.None;
+                        client.CertificateVerified = (trust ?? CertificateTrust.SystemOnly).IsTrusted(certificate, chain, errors);
                         return requirement?.Level != TlsLevel.Verify || client.CertificateVerified;
                     };
                     if (mandatory) client.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
@@ -113,7 +115,7 @@ public sealed class OutboundConnection : IAsyncDisposable
                         }
                         continue;
                     }
-                    var policySource = dane is not null ? TlsPolicySource.Dane : requirement is not null ? TlsPolicySource.Static : TlsPolicySource.None;
+                    var policySource = dane is not null ? TlsPolicySource.Dane : requirement?.Source ?? TlsPolicySource.None;
                     return (new OutboundConnection(client, hop, address, source?.ToString(), policySource), "", false, false);
                 }
                 catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or SmtpProtocolException or SmtpCommandException or SslHandshakeException)
@@ -174,7 +176,7 @@ public sealed class OutboundConnection : IAsyncDisposable
     DeliveryOutcome Outcomes(DeliveryJob job, string remote, Func<string, RecipientOutcome> otherwise) =>
         new(job.Recipients.Select(r => _client.Refused.TryGetValue(r, out var refused)
             ? Classify(r, refused.StatusCode, refused.Response, remote)
-            : otherwise(r)).ToArray(), remote, Tls, SourceAddress);
+            : otherwise(r)).ToArray(), remote, Tls, SourceAddress, PolicySource, _client.IsEncrypted && _client.CertificateVerified);
 
     async Task ResetAsync(CancellationToken ct)
     {

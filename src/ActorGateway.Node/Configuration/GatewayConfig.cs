@@ -108,6 +108,7 @@ public static class GatewayConfig
                 group.Section.GetStringList("mx-suffixes", []).ToArray(), ReadDestination(group.Section, destination))).ToArray(),
             d.GetBoolean("dane", true));
         if (delivery.Retry.Delays.Count == 0) throw d.Error("retry-delays", "must not be empty");
+        delivery = delivery with { Trust = ReadTrust(d), MtaSts = ReadMtaSts(d), TlsRpt = ReadTlsRpt(d, serverName) };
         if (delivery.Groups.FirstOrDefault(g => g.MxSuffixes.Count == 0) is { } empty)
             throw d.Error($"groups.{empty.Name}.mx-suffixes", "must name at least one MX host suffix");
         foreach (var (name, dest) in delivery.Destinations.Select(kv => new KeyValuePair<string, DestinationSettings>($"destinations.\"{kv.Key}\"", kv.Value))
@@ -136,6 +137,8 @@ public static class GatewayConfig
             new RetentionSettings(g.GetTimeSpan("retention.delivery-records", RetentionSettings.Default.DeliveryRecords),
                 g.GetTimeSpan("retention.interval", RetentionSettings.Default.Interval))) { Trace = ReadTrace(smtp), LogFormat = ReadLogFormat(g),
                 AuthFailures = ReadAuthFailures(smtp), AuthCacheSize = smtp.GetInt("auth-cache.size", 10_000),
+                QueueActiveLimit = g.GetInt("queue.active-limit", ActorGateway.Node.Queue.QueueSweeper.DefaultActiveLimit) is var limit and > 0
+                    ? limit : throw g.Error("queue.active-limit", "must be at least 1"),
                 Webhooks = ReadWebhooks(g) };
     }
 
@@ -209,6 +212,41 @@ public static class GatewayConfig
         try { _ = new ActorGateway.Mail.Signing.DkimSigning([key]); }
         catch (Exception e) { throw k.Error("key", $"{path} is not a usable private key: {(e.InnerException ?? e).Message}"); }
         return key;
+    }
+
+    static CertificateTrust ReadTrust(ConfigSection d)
+    {
+        var path = d.GetString("tls.ca-file", "");
+        if (path.Length == 0) return CertificateTrust.SystemOnly;
+        RequireReadable(d, "tls.ca-file", path);
+        try { return CertificateTrust.FromPemFile(path); }
+        catch (Exception e) when (e is InvalidDataException or System.Security.Cryptography.CryptographicException)
+        { throw d.Error("tls.ca-file", $"{path} holds no usable PEM certificate: {e.Message}"); }
+    }
+
+    static TlsRptSettings ReadTlsRpt(ConfigSection d, string serverName)
+    {
+        var t = d.GetConfig("tls-rpt");
+        if (t is null) return TlsRptSettings.Default with { Organization = serverName, Contact = $"postmaster@{serverName}", Sender = $"tlsrpt-noreply@{serverName}" };
+        t.AllowOnly("enabled", "schedule", "time-zone", "organization-name", "contact-info", "sender");
+        var settings = new TlsRptSettings(t.GetBoolean("enabled", true), t.GetString("schedule", "0 1 * * *"), t.GetString("time-zone", "UTC"),
+            NullIfEmpty(t.GetString("organization-name", "")) ?? serverName, NullIfEmpty(t.GetString("contact-info", "")) ?? $"postmaster@{serverName}",
+            NullIfEmpty(t.GetString("sender", "")) ?? $"tlsrpt-noreply@{serverName}");
+        try { _ = new ActorGateway.Mail.Blacklists.CheckSchedule(settings.Schedule, settings.TimeZone); }
+        catch (Exception e) { throw t.Error("schedule", $"'{settings.Schedule}' in '{settings.TimeZone}' is not a usable cron schedule: {e.Message}"); }
+        return settings;
+    }
+
+    static MtaStsSettings ReadMtaSts(ConfigSection d)
+    {
+        var m = d.GetConfig("mta-sts");
+        if (m is null) return MtaStsSettings.Default;
+        m.AllowOnly("enabled", "policy-port", "fetch-timeout", "max-policy-size");
+        var settings = new MtaStsSettings(m.GetBoolean("enabled", true), m.GetInt("policy-port", 443),
+            m.GetTimeSpan("fetch-timeout", MtaStsSettings.Default.FetchTimeout), m.GetInt("max-policy-size", MtaStsSettings.Default.MaxPolicySize));
+        if (settings.PolicyPort is < 1 or > 65535) throw m.Error("policy-port", "must be a port number (1-65535)");
+        if (settings.MaxPolicySize < 64) throw m.Error("max-policy-size", "must be at least 64 bytes");
+        return settings;
     }
 
     static TlsPolicy ReadTlsPolicy(ConfigSection g)

@@ -39,6 +39,8 @@ public sealed record GatewaySettings(
     public int AuthCacheSize { get; init; } = 10_000;
     /// <summary>How tenants' delivery events are sent: timeout, back-off, how long an event is kept.</summary>
     public ActorGateway.Node.Events.WebhookSettings Webhooks { get; init; } = ActorGateway.Node.Events.WebhookSettings.Default;
+    /// <summary>How many queued messages the sweeper lets into their attempt at once (gateway.queue.active-limit).</summary>
+    public int QueueActiveLimit { get; init; } = ActorGateway.Node.Queue.QueueSweeper.DefaultActiveLimit;
 }
 
 /// <summary>
@@ -72,6 +74,26 @@ public sealed record DeliverySettings(
 {
     /// <summary>The most a started delivery may take before it is cut off: connect and three commands' worth.</summary>
     public TimeSpan SendTimeout => ConnectTimeout + CommandTimeout * 3;
+
+    /// <summary>Trust anchors for verifying receiving servers and MTA-STS policy hosts (system store plus tls.ca-file).</summary>
+    public ActorGateway.Mail.Delivery.CertificateTrust Trust { get; init; } = ActorGateway.Mail.Delivery.CertificateTrust.SystemOnly;
+    public MtaStsSettings MtaSts { get; init; } = MtaStsSettings.Default;
+    public TlsRptSettings TlsRpt { get; init; } = TlsRptSettings.Default;
+}
+
+/// <summary>
+/// Daily TLS reports (RFC 8460) to the policy domains: whether they are sent, when (cron in a time
+/// zone), who the report says it is from, and the sender address of mailed reports (empty = derived from the server name).
+/// </summary>
+public sealed record TlsRptSettings(bool Enabled, string Schedule, string TimeZone, string Organization, string Contact, string Sender)
+{
+    public static readonly TlsRptSettings Default = new(true, "0 1 * * *", "UTC", "", "", "");
+}
+
+/// <summary>Whether recipient domains' MTA-STS policies are applied, and how policies are fetched.</summary>
+public sealed record MtaStsSettings(bool Enabled, int PolicyPort, TimeSpan FetchTimeout, int MaxPolicySize)
+{
+    public static readonly MtaStsSettings Default = new(true, 443, TimeSpan.FromSeconds(10), 65536);
 }
 
 /// <summary>

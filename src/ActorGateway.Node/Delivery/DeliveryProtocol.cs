@@ -29,7 +29,8 @@ public sealed record PoolUnavailable(string Pool) : IGatewayMessage;
 /// </summary>
 public sealed record DeliveryContext(NextHopResolver Resolver, System.Net.IPAddress? SourceAddress, string HeloName,
     TimeSpan ConnectTimeout, TimeSpan CommandTimeout, TimeSpan IdleTimeout, TimeSpan SendTimeout, DestinationSettings Destination,
-    IReadOnlyDictionary<string, DestinationSettings> Destinations, IReadOnlyList<DestinationGroup> Groups)
+    IReadOnlyDictionary<string, DestinationSettings> Destinations, IReadOnlyList<DestinationGroup> Groups,
+    CertificateTrust? Trust = null)
 {
     /// <summary>The shaping of a destination: a recipient domain or a provider group by name.</summary>
     public DestinationSettings For(string destination) =>

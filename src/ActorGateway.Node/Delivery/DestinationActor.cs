@@ -157,16 +157,18 @@ public sealed class DestinationActor : ReceiveActor, IWithTimers
         }
         // "TLS-Required: No" (RFC 8689 4.1): DANE does not apply to this message either.
         var hops = job.IgnoreTlsPolicy ? resolution.Hops.Select(h => h with { Dane = null }).ToList() : resolution.Hops;
+        // An MTA-STS policy allows only the MX hosts it names; never fall back to another.
+        hops = job.Tls?.AllowedHops(hops) ?? hops;
+        if (hops.Count == 0 && job.Tls is { } policy)
+            return (TlsPolicyRefusal.NoAllowedMx(job, policy, resolution.Hops), null);
         var (fresh, error, tlsFailed, daneFailed) = await OutboundConnection.ConnectAsync(hops, _context.SourceAddress, _context.HeloName,
-            _context.ConnectTimeout, job.Tls, cut.Token);
+            _context.ConnectTimeout, job.Tls, cut.Token, _context.Trust);
         if (fresh is null && daneFailed)
             // RFC 7672: a DANE failure is never a reason to send in plaintext or to bounce; X.7.5 = cryptographic failure.
-            return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.7.5", $"x-gateway; DANE: no MX host passed DANE authentication: {error}"), null);
+            return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.7.5", $"x-gateway; DANE: no MX host passed DANE authentication: {error}")
+                with { Policy = TlsPolicySource.Dane }, null);
         if (fresh is null && tlsFailed && job.Tls is { } required)
-            // RFC 3463/5248 X.7.10: encryption needed. Hold = retry later; reject = bounce now.
-            return (required.OnFailure == TlsFailureAction.Hold
-                ? DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.7.10", $"x-gateway; TLS could not be established: {error}")
-                : DeliveryOutcome.All(job.Recipients, RecipientStatus.Failed, "5.7.10", $"x-gateway; TLS could not be established: {error}"), null);
+            return (TlsPolicyRefusal.NoTls(job, required, error), null);
         if (fresh is null)
             return (DeliveryOutcome.All(job.Recipients, RecipientStatus.Deferred, "4.4.1", $"x-gateway; connection failed: {error}"), null);
         var connection = new Pooled(fresh, job.IgnoreTlsPolicy && resolution.Hops.Any(h => h.Dane is not null));

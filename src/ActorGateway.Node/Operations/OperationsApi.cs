@@ -18,7 +18,8 @@ namespace ActorGateway.Node.Operations;
 /// <summary>What the operations endpoint reaches on this node.</summary>
 public sealed record OperationsContext(ActorSystem System, Func<IActorRef> Messages, Func<IActorRef> Limiters, Func<IActorRef> Sweeper,
     Func<IActorRef> BlacklistMonitor, Func<TenantDirectory> Tenants, RateLimitOverrides Overrides, ActorGateway.Node.Storage.StorageHealth Storage,
-    OperationsAccess Access, DeliveryRecordStore Records, Func<IReadOnlyList<IActorRef>> DeliveryAgents, Func<SmtpServer?>? Smtp = null);
+    OperationsAccess Access, DeliveryRecordStore Records, Func<IReadOnlyList<IActorRef>> DeliveryAgents, Func<SmtpServer?>? Smtp = null,
+    ActorGateway.Node.Delivery.TlsReportSender? TlsReports = null);
 
 /// <summary>
 /// The management HTTP API of a node (what `actorgw` talks to), after Petabridge.Cmd's
@@ -152,6 +153,10 @@ public static class OperationsApi
 
         // ---- delivery: this node's destinations ----
         reads.MapGet("/api/delivery/destinations", async () => Results.Json(await DestinationsAsync(ops)));
+        // This node's TLS reports now (RFC 8460), instead of at the scheduled time: where each went.
+        changes.MapPost("/api/tls-rpt/send", async (CancellationToken ct) => ops.TlsReports is { } reports
+            ? Results.Json(await reports.SendAsync(ct))
+            : Results.Json(new { done = false, text = "TLS reports are off on this node (gateway.delivery.tls-rpt, mta-sts)" }, statusCode: 409));
 
         // ---- tenants ----
         reads.MapGet("/api/tenants", async () =>

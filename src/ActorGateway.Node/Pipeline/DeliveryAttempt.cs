@@ -1,4 +1,5 @@
 using ActorGateway.Mail.Delivery;
+using ActorGateway.Mail.Delivery.MtaSts;
 using ActorGateway.Node.Delivery;
 using ActorGateway.Node.Operations;
 using Akka.Actor;
@@ -25,21 +26,28 @@ public static class DeliveryAttempt
         // A message's pool is fixed at acceptance: its router picks a node of that pool, never one of the other.
         var poolName = envelope.Pool ?? Pools.Good;
         var pool = services.Pools[poolName];
-        var asks = recipients.GroupBy(Domain, StringComparer.OrdinalIgnoreCase).Select(group =>
+        var asks = recipients.GroupBy(Domain, StringComparer.OrdinalIgnoreCase).Select(async group =>
         {
             var addresses = group.ToArray();
-            var tls = envelope.TlsOptional ? null : services.TlsPolicy.Find(Domain(envelope.Sender), group.Key);
+            // "TLS-Required: No" (RFC 8689 4.1): neither the static rules nor the domain's MTA-STS policy apply.
+            var staticRule = envelope.TlsOptional ? null : services.TlsPolicy.Find(Domain(envelope.Sender), group.Key);
+            var mtaSts = services.MtaSts is { } policies && !envelope.TlsOptional ? await policies.FindAsync(group.Key) : null;
+            var tls = MtaStsTlsRequirement.Combine(group.Key.ToLowerInvariant(), staticRule, mtaSts);
             var job = new DeliveryJob(queueId, envelope.Sender, addresses, body, envelope.EnvelopeId, tls, envelope.RequireTls, envelope.TlsOptional);
             // Waits as long as the destination may let it wait and a started delivery may take: never less, so that
             // a delivery that goes ahead is never given up on here (and sent again by the retry).
             var request = new DeliverRequest(group.Key, job, DateTimeOffset.UtcNow + services.Timeouts.QueueWait);
-            return pool.Ask<object>(request, services.Timeouts.Attempt).ContinueWith(t => t switch
+            var answer = await pool.Ask<object>(request, services.Timeouts.Attempt).ContinueWith(t => t switch
             {
                 { IsCompletedSuccessfully: true, Result: DeliverResult r } => (r, false),
                 { IsCompletedSuccessfully: true, Result: PoolUnavailable } => (new DeliverResult(group.Key, DeliveryOutcome.All(addresses,
                     RecipientStatus.Deferred, "4.4.1", $"x-gateway; no gateway of the {poolName} pool is available")), true),
                 _ => (new DeliverResult(group.Key, DeliveryOutcome.All(addresses, RecipientStatus.Deferred, "4.4.1", "x-gateway; delivery attempt timed out")), false),
             });
+            if (mtaSts is not null) services.MtaSts!.Sessions?.Count(group.Key.ToLowerInvariant(), mtaSts, answer.Item1.Outcome);
+            if (mtaSts is not null && MtaStsTlsRequirement.TestingViolation(mtaSts, answer.Item1.Outcome) is { } violation)
+                services.MtaSts!.Report($"{queueId}: MTA-STS policy of {group.Key} (testing) not met, delivered anyway: {violation}");
+            return answer;
         }).ToArray();
         return Task.WhenAll(asks).ContinueWith(t => t.Result.All(r => r.Item2)
             ? (object)new PoolWait(poolName)
@@ -55,7 +63,7 @@ public static class DeliveryAttempt
             GatewayMetrics.Instance.DeliveryResult(envelope.Pool, status, envelope.Tenant);
             if (r.Status != RecipientStatus.Deferred) GatewayMetrics.Instance.Finished(envelope.Pool, status, recorded.At - envelope.ReceivedAt);
             log.Info($"{queueId}: tenant={envelope.Tenant} pool={envelope.Pool} to=<{r.Recipient}> status={r.Status.ToString().ToLowerInvariant()} " +
-                     $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={r.Tls ?? "none"} attempt={recorded.Attempt}" +
+                     $"({r.Diagnostic}) relay={r.RemoteMta ?? "none"} tls={r.Tls ?? "none"}{(r.Tls?.Contains(" policy=") == true ? "" : $" policy={TlsPolicyName.Of(r.Policy)}")} verified={(r.CertificateVerified ? "yes" : "no")} attempt={recorded.Attempt}" +
                      (r.Status == RecipientStatus.Deferred ? $" next={recorded.NextAttemptAt:O}" : "") + (r.Egress is null ? "" : $" egress={r.Egress}"));
         }
         if (recorded.Completes) log.Info("{0}: removed (all recipients done)", queueId);

@@ -35,6 +35,13 @@ public sealed class GatewayMail(Func<IActorRef> intake, string reportingMta)
         return QueueAsync(queueId, envelope, NdrBuilder.ToBytes(message));
     }
 
+    /// <summary>A message the gateway wrote (e.g. a TLS report) from <paramref name="from"/> to <paramref name="to"/> (tenant "gateway"). Null when it is stored, else why not.</summary>
+    public Task<string?> QueueMessageAsync(string queueId, string from, string to, MimeMessage message)
+    {
+        var envelope = new MessageEnvelope("gateway", from, [new QueuedRecipient(to, 0, null)], null, false, false, DateTimeOffset.UtcNow, "local", IsBounce: false);
+        return QueueAsync(queueId, envelope, NdrBuilder.ToBytes(message));
+    }
+
     async Task<string?> QueueAsync(string queueId, MessageEnvelope envelope, byte[] bytes)
     {
         try

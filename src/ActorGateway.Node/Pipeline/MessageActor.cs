@@ -16,6 +16,8 @@ namespace ActorGateway.Node.Pipeline;
 public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pools, GatewayMail Mail, RetrySchedule Retry,
     DeliveryTimeouts Timeouts, TlsPolicy TlsPolicy, TimeSpan PoolWaitInterval, ActorGateway.Node.Retention.DeliveryRecordStore? Records = null)
 {
+    /// <summary>Recipient domains' MTA-STS policies as this node knows them (null: MTA-STS is off).</summary>
+    public ActorGateway.Mail.Delivery.MtaSts.MtaStsPolicies? MtaSts { get; init; }
     /// <summary>Tenants' delivery events (webhooks), emitted once an attempt is journaled.</summary>
     public ActorGateway.Node.Events.DeliveryEvents Events { get; init; } = ActorGateway.Node.Events.DeliveryEvents.None;
 

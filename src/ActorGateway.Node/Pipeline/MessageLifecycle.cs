@@ -100,7 +100,8 @@ public sealed class MessageLifecycle(string queueId)
     public AttemptRecorded AttemptOf(DeliveryAttempt.Finished finished, RetrySchedule retry, DateTimeOffset now)
     {
         var results = finished.Results.SelectMany(r => r.Outcome.Recipients.Select(o =>
-            new RecipientResult(o.Recipient, o.Status, o.StatusCode, o.Diagnostic, o.RemoteMta, r.Outcome.Tls, r.Outcome.SourceAddress, o.NotAttempted))).ToArray();
+            new RecipientResult(o.Recipient, o.Status, o.StatusCode, o.Diagnostic, o.RemoteMta, r.Outcome.Tls, r.Outcome.SourceAddress, o.NotAttempted,
+                r.Outcome.Policy, r.Outcome.CertificateVerified))).ToArray();
         var deferred = results.Any(r => r.Status == RecipientStatus.Deferred);
         var first = finished.Results.FirstOrDefault()?.Outcome;
         var completes = !deferred && _bouncesToQueue.Count == 0

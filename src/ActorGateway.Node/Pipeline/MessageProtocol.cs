@@ -66,10 +66,11 @@ public sealed record MessageAccepted(string QueueId, MessageEnvelope Envelope, b
 
 /// <summary>
 /// One recipient's answer in an attempt, with how its connection was secured (TLS protocol,
-/// cipher, verified) and the gateway address it was sent from (which node of the pool).
+/// cipher, verified), which policy decided what TLS it needed, whether the certificate verified,
+/// and the gateway address it was sent from (which node of the pool).
 /// </summary>
 public sealed record RecipientResult(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta, string? Tls = null,
-    string? Egress = null, bool NotAttempted = false);
+    string? Egress = null, bool NotAttempted = false, TlsPolicySource Policy = TlsPolicySource.None, bool CertificateVerified = false);
 
 /// <summary>
 /// One delivery attempt's answers. <paramref name="Completes"/>: nothing is left to do after it

@@ -41,6 +41,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
 
     readonly IActorRef _region;
     readonly QueueJournalReader _journal;
+    readonly ActiveQueue _active;
     readonly DeliveryRecordStore? _records;
     readonly RetentionSettings _retention;
     volatile bool _journalIndexed;
@@ -55,7 +56,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     // How long after its receipt new mail is left to its first attempt; at least this long also
     // when its node is not (yet) seen as a member: a node can accept mail while it is joining.
     readonly TimeSpan _firstAttemptGrace;
-    static readonly TimeSpan JoiningGrace = TimeSpan.FromSeconds(10);
+    static readonly TimeSpan JoiningGrace = TimeSpan.FromSeconds(10), RefillDelay = TimeSpan.FromSeconds(1);
     // When a sweep last failed to read the journal (see FirstAttemptDeadline). A new sweeper counts
     // its start as one: it may have started because storage failed.
     DateTimeOffset? _storageFailedAt = DateTimeOffset.UtcNow;
@@ -71,14 +72,19 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
 
     /// <param name="firstAttemptTimeout">The longest a first attempt can take (the delivery ask's timeout).</param>
     /// <param name="records">Where completed messages go; null: they stay in the journal (tests of the sweeping alone).</param>
+    /// <param name="activeLimit">How many woken messages may be in their attempt at once (gateway.queue.active-limit).</param>
     public static Props Props(IActorRef region, QueueJournalReader journal, TimeSpan interval, TimeSpan firstAttemptTimeout, DeliveryRecordStore? records = null,
-        RetentionSettings? retention = null) =>
-        Akka.Actor.Props.Create(() => new QueueSweeper(region, journal, interval, firstAttemptTimeout, records, retention ?? RetentionSettings.Default));
+        RetentionSettings? retention = null, int activeLimit = DefaultActiveLimit) =>
+        Akka.Actor.Props.Create(() => new QueueSweeper(region, journal, interval, firstAttemptTimeout, records, retention ?? RetentionSettings.Default, activeLimit));
 
-    public QueueSweeper(IActorRef region, QueueJournalReader journal, TimeSpan interval, TimeSpan firstAttemptTimeout, DeliveryRecordStore? records, RetentionSettings retention)
+    public const int DefaultActiveLimit = 5000;
+
+    public QueueSweeper(IActorRef region, QueueJournalReader journal, TimeSpan interval, TimeSpan firstAttemptTimeout, DeliveryRecordStore? records, RetentionSettings retention,
+        int activeLimit)
     {
         _region = region; _journal = journal; _interval = interval; _records = records; _retention = retention;
         _firstAttemptGrace = firstAttemptTimeout + TimeSpan.FromSeconds(30);
+        _active = new ActiveQueue(activeLimit, _firstAttemptGrace);
         _checkpointInterval = TimeSpan.FromTicks(Math.Max(interval.Ticks, TimeSpan.FromSeconds(5).Ticks));
 
         Recover<SnapshotOffer>(o =>
@@ -123,11 +129,16 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         });
         Command<GetPendingMessages>(_ => Sender.Tell(new PendingMessages(new Dictionary<string, DateTimeOffset?>(_pending), DateTimeOffset.UtcNow,
             _received.Count == 0 ? null : _received.Values.Min())));
-        Command<MessageIsDone>(d => { if (_pending.Remove(d.QueueId)) _changedSinceCheckpoint = true; _received.Remove(d.QueueId); _acceptedBy.Remove(d.QueueId); });
+        Command<MessageIsDone>(d =>
+        {
+            if (_pending.Remove(d.QueueId)) _changedSinceCheckpoint = true;
+            _received.Remove(d.QueueId); _acceptedBy.Remove(d.QueueId); _active.Returned(d.QueueId);
+        });
         // A member gone: its messages' shards move on the next wake, so wake them now, not at the next interval.
         Command<Akka.Cluster.ClusterEvent.MemberRemoved>(e =>
         {
             _log.Info("queue: member {0} removed, sweeping now to resume its messages elsewhere", e.Member.Address);
+            _active.Clear();
             StartSweep();
         });
         Command<Akka.Cluster.ClusterEvent.CurrentClusterState>(_ => { });
@@ -205,11 +216,16 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
                     }
                     break;
                 case QueueTags.Attempted:
-                    if (e.Event is AttemptRecorded r && _pending.ContainsKey(id)) _pending[id] = r.NextAttemptAt;
+                    if (e.Event is AttemptRecorded r)
+                    {
+                        if (_pending.ContainsKey(id)) _pending[id] = r.NextAttemptAt;
+                        _active.Returned(id);
+                    }
                     if (e.Event is PoolWaitStarted && _pending.ContainsKey(id)) _pending[id] = null;
                     _acceptedBy.Remove(id);
                     break;
                 case QueueTags.Done:
+                    _active.Returned(id);
                     _pending.Remove(id);
                     _received.Remove(id);
                     _acceptedBy.Remove(id);
@@ -230,8 +246,9 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// Wakes every pending message due before the next sweep, and new mail whose accepting node
-    /// is gone or past its <see cref="FirstAttemptDeadline"/>; a message that is already busy ignores it.
+    /// Wakes the pending messages due before the next sweep, and new mail whose accepting node
+    /// is gone or past its <see cref="FirstAttemptDeadline"/>, as far as the active queue has room;
+    /// a message that is already busy ignores it.
     /// </summary>
     int WakeDue()
     {
@@ -250,15 +267,15 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             return addresses.Any(a => node.StartsWith(a, StringComparison.Ordinal))
                    || !_received.TryGetValue(id, out var received) || now - received > JoiningGrace;
         }
-        var woken = 0;
-        foreach (var (id, next) in _pending)
-        {
-            var due = next is null || (_acceptedBy.TryGetValue(id, out var node)
-                ? Gone(node, id) || FirstAttemptDeadline.Passed(next.Value, _storageFailedAt, now, horizon)
-                : next <= horizon);
-            if (due) { _region.Tell(new WakeMessage(id)); woken++; }
-        }
-        return woken;
+        var due = _pending.Where(p => p.Value is null || (_acceptedBy.TryGetValue(p.Key, out var node)
+                ? Gone(node, p.Key) || FirstAttemptDeadline.Passed(p.Value.Value, _storageFailedAt, now, horizon)
+                : p.Value <= horizon))
+            .Select(p => (p.Key, p.Value ?? DateTimeOffset.MinValue));
+        var woken = _active.Admit(due, now, out var more);
+        foreach (var id in woken) _region.Tell(new WakeMessage(id));
+        // Places free up as attempts end: look again soon rather than at the next interval.
+        if (more) Timers.StartSingleTimer("refill", Sweep.Instance, RefillDelay);
+        return woken.Count;
     }
 
     void Checkpoint()

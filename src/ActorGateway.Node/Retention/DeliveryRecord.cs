@@ -4,9 +4,10 @@ using ActorGateway.Node.Serialization;
 
 namespace ActorGateway.Node.Retention;
 
-/// <summary>One recipient's final answer: what Postfix's log line says about it when the queue file is deleted.</summary>
+/// <summary>One recipient's final answer: what Postfix's log line says about it when the queue file is deleted.
+/// <paramref name="Policy"/>: which policy decided what TLS the delivery needed; <paramref name="CertificateVerified"/>: whether the receiver's certificate verified.</summary>
 public sealed record RecipientRecord(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? Relay, string? Tls,
-    string? Egress, int Attempt, DateTimeOffset At);
+    string? Egress, int Attempt, DateTimeOffset At, TlsPolicySource Policy = TlsPolicySource.None, bool CertificateVerified = false);
 
 /// <summary>
 /// What stays of a message once it is done: envelope, verdict and each recipient's final
@@ -31,7 +32,8 @@ public sealed record DeliveryRecord(string QueueId, string Tenant, string Sender
             count = Math.Max(count, attempt.Attempt);
             foreach (var r in attempt.Results)
                 if (r.Status != RecipientStatus.Deferred || !final.TryGetValue(r.Recipient, out var known) || known.Status == RecipientStatus.Deferred)
-                    final[r.Recipient] = new RecipientRecord(r.Recipient, r.Status, r.StatusCode, r.Diagnostic, r.RemoteMta, r.Tls, r.Egress, attempt.Attempt, attempt.At);
+                    final[r.Recipient] = new RecipientRecord(r.Recipient, r.Status, r.StatusCode, r.Diagnostic, r.RemoteMta, r.Tls, r.Egress, attempt.Attempt, attempt.At,
+                        r.Policy, r.CertificateVerified);
         }
         var recipients = envelope.Recipients.Select(r => final.GetValueOrDefault(r.Address)
             ?? new RecipientRecord(r.Address, RecipientStatus.Deferred, "", "no answer recorded", null, null, null, 0, completedAt)).ToArray();

@@ -21,6 +21,12 @@ public sealed class SettingsErrorTests
     [InlineData("gateway.scanning.antivirus.engine = sophos", "gateway.scanning.antivirus.engine", "'sophos' is not builtin or clamd")]
     [InlineData("gateway.delivery.destinations { \"a.example\" { max-concurrency = 0 } }", "gateway.delivery.destinations.\"a.example\"", "must be at least 1")]
     [InlineData("gateway.smtp = 5", "gateway.smtp", "an object")]
+    [InlineData("gateway.delivery.tls.ca-file = \"/nonexistent/ca.pem\"", "gateway.delivery.tls.ca-file", "/nonexistent/ca.pem: no such file")]
+    [InlineData("gateway.delivery.mta-sts.policy-port = 70000", "gateway.delivery.mta-sts.policy-port", "must be a port number")]
+    [InlineData("gateway.delivery.mta-sts.max-policy-size = 10", "gateway.delivery.mta-sts.max-policy-size", "must be at least 64 bytes")]
+    [InlineData("gateway.delivery.mta-sts.enable = off", "gateway.delivery.mta-sts.enable", "unknown key")]
+    [InlineData("gateway.delivery.tls-rpt.schedule = \"daily\"", "gateway.delivery.tls-rpt.schedule", "is not a usable cron schedule")]
+    [InlineData("gateway.delivery.tls-rpt.rua = x", "gateway.delivery.tls-rpt.rua", "unknown key")]
     [InlineData("gateway.delivery.dane = maybe", "gateway.delivery.dane", "on or off")]
     public void A_bad_value_names_its_key_and_the_problem(string hocon, string key, string problem)
     {

@@ -82,4 +82,26 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         // A done message is not woken for delivery.
         Assert.DoesNotContain(region.ReceiveWhile<object>(TimeSpan.FromSeconds(1.5), m => m), m => m is WakeMessage { QueueId: "crashed" });
     }
+    [Fact]
+    public async Task A_backlog_due_at_once_is_woken_no_more_than_the_active_limit_at_a_time_and_a_finished_message_frees_a_place()
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Sys);
+        cluster.Join(cluster.SelfAddress);
+        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(20));
+        // Accepted by a node incarnation that restarted since: due at once, as after a restart under a full queue.
+        var gone = $"{cluster.SelfAddress}#{cluster.SelfUniqueAddress.Uid + 1}";
+        for (var i = 0; i < 5; i++) Accepted($"backlog-{i}", gone);
+
+        var region = CreateTestProbe();
+        Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), activeLimit: 2));
+
+        var first = new[] { region.ExpectMsg<WakeMessage>(TimeSpan.FromSeconds(10)), region.ExpectMsg<WakeMessage>(TimeSpan.FromSeconds(5)) };
+        var sweeper = region.LastSender;
+        region.ExpectNoMsg(TimeSpan.FromSeconds(2.5)); // the refill sweeps find no free place
+        // One of them is done: the next refill wakes one more, and only one.
+        sweeper.Tell(new MessageIsDone(first[0].QueueId), region.Ref);
+        var third = region.ExpectMsg<WakeMessage>(TimeSpan.FromSeconds(5));
+        Assert.DoesNotContain(third.QueueId, first.Select(w => w.QueueId));
+        region.ExpectNoMsg(TimeSpan.FromSeconds(2.5));
+    }
 }

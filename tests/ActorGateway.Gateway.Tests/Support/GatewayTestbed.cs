@@ -41,15 +41,7 @@ public sealed class GatewayTestbed : IAsyncDisposable
     {
         var bed = new GatewayTestbed { _receiverTls = receiverTls };
         if (ipv6) bed.SmtpPort6 = FreePort.Next("::1");
-        bed.Dns = await Dnsmasq.StartAsync([
-            "mx-host=sender.example,mail.sender.example,10", "host-record=mail.sender.example,127.0.0.1",
-            "mx-host=authed.example,mail.authed.example,10", "host-record=mail.authed.example,127.0.0.1",
-            "host-record=arecord.example,127.0.0.1",
-            "mx-host=rcpt.example,mx.rcpt.example,10", "host-record=mx.rcpt.example,127.0.0.1",
-            "mx-host=other.example,mx.other.example,10", "host-record=mx.other.example,127.0.0.1",
-            "mx-host=nullmx.example,.,0",
-            .. extraDns ?? [],
-        ]);
+        bed.Dns = await Dnsmasq.StartAsync([.. BaseDns, .. extraDns ?? []]);
         bed.SmtpPort = FreePort.Next();
         bed.DeliveryPort = FreePort.Next();
         if (startReceiver) await bed.StartReceiverAsync();
@@ -92,6 +84,53 @@ public sealed class GatewayTestbed : IAsyncDisposable
 
     bool _receiverTls;
 
+    static readonly string[] BaseDns =
+    [
+        "mx-host=sender.example,mail.sender.example,10", "host-record=mail.sender.example,127.0.0.1",
+        "mx-host=authed.example,mail.authed.example,10", "host-record=mail.authed.example,127.0.0.1",
+        "host-record=arecord.example,127.0.0.1",
+        "mx-host=rcpt.example,mx.rcpt.example,10", "host-record=mx.rcpt.example,127.0.0.1",
+        "mx-host=other.example,mx.other.example,10", "host-record=mx.other.example,127.0.0.1",
+        "mx-host=nullmx.example,.,0",
+    ];
+
+    /// <summary>Publishes other records under the same DNS server address (the test domains plus <paramref name="extraDns"/>).</summary>
+    public async Task RepublishDnsAsync(IEnumerable<string> extraDns)
+    {
+        var port = Dns.Port;
+        await Dns.DisposeAsync();
+        Dns = await Dnsmasq.StartAsync([.. BaseDns, .. extraDns], port);
+    }
+
+    /// <summary>
+    /// What the operations API says about a message (read token): its envelope and attempts while
+    /// queued, or its delivery record once done.
+    /// </summary>
+    public Task<System.Text.Json.JsonElement> MessageAsync(string queueId) => ReadApiAsync($"api/queue/{Uri.EscapeDataString(queueId)}");
+
+    /// <summary>A GET of the operations API with the read token, e.g. "api/delivery/destinations".</summary>
+    public async Task<System.Text.Json.JsonElement> ReadApiAsync(string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{OperationsPort}/{path}");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ReadToken);
+        using var response = await Http.SendAsync(request);
+        return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    /// <summary>
+    /// A recipient's latest answer as the API shows it: from the delivery record once the message is
+    /// done (the log search), else from the last attempt of the queued message that names it; or null.
+    /// </summary>
+    public async Task<System.Text.Json.JsonElement?> RecipientResultAsync(string queueId, string recipient)
+    {
+        var records = await ReadApiAsync($"api/log?queueId={Uri.EscapeDataString(queueId)}");
+        var message = records.GetArrayLength() > 0 ? default : await MessageAsync(queueId);
+        var results = records.GetArrayLength() > 0 ? records[0].GetProperty("recipients").EnumerateArray()
+            : message.TryGetProperty("attempts", out var attempts) ? attempts.EnumerateArray().SelectMany(a => a.GetProperty("results").EnumerateArray())
+            : [];
+        return results.LastOrDefault(r => r.GetProperty("recipient").GetString() == recipient) is { ValueKind: System.Text.Json.JsonValueKind.Object } found
+            ? found : null;
+    }
     static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     string OperationsUrl => $"http://127.0.0.1:{OperationsPort}";
