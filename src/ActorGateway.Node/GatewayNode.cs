@@ -164,8 +164,11 @@ public static class GatewayNode
                 // A persistent actor stops when a journal write or its recovery fails (the database is down,
                 // the disk is full), and a singleton manager does not start a stopped singleton again:
                 // without a supervisor that restarts it, the queue would not be swept until the node restarts.
+                // At most 3 s between restarts: each is one recovery (which an open circuit breaker fails
+                // without a database call), and the longest pause is how long after storage returns the
+                // sweeper may still wait to run again.
                 static Props Restarting(Props props, string name) =>
-                    Akka.Pattern.BackoffSupervisor.Props(props, name, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2);
+                    Akka.Pattern.BackoffSupervisor.Props(props, name, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), 0.2);
                 system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, new QueueJournalReader(settings), settings.SweepInterval, services.Timeouts.Attempt, records,
                     settings.Retention, settings.QueueActiveLimit), "sweeper"), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");

@@ -31,6 +31,15 @@ public sealed class MessageIntake : ReceiveActor
 
     public static string NodeOf(UniqueAddress node) => $"{node.Address}#{node.Uid}";
 
+    /// <summary>
+    /// The longest pause between two tries while the journal fails (writing a first attempt's
+    /// answers, looking whether mail answered 451 was stored after all): after storage returns,
+    /// they are done within this (the queue sweeper waits as long). Short, since only the mail in
+    /// flight when storage failed retries, and an open circuit breaker fails its tries without a
+    /// database call.
+    /// </summary>
+    public static readonly TimeSpan LongestWritePause = TimeSpan.FromSeconds(5);
+
     public MessageIntake(Func<IActorRef> region, MessageServices services)
     {
         var node = NodeOf(Context.System);
@@ -178,8 +187,8 @@ public sealed class MessageIntake : ReceiveActor
             });
         }
 
-        /// <summary>Pauses between tries while the journal fails: 1, 2, 4 .. 30 s.</summary>
-        static TimeSpan Pause(int failures) => TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(failures, 5)));
+        /// <summary>Pauses between tries while the journal fails: 1, 2, 4, then <see cref="LongestWritePause"/>.</summary>
+        static TimeSpan Pause(int failures) => TimeSpan.FromSeconds(Math.Min(LongestWritePause.TotalSeconds, 1 << Math.Min(failures, 5)));
 
         /// <summary>The failure and what caused it (the journal's circuit breaker wraps the database's error).</summary>
         static string Describe(Exception e) => e.InnerException is { } inner && inner.Message != e.Message ? $"{e.Message} ({inner.Message})" : e.Message;
@@ -216,7 +225,10 @@ public sealed class MessageIntake : ReceiveActor
 
         sealed class WriteAgain { public static readonly WriteAgain Instance = new(); }
 
-        /// <summary>How long the intake keeps trying while the journal fails (writing answers, looking for a message).</summary>
+        /// <summary>
+        /// How long the intake keeps trying while the journal fails: looking for a message, and writing
+        /// answers that a reachable journal keeps refusing (while it is unreachable, for as long as that lasts).
+        /// </summary>
         static readonly TimeSpan RecordFor = TimeSpan.FromMinutes(10);
 
         /// <summary>
@@ -241,9 +253,11 @@ public sealed class MessageIntake : ReceiveActor
                     _log.Warning("{0}: could not journal the first attempt ({1}); writing it again until the journal takes it", _accepted.QueueId, Describe(cause));
                 // Event 2 may exist after all: then the entity moved on (e.g. an operator held the message) and the answers are not ours to write.
                 _journal.Tell(new ReplayMessages(0, 0, 0, MessageActor.PersistenceIdOf(_accepted.QueueId), Self));
-                void Later()
+                void Later(bool journalAnswers)
                 {
-                    if (DateTime.UtcNow - since > RecordFor) { GiveToEntity(recorded, cause); return; }
+                    // Not while the journal is unreachable: the entity could not write them either, and
+                    // they would be lost with it (the mail then sent again once storage returns).
+                    if (journalAnswers && DateTime.UtcNow - since > RecordFor) { GiveToEntity(recorded, cause); return; }
                     Context.System.Scheduler.ScheduleTellOnce(Pause(failures), Self, WriteAgain.Instance, Self);
                 }
                 Become(() =>
@@ -252,9 +266,9 @@ public sealed class MessageIntake : ReceiveActor
                     Receive<RecoverySuccess>(r =>
                     {
                         if (r.HighestSequenceNr >= 2) GiveToEntity(recorded, cause);
-                        else Later();
+                        else Later(journalAnswers: true);
                     });
-                    Receive<ReplayMessagesFailure>(_ => Later());
+                    Receive<ReplayMessagesFailure>(_ => Later(journalAnswers: false));
                     Receive<WriteAgain>(_ => WriteAttempt(recorded, events, since, failures + 1));
                 });
             });
@@ -282,16 +296,18 @@ public sealed class MessageIntake : ReceiveActor
             var persistents = events.Select((e, i) => (IPersistentRepresentation)new Persistent(e, sequenceNr + i,
                 MessageActor.PersistenceIdOf(_accepted.QueueId), writerGuid: writer, timestamp: DateTime.UtcNow.Ticks)).ToImmutableList();
             _journal.Tell(new WriteMessages([new AtomicWrite(persistents)], Self, 1));
-            var done = false;
-            void Once(Action action) { if (done) return; done = true; action(); }
+            // The journal answers each event (all of an atomic write succeed or fail together): acting on
+            // the last answer, none arrives after this actor has moved on or stopped (as a dead letter).
+            var answers = 0;
+            void Last(Action action) { if (++answers == persistents.Count) action(); }
             Become(() =>
             {
                 Receive<AcceptMessage>(_ => { }); // a retried hand-over while the write runs: the first one gets the answer
                 Receive<WriteMessagesSuccessful>(_ => { });
-                Receive<WriteMessageSuccess>(_ => Once(stored));
-                Receive<WriteMessageRejected>(r => Once(() => failed(r.Cause)));
-                Receive<WriteMessageFailure>(f => Once(() => failed(f.Cause)));
-                Receive<WriteMessagesFailed>(f => Once(() => failed(f.Cause)));
+                Receive<WriteMessagesFailed>(_ => { });
+                Receive<WriteMessageSuccess>(_ => Last(stored));
+                Receive<WriteMessageRejected>(r => Last(() => failed(r.Cause)));
+                Receive<WriteMessageFailure>(f => Last(() => failed(f.Cause)));
             });
         }
     }

@@ -57,6 +57,9 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     // when its node is not (yet) seen as a member: a node can accept mail while it is joining.
     readonly TimeSpan _firstAttemptGrace;
     static readonly TimeSpan JoiningGrace = TimeSpan.FromSeconds(10), RefillDelay = TimeSpan.FromSeconds(1);
+    // When a sweep last failed to read the journal (see FirstAttemptDeadline). A new sweeper counts
+    // its start as one: it may have started because storage failed.
+    DateTimeOffset? _storageFailedAt = DateTimeOffset.UtcNow;
     long _offset;
     bool _sweeping, _sweepAgain, _changedSinceCheckpoint;
     DateTime _lastCheckpoint = DateTime.UtcNow, _lastReconcile = DateTime.UtcNow;
@@ -118,7 +121,12 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             else if (p.Records > 0) _log.Info("retention: {0} delivery record(s) older than {1} removed", p.Records, _retention.DeliveryRecords);
         });
         Command<SweepRead>(Apply);
-        Command<Status.Failure>(f => { _sweeping = false; _log.Warning("queue sweep failed: {0}", f.Cause.Message); });
+        Command<Status.Failure>(f =>
+        {
+            _sweeping = false;
+            _storageFailedAt = DateTimeOffset.UtcNow;
+            _log.Warning("queue sweep failed: {0}", f.Cause.Message);
+        });
         Command<GetPendingMessages>(_ => Sender.Tell(new PendingMessages(new Dictionary<string, DateTimeOffset?>(_pending), DateTimeOffset.UtcNow,
             _received.Count == 0 ? null : _received.Values.Min())));
         Command<MessageIsDone>(d =>
@@ -239,7 +247,8 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
 
     /// <summary>
     /// Wakes the pending messages due before the next sweep, and new mail whose accepting node
-    /// is gone, as far as the active queue has room; a message that is already busy ignores it.
+    /// is gone or past its <see cref="FirstAttemptDeadline"/>, as far as the active queue has room;
+    /// a message that is already busy ignores it.
     /// </summary>
     int WakeDue()
     {
@@ -258,7 +267,9 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             return addresses.Any(a => node.StartsWith(a, StringComparison.Ordinal))
                    || !_received.TryGetValue(id, out var received) || now - received > JoiningGrace;
         }
-        var due = _pending.Where(p => p.Value is null || p.Value <= horizon || (_acceptedBy.TryGetValue(p.Key, out var node) && Gone(node, p.Key)))
+        var due = _pending.Where(p => p.Value is null || (_acceptedBy.TryGetValue(p.Key, out var node)
+                ? Gone(node, p.Key) || FirstAttemptDeadline.Passed(p.Value.Value, _storageFailedAt, now, horizon)
+                : p.Value <= horizon))
             .Select(p => (p.Key, p.Value ?? DateTimeOffset.MinValue));
         var woken = _active.Admit(due, now, out var more);
         foreach (var id in woken) _region.Tell(new WakeMessage(id));

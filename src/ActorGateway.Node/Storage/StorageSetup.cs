@@ -52,9 +52,12 @@ public static class StorageSetup
               snapshot-store.sql { auto-initialize = on, table-mapping = default, read-isolation-level = {{reads}} }
               # The node reads its queue tags itself (QueueJournalReader); the plugin's read journal stays
               # configured for tools that query the journal, with short waits on gaps in the orderings.
+              # max-backoff-query-delay: while the database is down, its look-up of the newest ordering
+              # backs off up to this, and every tag query waits for the next look-up (the plugin's
+              # default of 60 s would hold such queries that long after an outage).
               query.journal.sql {
                 table-mapping = default, write-plugin = "akka.persistence.journal.sql", refresh-interval = 100ms, read-isolation-level = {{reads}}
-                journal-sequence-retrieval { query-delay = 100ms, max-tries = 10 }
+                journal-sequence-retrieval { query-delay = 100ms, max-tries = 10, max-backoff-query-delay = 2s }
               }
             }
             """;

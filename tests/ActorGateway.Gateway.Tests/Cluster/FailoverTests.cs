@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using ActorGateway.Gateway.Tests.Support;
 using ActorGateway.Testing;
 using MailKit.Net.Smtp;
@@ -41,9 +40,8 @@ public sealed class FailoverTests(ITestOutputHelper output)
         var smtpSource = ExternalProcess.Require("smtp-source", "postfix");
         var sources = Enumerable.Range(0, ClusterTestbed.Nodes).Select(node => ExternalProcess.Start(smtpSource,
             ["-s", "2", "-m", "100000", "-l", "2000", "-f", "alice@sender.example", "-t", "bulk@rcpt.example", $"{ClusterTestbed.Address(node)}:{bed.SmtpPort(node)}"])).ToArray();
-        var accepted = new ConcurrentDictionary<string, DateTime>();
-        using var stop = new CancellationTokenSource();
-        var loads = Enumerable.Range(0, ClusterTestbed.Nodes).Select(node => Task.Run(() => LoadAsync(bed, node, accepted, stop.Token))).ToArray();
+        await using var load = MailLoad.Start(Enumerable.Range(0, ClusterTestbed.Nodes).Select(n => (ClusterTestbed.Address(n), bed.SmtpPort(n))).ToArray(),
+            clients: 1, prefix: "load");
 
         await Task.Delay(TimeSpan.FromSeconds(4));
         var killedAt = DateTime.Now;
@@ -77,13 +75,13 @@ public sealed class FailoverTests(ITestOutputHelper output)
 
         // Load goes on into the survivors for a while, then stops.
         await Task.Delay(TimeSpan.FromSeconds(3));
-        stop.Cancel();
-        await Task.WhenAll(loads);
+        await load.StopAsync();
         foreach (var s in sources) { s.Kill(); await s.DisposeAsync(); }
+        var accepted = load.Accepted;
         Assert.True(accepted.Count > 30, $"only {accepted.Count} accepted under load\n{bed.Logs()}");
 
         // Every 250 is delivered, including what the dead node had accepted or was delivering.
-        var missing = await ClusterMail.WaitForIdsAsync(bed.Receiver, accepted.Keys, TimeSpan.FromSeconds(90));
+        var missing = await ClusterMail.WaitForIdsAsync(bed.Receiver, accepted, TimeSpan.FromSeconds(90));
         Assert.True(missing.Count == 0, $"{missing.Count} of {accepted.Count} accepted mails not delivered: {string.Join(", ", missing.Take(10))}\n{bed.Logs()}");
         await bed.StartHeldReceiverAsync();
         var heldMissing = await ClusterMail.WaitForIdsAsync(bed.HeldReceiver!, held, TimeSpan.FromSeconds(60));
@@ -95,10 +93,11 @@ public sealed class FailoverTests(ITestOutputHelper output)
         // recorded): at least once, like every MTA. Given time for late second copies to arrive.
         await Task.Delay(TimeSpan.FromSeconds(5));
         ClusterMail.AssertDeliveredOnce(bed.HeldReceiver!, held, bed.Logs);
-        var afterRemoval = accepted.Where(a => a.Value > removedAt).Select(a => a.Key).ToArray();
+        // The log's times are local.
+        var afterRemoval = load.Results.Where(a => a.Reply == "250" && a.At.ToLocalTime() > removedAt).Select(a => a.MessageId).ToArray();
         Assert.True(afterRemoval.Length > 0, "no mail accepted after the removal");
         ClusterMail.AssertDeliveredOnce(bed.Receiver, afterRemoval, bed.Logs);
-        var inFlight = ClusterMail.Duplicates(bed.Receiver, accepted.Keys);
+        var inFlight = ClusterMail.Duplicates(bed.Receiver, accepted);
         output.WriteLine($"accepted under load: {accepted.Count}, {afterRemoval.Length} after the removal; delivered twice: {inFlight.Count} (all accepted before the removal)");
 
         // Restarted, the node rejoins (a new incarnation at the same address) and takes mail again.
@@ -196,22 +195,6 @@ public sealed class FailoverTests(ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(5));
         ClusterMail.AssertDeliveredOnce(bed.Receiver, ids, bed.Logs);
         Assert.All(bed.Receiver.Messages().Where(m => m.MessageId()!.StartsWith("queued-spam-")), m => Assert.Equal(ClusterTestbed.Address(2), m.Peer));
-    }
-
-    static async Task LoadAsync(ClusterTestbed bed, int node, ConcurrentDictionary<string, DateTime> accepted, CancellationToken stop)
-    {
-        using var client = new SmtpClient { Timeout = 30000 };
-        for (var i = 0; !stop.IsCancellationRequested; i++)
-        {
-            try
-            {
-                if (!client.IsConnected) await client.ConnectAsync(ClusterTestbed.Address(node), bed.SmtpPort(node), MailKit.Security.SecureSocketOptions.None, stop);
-            }
-            catch (Exception) when (!stop.IsCancellationRequested) { await Task.Delay(500, CancellationToken.None); continue; }
-            catch (OperationCanceledException) { return; }
-            var id = $"load-{node}-{i}@test";
-            if (await client.TrySendAsync(ClusterMail.Message(id, "alice@sender.example", $"load{i}@rcpt.example")) == "250") accepted[id] = DateTime.Now;
-        }
     }
 
     static double Since(DateTime start, DateTime? at) => at is { } t ? Math.Round((t - start).TotalSeconds, 1) : double.NaN;

@@ -95,7 +95,7 @@ public sealed class OperationsTests
         }
         Assert.True(seen.StandardOutput.Contains("\"rateLimit\": 2"), $"node 2 does not have the limit:\n{seen}\n{bed.Logs()}");
         var outcomes = new List<string>();
-        using (var limitedClient = new SmtpClient { LocalEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ClusterTestbed.LimitedClientAddress), 0) })
+        using (var limitedClient = ClusterTestbed.LimitedClient())
         {
             await limitedClient.ConnectAsync(ClusterTestbed.Address(2), bed.SmtpPort(2), MailKit.Security.SecureSocketOptions.None);
             for (var i = 0; i < 3; i++) outcomes.Add(await limitedClient.TrySendAsync(ClusterMail.Message($"lim-{i}@test", "app@limited.example", $"lim{i}@rcpt.example")));

@@ -17,7 +17,7 @@ public sealed class RateLimitTests
         // 50 mails into each node at the same time, one MailKit connection per node.
         await Task.WhenAll(Enumerable.Range(0, ClusterTestbed.Nodes).Select(node => Task.Run(async () =>
         {
-            using var client = LimitedClient();
+            using var client = ClusterTestbed.LimitedClient();
             await client.ConnectAsync(ClusterTestbed.Address(node), bed.SmtpPort(node), MailKit.Security.SecureSocketOptions.None);
             for (var i = 0; i < 50; i++)
             {
@@ -43,7 +43,7 @@ public sealed class RateLimitTests
         await bed.Node(survivor).WaitForLogAsync(TimeSpan.FromSeconds(30), $"cluster: member {bed.ClusterAddress(host)} removed");
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(58), "too slow to check within the window");
         // Until the entity runs again (within seconds), the answer is a temporary 451 4.3.0, never a pass.
-        using var after = LimitedClient();
+        using var after = ClusterTestbed.LimitedClient();
         await after.ConnectAsync(ClusterTestbed.Address(survivor), bed.SmtpPort(survivor), MailKit.Security.SecureSocketOptions.None);
         string outcome;
         while ((outcome = await SendAsync(after, "after-failover")).StartsWith("451 4.3.0") && DateTime.UtcNow - started < TimeSpan.FromSeconds(58))
@@ -56,9 +56,6 @@ public sealed class RateLimitTests
                 $"rate limit limited: counting on {System.Text.RegularExpressions.Regex.Escape(bed.ClusterAddress(n))}, [1-9][0-9]* message")),
             TimeSpan.FromSeconds(5), () => "no survivor logged the replayed count\n" + bed.Logs());
     }
-
-    static SmtpClient LimitedClient() =>
-        new() { LocalEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ClusterTestbed.LimitedClientAddress), 0) };
 
     static Task<string> SendAsync(SmtpClient client, string tag) =>
         client.TrySendAsync(ClusterMail.Message($"{tag}@test", "app@limited.example", $"{tag}@rcpt.example"));

@@ -41,12 +41,10 @@ public sealed class StorageFaultTests(Xunit.Abstractions.ITestOutputHelper outpu
             () => Report(bed, load, "no mail accepted after the database returned"));
         await load.StopAsync();
 
-        Summary(load, down, back);
-        AssertRefusedOnlyWith451(bed, load);
-        var missing = await ClusterMail.WaitForIdsAsync(bed.Receiver, load.Accepted, TimeSpan.FromSeconds(60));
-        Assert.True(missing.Count == 0, $"{missing.Count} of {load.Accepted.Count} accepted message(s) lost: {string.Join(", ", missing.Take(10))}\n" + Report(bed, load, ""));
-        ClusterMail.AssertDeliveredOnce(bed.Receiver, load.Accepted, () => Report(bed, load, ""));
-        await AssertQueueSweptAsync(bed, load);
+        StorageFaultChecks.Summary(output, load, down, back);
+        StorageFaultChecks.AssertRefusedOnlyWith451(load, () => Report(bed, load, ""));
+        await StorageFaultChecks.AssertAcceptedDeliveredOnceAsync(bed.Receiver, load, TimeSpan.FromSeconds(60), () => Report(bed, load, ""));
+        await StorageFaultChecks.AssertQueueSweptAsync(bed.MetricsAsync, () => Report(bed, load, ""));
         Assert.Matches("journal write failed", bed.Gateway.Output);
         Assert.Matches("storage back", bed.Gateway.Output);
     }
@@ -81,51 +79,17 @@ public sealed class StorageFaultTests(Xunit.Abstractions.ITestOutputHelper outpu
             () => Report(bed, load, "no mail accepted after space returned"));
         await load.StopAsync();
 
-        Summary(load, full, freed);
-        AssertRefusedOnlyWith451(bed, load);
+        StorageFaultChecks.Summary(output, load, full, freed);
+        StorageFaultChecks.AssertRefusedOnlyWith451(load, () => Report(bed, load, ""));
         await bed.StartReceiverAsync();
-        var missing = await ClusterMail.WaitForIdsAsync(bed.Receiver, load.Accepted, TimeSpan.FromSeconds(60));
-        Assert.True(missing.Count == 0, $"{missing.Count} of {load.Accepted.Count} accepted message(s) lost: {string.Join(", ", missing.Take(10))}\n" + Report(bed, load, ""));
-        ClusterMail.AssertDeliveredOnce(bed.Receiver, load.Accepted, () => Report(bed, load, ""));
-        await AssertQueueSweptAsync(bed, load);
+        await StorageFaultChecks.AssertAcceptedDeliveredOnceAsync(bed.Receiver, load, TimeSpan.FromSeconds(60), () => Report(bed, load, ""));
+        await StorageFaultChecks.AssertQueueSweptAsync(bed.MetricsAsync, () => Report(bed, load, ""));
         Assert.Matches("journal write failed", bed.Gateway.Output);
         Assert.Matches("storage back", bed.Gateway.Output);
     }
 
-    /// <summary>What the clients saw around the fault: when refusals began, and when mail was accepted again.</summary>
-    void Summary(MailLoad load, DateTime fault, DateTime repaired)
-    {
-        var results = load.Results;
-        var firstRefusal = results.FirstOrDefault(s => s.At >= fault && s.Reply != "250");
-        var firstAccepted = results.FirstOrDefault(s => s.At >= repaired && s.Reply == "250");
-        output.WriteLine($"{results.Count(s => s.Reply == "250")} accepted, {results.Count(s => s.Reply != "250")} refused; " +
-                         $"first refusal {(firstRefusal is null ? "-" : $"{(firstRefusal.At - fault).TotalSeconds:0.0} s")} after the fault, " +
-                         $"first 250 {(firstAccepted is null ? "-" : $"{(firstAccepted.At - repaired).TotalSeconds:0.0} s")} after the repair; " +
-                         $"250s between: {results.Count(s => s.At >= fault && s.At < repaired && s.Reply == "250")}");
-        foreach (var g in load.Refused.GroupBy(s => s.Reply)) output.WriteLine($"{g.Count()} x {g.Key}");
-    }
-
-    /// <summary>
-    /// The queue sweeper (a persistent singleton, stopped when its own write failed) runs again
-    /// and has seen every message done.
-    /// </summary>
-    static Task AssertQueueSweptAsync(GatewayTestbed bed, MailLoad load) =>
-        Eventually.WaitAsync(async () => (await bed.MetricsAsync()).Contains("\nactorgateway_queue_messages 0\n"), TimeSpan.FromSeconds(30),
-            () => Report(bed, load, "the queue sweeper does not report an empty queue: " +
-                string.Join(" ", bed.MetricsAsync().GetAwaiter().GetResult().Split('\n').Where(l => l.StartsWith("actorgateway_queue")))));
-
-    static void AssertRefusedOnlyWith451(GatewayTestbed bed, MailLoad load)
-    {
-        var other = load.Refused.Where(s => s.Reply != "451 4.3.0 Message not stored: the queue storage is unavailable, try again later").ToArray();
-        Assert.True(other.Length == 0, $"{other.Length} answer(s) other than 451 4.3.0: " +
-                                       string.Join("; ", other.Take(5).Select(s => s.Reply)) + "\n" + Report(bed, load, ""));
-    }
-
-    static string Report(GatewayTestbed bed, MailLoad load, string what)
-    {
-        var answers = load.Results.GroupBy(s => s.Reply).Select(g => $"{g.Count()} x {g.Key}");
-        return $"{what}\nanswers: {string.Join(" | ", answers)}\n{Tail(bed.Gateway.Output, 150)}";
-    }
+    static string Report(GatewayTestbed bed, MailLoad load, string what) =>
+        $"{what}\n{StorageFaultChecks.Answers(load)}\n{Tail(bed.Gateway.Output, 150)}";
 
     static string Tail(string text, int lines) => string.Join('\n', text.Split('\n').TakeLast(lines));
 }

@@ -16,6 +16,9 @@ public sealed class ClusterTestbed : IAsyncDisposable
     public const int RateLimitPerMinute = 100;
     /// <summary>Clients of tenant "limited" connect from this address.</summary>
     public const string LimitedClientAddress = "127.0.0.4";
+    /// <summary>A client of tenant "limited" (it sends as app@limited.example).</summary>
+    public static MailKit.Net.Smtp.SmtpClient LimitedClient() =>
+        new() { LocalEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(LimitedClientAddress), 0) };
 
     public PostgresServer Postgres { get; private set; } = null!;
     public Dnsmasq Dns { get; private set; } = null!;
@@ -29,6 +32,10 @@ public sealed class ClusterTestbed : IAsyncDisposable
     /// <summary>The operations endpoint of node i.</summary>
     public string OperationsUrl(int node) => $"http://{Address(node)}:{_operationsPorts[node]}";
     readonly GatewayProcess?[] _nodes = new GatewayProcess?[Nodes];
+    /// <summary>Node i's /health/ready answer: its status code and text.</summary>
+    public Task<(int Status, string Text)> ReadinessAsync(int node) => NodeHealth.ReadinessAsync(OperationsUrl(node));
+    /// <summary>Node i's /metrics text.</summary>
+    public Task<string> MetricsAsync(int node) => NodeHealth.MetricsAsync(OperationsUrl(node));
 
     /// <summary>Node i (0..2) is site eu-de-0{i+1} on 127.0.0.{i+1}.</summary>
     public static string Address(int node) => $"127.0.0.{node + 1}";

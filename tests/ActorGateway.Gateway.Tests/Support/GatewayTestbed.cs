@@ -133,15 +133,13 @@ public sealed class GatewayTestbed : IAsyncDisposable
     }
     static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
+    string OperationsUrl => $"http://127.0.0.1:{OperationsPort}";
+
     /// <summary>The node's /health/ready answer: its status code and text.</summary>
-    public async Task<(int Status, string Text)> ReadinessAsync()
-    {
-        using var response = await Http.GetAsync($"http://127.0.0.1:{OperationsPort}/health/ready");
-        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
-    }
+    public Task<(int Status, string Text)> ReadinessAsync() => NodeHealth.ReadinessAsync(OperationsUrl);
 
     /// <summary>The node's /metrics text (the queue gauges come from the queue sweeper: empty while it does not answer).</summary>
-    public Task<string> MetricsAsync() => Http.GetStringAsync($"http://127.0.0.1:{OperationsPort}/metrics");
+    public Task<string> MetricsAsync() => NodeHealth.MetricsAsync(OperationsUrl);
 
     /// <param name="certificate">The receiver's own certificate for STARTTLS (default: the testbed's, if started with receiverTls).</param>
     public async Task StartReceiverAsync(TestCertificate? certificate = null) =>
