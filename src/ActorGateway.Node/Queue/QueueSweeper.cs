@@ -61,6 +61,8 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     // its start as one: it may have started because storage failed.
     DateTimeOffset? _storageFailedAt = DateTimeOffset.UtcNow;
     long _offset;
+    // Where the last sweep started: the next one reads from there again (see StartSweep).
+    long _lastSweepFrom;
     bool _sweeping, _sweepAgain, _changedSinceCheckpoint;
     DateTime _lastCheckpoint = DateTime.UtcNow, _lastReconcile = DateTime.UtcNow;
     static readonly TimeSpan ReconcileInterval = TimeSpan.FromSeconds(60), CheckpointLag = TimeSpan.FromSeconds(10);
@@ -92,6 +94,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             if (o.Snapshot is not QueueCheckpoint c) return;
             // Checkpoints from when each tag was read on its own hold three offsets: the lowest re-reads, which is harmless.
             _offset = Math.Min(c.QueuedOffset, Math.Min(c.AttemptedOffset, c.DoneOffset));
+            _lastSweepFrom = _offset;
             foreach (var (id, next) in c.Pending) _pending[id] = next;
             foreach (var (id, at) in c.Received ?? new Dictionary<string, DateTimeOffset>()) _received[id] = at;
             foreach (var (id, node) in c.AcceptedBy ?? new Dictionary<string, string>()) _acceptedBy[id] = node;
@@ -172,7 +175,11 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     {
         if (_sweeping) { _sweepAgain = true; return; }
         _sweeping = true;
-        var from = _offset;
+        // Every sweep reads again what the one before read: an event that committed after a later
+        // one was read (PostgreSQL, several writers) is seen one sweep late rather than at the
+        // next reconcile. Done messages are deleted by then, so what is read twice is small.
+        var from = Math.Min(_offset, _lastSweepFrom);
+        _lastSweepFrom = _offset;
         if (DateTime.UtcNow - _lastReconcile >= ReconcileInterval && _history.Count > 0)
         {
             from = _history.Peek().Offset;
@@ -233,6 +240,8 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             }
         }
         _sweeping = false;
+        // A backlog read in pieces goes on where this piece ended.
+        if (sweep.Read.More) _lastSweepFrom = _offset;
         _changedSinceCheckpoint |= sweep.Read.Events.Count > 0;
         var now = DateTime.UtcNow;
         _history.Enqueue((now, _offset));
