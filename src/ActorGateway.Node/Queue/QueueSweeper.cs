@@ -228,7 +228,11 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
                         if (_pending.ContainsKey(id)) _pending[id] = r.NextAttemptAt;
                         _active.Returned(id);
                     }
-                    if (e.Event is PoolWaitStarted && _pending.ContainsKey(id)) _pending[id] = null;
+                    if (e.Event is PoolWaitStarted)
+                    {
+                        if (_pending.ContainsKey(id)) _pending[id] = null;
+                        _active.Returned(id);
+                    }
                     _acceptedBy.Remove(id);
                     break;
                 case QueueTags.Done:
@@ -276,15 +280,20 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             return addresses.Any(a => node.StartsWith(a, StringComparison.Ordinal))
                    || !_received.TryGetValue(id, out var received) || now - received > JoiningGrace;
         }
-        var due = _pending.Where(p => p.Value is null || (_acceptedBy.TryGetValue(p.Key, out var node)
-                ? Gone(node, p.Key) || FirstAttemptDeadline.Passed(p.Value.Value, _storageFailedAt, now, horizon)
-                : p.Value <= horizon))
-            .Select(p => (p.Key, p.Value ?? DateTimeOffset.MinValue));
+        // Mail waiting for its pool or for a connection (no due time) is woken on every sweep, outside
+        // the active queue: its wait has no end the sweeper would read, and the wakes are what bring
+        // its entity back after it was passivated.
+        var waiting = _pending.Where(p => p.Value is null).Select(p => p.Key).ToArray();
+        foreach (var id in waiting) _region.Tell(new WakeMessage(id));
+        var due = _pending.Where(p => p.Value is { } next && (_acceptedBy.TryGetValue(p.Key, out var node)
+                ? Gone(node, p.Key) || FirstAttemptDeadline.Passed(next, _storageFailedAt, now, horizon)
+                : next <= horizon))
+            .Select(p => (p.Key, p.Value!.Value));
         var woken = _active.Admit(due, now, out var more);
         foreach (var id in woken) _region.Tell(new WakeMessage(id));
         // Places free up as attempts end: look again soon rather than at the next interval.
         if (more) Timers.StartSingleTimer("refill", Sweep.Instance, RefillDelay);
-        return woken.Count;
+        return waiting.Length + woken.Count;
     }
 
     void Checkpoint()
