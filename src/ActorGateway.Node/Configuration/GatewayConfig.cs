@@ -125,7 +125,7 @@ public static class GatewayConfig
             smtp.GetTimeSpan("store-timeout", TimeSpan.FromSeconds(30)),
             g.GetTimeSpan("rate-limit.timeout", TimeSpan.FromSeconds(5)),
             g.GetStringList("dns.servers", []).ToArray(), g.GetTimeSpan("dns.timeout", TimeSpan.FromSeconds(3)), delivery,
-            g.GetTimeSpan("queue.sweep-interval", TimeSpan.FromSeconds(30)), ReadAntivirus(g), ReadAntispam(g),
+            g.GetTimeSpan("queue.sweep-interval", TimeSpan.FromSeconds(5)), ReadAntivirus(g), ReadAntispam(g),
             new PoolSettings(NullIfEmpty(g.GetString("pools.good.source-address", "")), NullIfEmpty(g.GetString("pools.bad.source-address", "")),
                 g.GetTimeSpan("pools.wait-interval", TimeSpan.FromSeconds(5))),
             ReadTlsPolicy(g),
