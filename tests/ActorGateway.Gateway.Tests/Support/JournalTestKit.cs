@@ -44,13 +44,18 @@ public abstract class JournalTestKit : TestKit
     protected GatewaySettings Settings => GatewayConfig.Read(Sys.Settings.Config);
 
     /// <summary>A count from this system's SQLite database, e.g. of a message's journal rows.</summary>
-    protected async Task<long> CountAsync(string sql)
+    protected async Task<long> CountAsync(string sql) => Convert.ToInt64(await SqlAsync(sql));
+
+    /// <summary>Runs statements on this system's SQLite database (a test arranging the journal's rows by hand).</summary>
+    protected Task ExecuteAsync(string sql) => SqlAsync(sql);
+
+    async Task<object?> SqlAsync(string sql)
     {
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Settings.ConnectionString);
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        return Convert.ToInt64(await command.ExecuteScalarAsync());
+        return await command.ExecuteScalarAsync();
     }
 
     /// <summary>The envelope of a test message from alice@sender.example.</summary>
