@@ -86,6 +86,8 @@ public static class GatewayNode
         var verifiedLogins = new VerifiedLoginCache(settings.AuthCacheSize);
         var records = new DeliveryRecordStore(settings);
         records.CreateTablesAsync().GetAwaiter().GetResult();
+        var pending = new PendingQueueStore(settings);
+        pending.CreateTableAsync().GetAwaiter().GetResult();
         StorageHealth.CreateTableAsync(settings.Storage, settings.ConnectionString).GetAwaiter().GetResult();
         IActorRef? region = null, intake = null, limiters = null, sweeper = null, monitor = null, tenantEvents = null;
         var agents = new List<IActorRef>();
@@ -169,7 +171,7 @@ public static class GatewayNode
                 // sweeper may still wait to run again.
                 static Props Restarting(Props props, string name) =>
                     Akka.Pattern.BackoffSupervisor.Props(props, name, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), 0.2);
-                system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, new QueueJournalReader(settings), settings.SweepInterval, services.Timeouts.Attempt, records,
+                system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, new QueueJournalReader(settings), pending, settings.SweepInterval, services.Timeouts.Attempt, records,
                     settings.Retention, settings.QueueActiveLimit), "sweeper"), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
                 system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");

@@ -118,9 +118,9 @@ public static class OperationsApi
         // ---- queue ----
         reads.MapGet("/api/queue", async (string? tenant, string? pool, string? state, string? destination, int? limit) =>
         {
-            var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(), AskTimeout);
+            var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(Math.Clamp(limit ?? 100, 1, 1000)), AskTimeout);
             var rows = new List<object>();
-            foreach (var (id, next) in pending.Pending.OrderBy(p => p.Key).Take(Math.Clamp(limit ?? 100, 1, 1000)))
+            foreach (var (id, next) in pending.Pending.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
                 var d = await ops.Messages().Ask<MessageDetails>(new GetMessageDetails(id), AskTimeout);
                 if (d.Envelope is not { } e) continue;
@@ -129,7 +129,7 @@ public static class OperationsApi
                 rows.Add(new { id, tenant = e.Tenant, from = e.Sender, pool = e.Pool, state = d.State, pending = d.Pending, attempts = d.Attempts.Count,
                     next = d.NextAttempt, received = e.ReceivedAt, size = d.Size });
             }
-            return Results.Json(new { total = pending.Pending.Count, shown = rows });
+            return Results.Json(new { total = pending.Total, shown = rows });
         });
         reads.MapGet("/api/queue/{id}", async (string id, CancellationToken ct) =>
         {
@@ -228,9 +228,9 @@ public static class OperationsApi
         }
         try
         {
-            var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(), TimeSpan.FromSeconds(3));
-            Add(GatewayMetrics.QueueMessages, pending.Pending.Count);
-            var due = pending.Pending.Values.Where(v => v is not null).Select(v => v!.Value).DefaultIfEmpty(pending.At).Min();
+            var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(0), TimeSpan.FromSeconds(3));
+            Add(GatewayMetrics.QueueMessages, pending.Total);
+            var due = pending.EarliestDue ?? pending.At;
             Add(GatewayMetrics.QueueNextAttempt, Math.Max(0, (due - pending.At).TotalSeconds));
             Add(GatewayMetrics.QueueOldestAge, pending.OldestReceived is { } oldest ? Math.Max(0, (pending.At - oldest).TotalSeconds) : 0);
             var status = await ops.BlacklistMonitor().Ask<BlacklistStatus>(new GetBlacklistStatus(), TimeSpan.FromSeconds(3));

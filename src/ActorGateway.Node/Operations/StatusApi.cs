@@ -53,7 +53,7 @@ public static class StatusApi
 
         reads.MapGet("/api/queue/summary", async () =>
         {
-            var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(), AskTimeout);
+            var pending = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(SummaryExamines), AskTimeout);
             var details = await Task.WhenAll(pending.Pending.Keys.Order(StringComparer.Ordinal).Take(SummaryExamines)
                 .Select(id => ops.Messages().Ask<MessageDetails>(new GetMessageDetails(id), AskTimeout)));
             return Results.Json(QueueSummary.Of(pending, details));

@@ -18,7 +18,7 @@ public sealed record QueueSummary(int Total, int Examined, DateTimeOffset At, Da
         var known = details.Where(d => d.Envelope is not null).ToArray();
         // The sweeper knows the oldest of the whole queue; before it does, the oldest examined one stands in.
         var oldest = pending.OldestReceived ?? known.Select(d => (DateTimeOffset?)d.Envelope!.ReceivedAt).Min();
-        return new QueueSummary(pending.Pending.Count, known.Length, pending.At, oldest,
+        return new QueueSummary(pending.Total, known.Length, pending.At, oldest,
             oldest is { } o ? Math.Max(0, (pending.At - o).TotalSeconds) : null,
             Count(known.Select(d => d.State)),
             Count(known.Select(d => d.Envelope!.Tenant)),

@@ -12,9 +12,10 @@ namespace ActorGateway.Node.Queue;
 /// the journal's tags (QueueJournalReader) to know which messages are still queued and when each is due, and
 /// wakes the due ones through sharding, on whichever node their shard now lives. This is
 /// what resumes the queue after a restart or after a node died mid-delivery.
-/// Its own progress (the journal offset and the pending set) is checkpointed, so that a sweeper
-/// that starts on another node after a failover reads only what was written since the last
-/// checkpoint instead of the queue's whole history.
+/// Its own progress is checkpointed, so that a sweeper that starts on another node after a
+/// failover reads only what was written since the last checkpoint instead of the queue's whole
+/// history: the journal offset as a snapshot, the pending set in its own table
+/// (PendingQueueStore), where each checkpoint writes only what changed since the one before.
 /// Journal orderings are handed out before commit (PostgreSQL with several writers), so an
 /// event can become visible after a later one was already read. So that no such event is
 /// skipped for good, every reconcile interval a sweep reads again from where the sweeps were
@@ -36,11 +37,17 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     sealed class Prune { public static readonly Prune Instance = new(); }
     sealed record Pruned(int Records, string? Error = null);
     sealed record SweepRead(QueueEvents Read, int Deleted);
+    sealed record PendingLoaded(IReadOnlyList<PendingEntry> Entries);
+    sealed record PendingSaved(long Offset, string[] Written, string[] Removed, string? Error = null);
     // Events per sweep at most, so that a sweeper behind a long backlog holds a bounded part of it; the rest follows at once.
     const int EventsPerSweep = 50_000;
 
     readonly IActorRef _region;
     readonly QueueJournalReader _journal;
+    readonly PendingQueueStore _store;
+    // Ids whose entry changed since the last checkpoint, and the ids the table holds.
+    readonly HashSet<string> _dirty = new(StringComparer.Ordinal), _stored = new(StringComparer.Ordinal);
+    bool _saving;
     readonly ActiveQueue _active;
     readonly DeliveryRecordStore? _records;
     readonly RetentionSettings _retention;
@@ -75,16 +82,16 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     /// <param name="firstAttemptTimeout">The longest a first attempt can take (the delivery ask's timeout).</param>
     /// <param name="records">Where completed messages go; null: they stay in the journal (tests of the sweeping alone).</param>
     /// <param name="activeLimit">How many woken messages may be in their attempt at once (gateway.queue.active-limit).</param>
-    public static Props Props(IActorRef region, QueueJournalReader journal, TimeSpan interval, TimeSpan firstAttemptTimeout, DeliveryRecordStore? records = null,
-        RetentionSettings? retention = null, int activeLimit = DefaultActiveLimit) =>
-        Akka.Actor.Props.Create(() => new QueueSweeper(region, journal, interval, firstAttemptTimeout, records, retention ?? RetentionSettings.Default, activeLimit));
+    public static Props Props(IActorRef region, QueueJournalReader journal, PendingQueueStore store, TimeSpan interval, TimeSpan firstAttemptTimeout,
+        DeliveryRecordStore? records = null, RetentionSettings? retention = null, int activeLimit = DefaultActiveLimit) =>
+        Akka.Actor.Props.Create(() => new QueueSweeper(region, journal, store, interval, firstAttemptTimeout, records, retention ?? RetentionSettings.Default, activeLimit));
 
     public const int DefaultActiveLimit = 5000;
 
-    public QueueSweeper(IActorRef region, QueueJournalReader journal, TimeSpan interval, TimeSpan firstAttemptTimeout, DeliveryRecordStore? records, RetentionSettings retention,
-        int activeLimit)
+    public QueueSweeper(IActorRef region, QueueJournalReader journal, PendingQueueStore store, TimeSpan interval, TimeSpan firstAttemptTimeout,
+        DeliveryRecordStore? records, RetentionSettings retention, int activeLimit)
     {
-        _region = region; _journal = journal; _interval = interval; _records = records; _retention = retention;
+        _region = region; _journal = journal; _store = store; _interval = interval; _records = records; _retention = retention;
         _firstAttemptGrace = firstAttemptTimeout + TimeSpan.FromSeconds(30);
         _active = new ActiveQueue(activeLimit, _firstAttemptGrace);
         _checkpointInterval = TimeSpan.FromTicks(Math.Max(interval.Ticks, TimeSpan.FromSeconds(5).Ticks));
@@ -95,21 +102,45 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             // Checkpoints from when each tag was read on its own hold three offsets: the lowest re-reads, which is harmless.
             _offset = Math.Min(c.QueuedOffset, Math.Min(c.AttemptedOffset, c.DoneOffset));
             _lastSweepFrom = _offset;
-            foreach (var (id, next) in c.Pending) _pending[id] = next;
+            // Checkpoints from before the pending table carry the set itself: it goes into the table at the next checkpoint.
+            foreach (var (id, next) in c.Pending) { _pending[id] = next; _dirty.Add(id); }
             foreach (var (id, at) in c.Received ?? new Dictionary<string, DateTimeOffset>()) _received[id] = at;
             foreach (var (id, node) in c.AcceptedBy ?? new Dictionary<string, string>()) _acceptedBy[id] = node;
         });
         Recover<QueueCheckpointTaken>(_ => { });
-        Recover<RecoveryCompleted>(_ =>
+        Recover<RecoveryCompleted>(_ => _store.LoadAsync().PipeTo(Self, success: e => new PendingLoaded(e)));
+
+        // Until the pending set is loaded nothing else is handled: a done message must not be
+        // taken out of the set before the load puts it back in.
+        Command<PendingLoaded>(loaded =>
         {
+            foreach (var e in loaded.Entries)
+            {
+                _stored.Add(e.QueueId);
+                if (!_pending.TryAdd(e.QueueId, e.Next)) continue;
+                if (e.Received is { } at) _received[e.QueueId] = at;
+                if (e.AcceptedBy is { } node) _acceptedBy[e.QueueId] = node;
+            }
             _log.Info("queue sweeper running on {0}, from checkpoint: {1} message(s) pending", Akka.Cluster.Cluster.Get(Context.System).SelfAddress, _pending.Count);
+            Become(Running);
+            Stash.UnstashAll();
             // What the checkpoint knows is woken at once; the read of what came after it follows.
             WakeDue();
             Self.Tell(Sweep.Instance);
             Timers.StartPeriodicTimer("sweep", Sweep.Instance, _interval);
             if (_records is not null) Timers.StartPeriodicTimer("retention", Prune.Instance, _retention.Interval);
         });
+        Command<Status.Failure>(f =>
+        {
+            // Stopped, the supervisor starts it again after a pause (storage may be failing).
+            _log.Warning("queue: the pending set could not be loaded: {0}", f.Cause.Message);
+            Context.Stop(Self);
+        });
+        CommandAny(_ => Stash.Stash());
+    }
 
+    void Running()
+    {
         Command<Sweep>(_ => StartSweep());
         Command<Prune>(_ =>
         {
@@ -130,11 +161,18 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             _storageFailedAt = DateTimeOffset.UtcNow;
             _log.Warning("queue sweep failed: {0}", f.Cause.Message);
         });
-        Command<GetPendingMessages>(_ => Sender.Tell(new PendingMessages(new Dictionary<string, DateTimeOffset?>(_pending), DateTimeOffset.UtcNow,
-            _received.Count == 0 ? null : _received.Values.Min())));
+        Command<GetPendingMessages>(g =>
+        {
+            var shown = g.Limit is { } limit
+                ? _pending.OrderBy(p => p.Key, StringComparer.Ordinal).Take(Math.Max(0, limit)).ToDictionary()
+                : new Dictionary<string, DateTimeOffset?>(_pending);
+            var due = _pending.Values.Where(v => v is not null).Select(v => v!.Value).DefaultIfEmpty().Min();
+            Sender.Tell(new PendingMessages(shown, DateTimeOffset.UtcNow, _received.Count == 0 ? null : _received.Values.Min(), _pending.Count,
+                due == default ? null : due));
+        });
         Command<MessageIsDone>(d =>
         {
-            if (_pending.Remove(d.QueueId)) _changedSinceCheckpoint = true;
+            if (_pending.Remove(d.QueueId)) _dirty.Add(d.QueueId);
             _received.Remove(d.QueueId); _acceptedBy.Remove(d.QueueId); _active.Returned(d.QueueId);
         });
         // A member gone: its messages' shards move on the next wake, so wake them now, not at the next interval.
@@ -145,6 +183,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             StartSweep();
         });
         Command<Akka.Cluster.ClusterEvent.CurrentClusterState>(_ => { });
+        Command<PendingSaved>(Saved);
         Command<SaveSnapshotSuccess>(s =>
         {
             // Only the newest checkpoint is needed.
@@ -215,11 +254,15 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             {
                 case QueueTags.Queued when e.Event is MessageAccepted m:
                     queued++;
-                    if (m.AcceptedBy is null) { if (_pending.TryAdd(m.QueueId, null)) _received[m.QueueId] = m.Envelope.ReceivedAt; }
+                    if (m.AcceptedBy is null)
+                    {
+                        if (_pending.TryAdd(m.QueueId, null)) { _received[m.QueueId] = m.Envelope.ReceivedAt; _dirty.Add(m.QueueId); }
+                    }
                     else if (_pending.TryAdd(m.QueueId, m.Envelope.ReceivedAt + _firstAttemptGrace))
                     {
                         _received[m.QueueId] = m.Envelope.ReceivedAt;
                         _acceptedBy[m.QueueId] = m.AcceptedBy;
+                        _dirty.Add(m.QueueId);
                     }
                     break;
                 case QueueTags.Attempted:
@@ -234,10 +277,11 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
                         _active.Returned(id);
                     }
                     _acceptedBy.Remove(id);
+                    if (_pending.ContainsKey(id)) _dirty.Add(id);
                     break;
                 case QueueTags.Done:
                     _active.Returned(id);
-                    _pending.Remove(id);
+                    if (_pending.Remove(id)) _dirty.Add(id);
                     _received.Remove(id);
                     _acceptedBy.Remove(id);
                     break;
@@ -296,16 +340,44 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         return waiting.Length + woken.Count;
     }
 
+    /// <summary>
+    /// Writes what changed in the pending set since the last checkpoint to its table, then the
+    /// offset as a snapshot. The offset is from at least CheckpointLag ago (events committed late
+    /// are read again), the table as of now; reading an event again changes nothing, and the
+    /// table is written before the snapshot, so a crash in between only means a longer re-read.
+    /// </summary>
     void Checkpoint()
     {
-        if (!_changedSinceCheckpoint || DateTime.UtcNow - _lastCheckpoint < _checkpointInterval) return;
+        if (_saving || (!_changedSinceCheckpoint && _dirty.Count == 0) || DateTime.UtcNow - _lastCheckpoint < _checkpointInterval) return;
         _changedSinceCheckpoint = false;
         _lastCheckpoint = DateTime.UtcNow;
-        // Offsets from at least CheckpointLag ago (events committed late are read again), the pending set as of now.
         var lagged = _history.LastOrDefault(h => DateTime.UtcNow - h.At >= CheckpointLag);
         if (lagged.At == default) lagged = _history.Peek();
-        var checkpoint = new QueueCheckpoint(lagged.Offset, lagged.Offset, lagged.Offset, new Dictionary<string, DateTimeOffset?>(_pending),
-            new Dictionary<string, DateTimeOffset>(_received), new Dictionary<string, string>(_acceptedBy));
+        // Mail that came and went between two checkpoints never reaches the table.
+        var written = _dirty.Where(_pending.ContainsKey).ToArray();
+        var removed = _dirty.Where(id => !_pending.ContainsKey(id) && _stored.Contains(id)).ToArray();
+        _dirty.Clear();
+        var entries = written.Select(id => new PendingEntry(id, _pending[id], _received.TryGetValue(id, out var at) ? at : null, _acceptedBy.GetValueOrDefault(id))).ToArray();
+        _saving = true;
+        var offset = lagged.Offset;
+        _store.SaveAsync(entries, removed).PipeTo(Self, success: () => new PendingSaved(offset, written, removed),
+            failure: e => new PendingSaved(offset, written, removed, e.Message));
+    }
+
+    void Saved(PendingSaved saved)
+    {
+        _saving = false;
+        if (saved.Error is not null)
+        {
+            _log.Warning("queue: checkpoint failed (tried again at the next sweep): {0}", saved.Error);
+            _dirty.UnionWith(saved.Written);
+            _dirty.UnionWith(saved.Removed);
+            _changedSinceCheckpoint = true;
+            return;
+        }
+        _stored.UnionWith(saved.Written);
+        _stored.ExceptWith(saved.Removed);
+        var checkpoint = new QueueCheckpoint(saved.Offset, saved.Offset, saved.Offset, new Dictionary<string, DateTimeOffset?>());
         // A small event first, so that each snapshot has a sequence number of its own.
         Persist(new QueueCheckpointTaken(DateTimeOffset.UtcNow), _ => SaveSnapshot(checkpoint));
     }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using ActorGateway.Node.Configuration;
 using ActorGateway.Node.Pipeline;
 using Microsoft.Data.Sqlite;
+using static ActorGateway.Node.Storage.GatewayDatabase;
 
 namespace ActorGateway.Node.Retention;
 
@@ -163,37 +164,5 @@ public sealed class DeliveryRecordStore
         }
         if (_sqlite) await ExecuteAsync(connection, null, "PRAGMA incremental_vacuum", ct);
         return removed;
-    }
-
-    static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params string[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var p in parameters) command.Parameters.Add(Parameter(command, p, DBNull.Value));
-        return command;
-    }
-
-    static DbParameter Parameter(DbCommand command, string name, object? value)
-    {
-        var p = command.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value ?? DBNull.Value;
-        return p;
-    }
-
-    static async Task RunAsync(DbCommand command, CancellationToken ct, params object?[] values)
-    {
-        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i] ?? DBNull.Value;
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
-    static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken ct, params (string, object)[] values)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in values) command.Parameters.Add(Parameter(command, name, value));
-        return await command.ExecuteNonQueryAsync(ct);
     }
 }

@@ -24,4 +24,38 @@ public static class GatewayDatabase
         catch { await connection.DisposeAsync(); throw; }
         return connection;
     }
+
+    /// <summary>A prepared-style command whose parameters are set per row by <see cref="RunAsync"/>.</summary>
+    public static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params string[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var p in parameters) command.Parameters.Add(Parameter(command, p, DBNull.Value));
+        return command;
+    }
+
+    public static DbParameter Parameter(DbCommand command, string name, object? value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value ?? DBNull.Value;
+        return p;
+    }
+
+    /// <summary>Runs a command from <see cref="Command"/> with its parameters set, in order, to the values.</summary>
+    public static async Task RunAsync(DbCommand command, CancellationToken ct, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    public static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken ct, params (string, object)[] values)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in values) command.Parameters.Add(Parameter(command, name, value));
+        return await command.ExecuteNonQueryAsync(ct);
+    }
 }

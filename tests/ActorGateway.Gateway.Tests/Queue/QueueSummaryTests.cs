@@ -14,7 +14,7 @@ public sealed class QueueSummaryTests
     [Fact]
     public void Counts_by_state_tenant_pool_and_destination_domain_once_per_message()
     {
-        var pending = new PendingMessages(new Dictionary<string, DateTimeOffset?> { ["A"] = null, ["B"] = null, ["C"] = null, ["D"] = null }, Now, Now.AddMinutes(-30));
+        var pending = new PendingMessages(new Dictionary<string, DateTimeOffset?> { ["A"] = null, ["B"] = null, ["C"] = null, ["D"] = null }, Now, Now.AddMinutes(-30), 4, null);
         var summary = QueueSummary.Of(pending, [
             Message("A", "deferred", "local", "good", Now.AddMinutes(-30), "x@Rcpt.example", "y@rcpt.example", "z@other.example"),
             Message("B", "deferred", "local", "bad", Now.AddMinutes(-5), "x@rcpt.example"),
@@ -24,6 +24,8 @@ public sealed class QueueSummaryTests
 
         Assert.Equal(4, summary.Total);
         Assert.Equal(3, summary.Examined);
+        // The total is the sweeper's, also when it sent only part of a large queue.
+        Assert.Equal(90_000, QueueSummary.Of(pending with { Total = 90_000 }, []).Total);
         Assert.Equal(1800, summary.OldestAgeSeconds);
         Assert.Equal(new Dictionary<string, int> { ["deferred"] = 2, ["held"] = 1 }, summary.ByState);
         Assert.Equal(new Dictionary<string, int> { ["local"] = 2, ["authed"] = 1 }, summary.ByTenant);
@@ -35,10 +37,10 @@ public sealed class QueueSummaryTests
     [Fact]
     public void Without_the_sweepers_oldest_the_oldest_examined_message_stands_in_and_an_empty_queue_has_no_age()
     {
-        var pending = new PendingMessages(new Dictionary<string, DateTimeOffset?> { ["A"] = null }, Now);
+        var pending = new PendingMessages(new Dictionary<string, DateTimeOffset?> { ["A"] = null }, Now, null, 1, null);
         Assert.Equal(120, QueueSummary.Of(pending, [Message("A", "queued", "local", "good", Now.AddMinutes(-2), "x@rcpt.example")]).OldestAgeSeconds);
 
-        var none = QueueSummary.Of(new PendingMessages(new Dictionary<string, DateTimeOffset?>(), Now), []);
+        var none = QueueSummary.Of(new PendingMessages(new Dictionary<string, DateTimeOffset?>(), Now, null, 0, null), []);
         Assert.Equal(0, none.Total);
         Assert.Null(none.OldestAgeSeconds);
         Assert.Empty(none.ByDestination);

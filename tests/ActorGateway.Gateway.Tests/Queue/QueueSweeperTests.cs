@@ -33,7 +33,7 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         var accepted = Stopwatch.StartNew();
 
         var region = CreateTestProbe();
-        Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), TimeSpan.FromMilliseconds(500), firstAttemptTimeout: TimeSpan.FromMinutes(10)));
+        Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), Pending, TimeSpan.FromMilliseconds(500), firstAttemptTimeout: TimeSpan.FromMinutes(10)));
 
         var firstWake = new Dictionary<string, TimeSpan>();
         while (accepted.Elapsed < TimeSpan.FromSeconds(14))
@@ -70,7 +70,7 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         var store = new DeliveryRecordStore(Settings);
         await store.CreateTablesAsync(); // as the node does at start-up
         var region = CreateTestProbe();
-        Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(10), store));
+        Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), Pending, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(10), store));
 
         await AwaitAssertAsync(async () => Assert.NotNull(await store.GetAsync("crashed")), TimeSpan.FromSeconds(10));
         var record = (await store.GetAsync("crashed"))!;
@@ -93,7 +93,7 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         for (var i = 0; i < 5; i++) Accepted($"backlog-{i}", gone);
 
         var region = CreateTestProbe();
-        Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), activeLimit: 2));
+        Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), Pending, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), activeLimit: 2));
 
         var first = new[] { region.ExpectMsg<WakeMessage>(TimeSpan.FromSeconds(10)), region.ExpectMsg<WakeMessage>(TimeSpan.FromSeconds(5)) };
         var sweeper = region.LastSender;
@@ -123,11 +123,63 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         Accepted("after", gone);
 
         var region = CreateTestProbe();
-        Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(10)));
+        Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), Pending, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(10)));
         Assert.Equal("after", region.ExpectMsg<WakeMessage>(TimeSpan.FromSeconds(10)).QueueId);
 
         await ExecuteAsync("INSERT INTO journal SELECT * FROM held_journal; INSERT INTO tags SELECT * FROM held_tags;");
         // Well before the reconcile's re-read (60 s).
         region.FishForMessage(m => m is WakeMessage { QueueId: "late" }, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task The_pending_set_is_loaded_from_its_table_kept_there_change_by_change_and_an_older_checkpoints_set_moves_into_it()
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Sys);
+        cluster.Join(cluster.SelfAddress);
+        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(20));
+        var self = MessageIntake.NodeOf(cluster.SelfUniqueAddress); // left to their first attempt: not woken
+
+        // A checkpoint as written before the table existed, with its pending set in it.
+        var snapshots = CreateTestProbe();
+        Akka.Persistence.Persistence.Instance.Apply(Sys).SnapshotStoreFor(null).Tell(new Akka.Persistence.SaveSnapshot(
+            new Akka.Persistence.SnapshotMetadata("queue-sweeper", 1, DateTime.UtcNow),
+            new QueueCheckpoint(0, 0, 0, new Dictionary<string, DateTimeOffset?> { ["old"] = DateTimeOffset.UtcNow.AddHours(1) })), snapshots.Ref);
+        snapshots.ExpectMsg<Akka.Persistence.SaveSnapshotSuccess>(TimeSpan.FromSeconds(10));
+        // A row only the table knows (its journal events are behind the checkpoint's offset).
+        var store = Pending;
+        await store.SaveAsync([new PendingEntry("tabled", DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow.AddMinutes(-5), null)], []);
+        Accepted("a", self);
+        Accepted("b", self);
+
+        var region = CreateTestProbe();
+        var sweeper = Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), store, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(10)));
+        async Task<string[]> Tabled() => (await store.LoadAsync()).Select(e => e.QueueId).Order().ToArray();
+        await AwaitAssertAsync(async () =>
+        {
+            var pending = await sweeper.Ask<PendingMessages>(new GetPendingMessages(), TimeSpan.FromSeconds(5));
+            Assert.Equal(["a", "b", "old", "tabled"], pending.Pending.Keys.Order().ToArray());
+        }, TimeSpan.FromSeconds(10));
+        // The next checkpoint (every 5 s at most) writes what the journal and the old checkpoint brought.
+        await AwaitAssertAsync(async () => Assert.Equal(["a", "b", "old", "tabled"], await Tabled()), TimeSpan.FromSeconds(15));
+        // Asked for part (a scrape, a listing): the first by queue id, with the whole queue's count and earliest due time.
+        var part = await sweeper.Ask<PendingMessages>(new GetPendingMessages(1), TimeSpan.FromSeconds(5));
+        Assert.Equal(["a"], part.Pending.Keys);
+        Assert.Equal(4, part.Total);
+        Assert.NotNull(part.EarliestDue);
+        var a = (await store.LoadAsync()).Single(e => e.QueueId == "a");
+        Assert.Equal(self, a.AcceptedBy);
+        Assert.NotNull(a.Received);
+
+        sweeper.Tell(new MessageIsDone("a"), region.Ref);
+        await AwaitAssertAsync(async () => Assert.Equal(["b", "old", "tabled"], await Tabled()), TimeSpan.FromSeconds(15));
+
+        // A sweeper started again (a failover) has the same set, the done message not among it.
+        await sweeper.GracefulStop(TimeSpan.FromSeconds(10));
+        var again = Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), store, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(10)));
+        await AwaitAssertAsync(async () =>
+        {
+            var pending = await again.Ask<PendingMessages>(new GetPendingMessages(), TimeSpan.FromSeconds(5));
+            Assert.Equal(["b", "old", "tabled"], pending.Pending.Keys.Order().ToArray());
+        }, TimeSpan.FromSeconds(10));
     }
 }

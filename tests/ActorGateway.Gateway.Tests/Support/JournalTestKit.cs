@@ -43,6 +43,17 @@ public abstract class JournalTestKit : TestKit
     /// <summary>The node settings this system runs with (its database among them).</summary>
     protected GatewaySettings Settings => GatewayConfig.Read(Sys.Settings.Config);
 
+    /// <summary>The queue sweeper's pending table in this system's database, created as the node creates it at start-up.</summary>
+    protected ActorGateway.Node.Queue.PendingQueueStore Pending
+    {
+        get
+        {
+            var store = new ActorGateway.Node.Queue.PendingQueueStore(Settings);
+            store.CreateTableAsync().GetAwaiter().GetResult();
+            return store;
+        }
+    }
+
     /// <summary>A count from this system's SQLite database, e.g. of a message's journal rows.</summary>
     protected async Task<long> CountAsync(string sql) => Convert.ToInt64(await SqlAsync(sql));
 
