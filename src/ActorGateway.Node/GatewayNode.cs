@@ -146,6 +146,8 @@ public static class GatewayNode
                 {
                     MtaSts = MtaStsSetup.Create(settings.Delivery, dns, resolver, sp.GetRequiredService<ILoggerFactory>(), tlsSessions),
                     Events = events,
+                    // The sweeper must have read the attempt (one sweep) and wakes what falls due before its next sweep.
+                    ParkBeyond = 3 * settings.SweepInterval,
                 };
                 var sharding = ClusterSharding.Get(system);
                 var shardingSettings = ClusterShardingSettings.Create(system);

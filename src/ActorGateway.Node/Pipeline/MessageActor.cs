@@ -18,6 +18,12 @@ public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pool
 {
     /// <summary>Recipient domains' MTA-STS policies as this node knows them (null: MTA-STS is off).</summary>
     public ActorGateway.Mail.Delivery.MtaSts.MtaStsPolicies? MtaSts { get; init; }
+    /// <summary>
+    /// A message whose next attempt is further ahead than this leaves memory until the queue sweeper
+    /// wakes it (which it does from the journal, when due): a long queue behind a receiver that is
+    /// down is then on disk, as Postfix's deferred queue is, not thousands of bodies in entities.
+    /// </summary>
+    public TimeSpan ParkBeyond { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Tenants' delivery events (webhooks), emitted once an attempt is journaled.</summary>
     public ActorGateway.Node.Events.DeliveryEvents Events { get; init; } = ActorGateway.Node.Events.DeliveryEvents.None;
 
@@ -217,6 +223,11 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
     {
         if (_attemptRunning || _message.Completed || _message.Held) return;
         var wait = (_message.NextAttempt ?? DateTimeOffset.UtcNow) - DateTimeOffset.UtcNow;
+        if (wait > _services.ParkBeyond && !Busy && !Timers.IsTimerActive("bounce"))
+        {
+            Passivate();
+            return;
+        }
         Timers.StartSingleTimer("attempt", AttemptDue.Instance, wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
     }
 

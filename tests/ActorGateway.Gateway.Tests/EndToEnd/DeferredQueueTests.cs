@@ -1,0 +1,38 @@
+using ActorGateway.Gateway.Tests.Support;
+
+namespace ActorGateway.Gateway.Tests.EndToEnd;
+
+/// <summary>
+/// Deferred mail waits on disk, not in memory: a message whose next attempt is more than three
+/// sweeps ahead leaves memory after its attempt, and the queue sweeper wakes it when it is due.
+/// </summary>
+public sealed class DeferredQueueTests
+{
+    [Fact]
+    public async Task A_deferred_message_leaves_memory_until_its_retry_and_the_sweeper_wakes_it_for_delivery()
+    {
+        // Sweeps every second (the test bed's setting): a retry 10 s ahead is well past three sweeps.
+        await using var bed = await GatewayTestbed.StartAsync(startReceiver: false, extraHocon: "gateway.delivery.retry-delays = [10s, 10s]");
+        var swaks = await Swaks.SendAsync(bed.SmtpPort, "alice@sender.example", "bob@rcpt.example");
+        Assert.True(swaks.ExitCode == 0, swaks.ToString());
+        var id = swaks.QueueId();
+
+        // Only the node's counters and the shard's statistics are read: asking for the message would start its entity.
+        await Eventually.WaitAsync(async () => (await bed.MetricsAsync()).Contains("actorgateway_delivery_results_total{pool=\"good\",status=\"deferred\",tenant=\"local\"} 1"),
+            TimeSpan.FromSeconds(20), () => "no deferral counted:\n" + bed.Gateway.Output);
+        await Eventually.WaitAsync(async () => MessageEntities(await bed.ReadApiAsync("api/sharding/region-stats")) == 0, TimeSpan.FromSeconds(10),
+            () => "the deferred message's entity is still running");
+        Assert.Contains("actorgateway_queue_messages 1", await bed.MetricsAsync());
+
+        await bed.StartReceiverAsync();
+        await Eventually.WaitAsync(() => bed.Receiver.Messages().Count == 1, TimeSpan.FromSeconds(30), () => "not delivered after its retry:\n" + bed.Gateway.Output);
+        Assert.Contains($" id {id}", bed.Receiver.Messages().Single().Text);
+        await Eventually.WaitAsync(async () => (await bed.MessageAsync(id)).GetProperty("state").GetString() == "done", TimeSpan.FromSeconds(20),
+            () => "not recorded as done");
+        Assert.Single(bed.Receiver.Messages());
+    }
+
+    static int MessageEntities(System.Text.Json.JsonElement stats) =>
+        stats.EnumerateArray().Where(r => r.GetProperty("region").GetString() == ActorGateway.Node.Pipeline.MessageExtractor.RegionName)
+            .Sum(r => r.GetProperty("entities").GetInt32());
+}
