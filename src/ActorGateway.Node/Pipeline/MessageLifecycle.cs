@@ -101,7 +101,7 @@ public sealed class MessageLifecycle(string queueId)
     {
         var results = finished.Results.SelectMany(r => r.Outcome.Recipients.Select(o =>
             new RecipientResult(o.Recipient, o.Status, o.StatusCode, o.Diagnostic, o.RemoteMta, r.Outcome.Tls, r.Outcome.SourceAddress, o.NotAttempted,
-                r.Outcome.Policy, r.Outcome.CertificateVerified))).ToArray();
+                r.Outcome.Policy, r.Outcome.CertificateVerified, Paused: o.NotAttempted && r.PausedUntil is not null))).ToArray();
         var deferred = results.Any(r => r.Status == RecipientStatus.Deferred);
         var first = finished.Results.FirstOrDefault()?.Outcome;
         var completes = !deferred && _bouncesToQueue.Count == 0
@@ -113,25 +113,30 @@ public sealed class MessageLifecycle(string queueId)
 
     /// <summary>
     /// After the retry delay for the attempts that tried something; when every deferral came from a
-    /// paused destination, at the end of its pause (like Postfix, which skips a dead destination
-    /// until its backoff ends), instead of asking it again and again meanwhile.
+    /// paused destination, not before its pause ends. A pause defers as a failed try does (as
+    /// Postfix's dead-destination cache does): were such mail due at the end of each pause, a
+    /// receiver down for hours would have the whole queue behind it tried again every pause.
     /// </summary>
     DateTimeOffset NextAttemptAfter(DeliveryAttempt.Finished finished, IReadOnlyList<RecipientResult> results, RetrySchedule retry, DateTimeOffset now)
     {
+        var next = now + retry.DelayAfter(Math.Max(1, TriedAttempts(results)));
         var deferredDomains = finished.Results.Where(r => r.Outcome.Recipients.Any(o => o.Status == RecipientStatus.Deferred)).ToArray();
-        if (deferredDomains.Length > 0 && deferredDomains.All(r => r.PausedUntil is not null))
-            return deferredDomains.Max(r => r.PausedUntil!.Value) is var until && until > now ? until : now + TimeSpan.FromSeconds(1);
-        return now + retry.DelayAfter(Math.Max(1, TriedAttempts(results)));
+        if (deferredDomains.Length > 0 && deferredDomains.All(r => r.PausedUntil is not null)
+            && deferredDomains.Max(r => r.PausedUntil!.Value) is var until && until > next) return until;
+        return next;
     }
 
     /// <summary>
-    /// The attempts so far, this one included, that tried at least one recipient: the retry
-    /// interval grows with these only. A destination's backlog defers mail "not attempted"; that
-    /// says nothing about the receiver, and a growing interval would leave the destination idle
-    /// while mail waits (Postfix's active queue simply keeps such mail waiting).
+    /// The attempts so far, this one included, that tried at least one recipient or found its
+    /// destination paused: the retry interval grows with these only. A destination's backlog
+    /// defers mail "not attempted"; that says nothing about the receiver, and a growing interval
+    /// would leave the destination idle while mail waits (Postfix's active queue simply keeps such
+    /// mail waiting).
     /// </summary>
     int TriedAttempts(IReadOnlyList<RecipientResult> current) =>
-        _history.Count(a => a.Results.Any(r => !r.NotAttempted)) + (current.Any(r => !r.NotAttempted) ? 1 : 0);
+        _history.Count(a => a.Results.Any(Tried)) + (current.Any(Tried) ? 1 : 0);
+
+    static bool Tried(RecipientResult r) => !r.NotAttempted || r.Paused;
 
     /// <summary>
     /// Every destination of the attempt only had it wait (no connection free before its start-by

@@ -69,8 +69,9 @@ public sealed record MessageAccepted(string QueueId, MessageEnvelope Envelope, b
 /// cipher, verified), which policy decided what TLS it needed, whether the certificate verified,
 /// and the gateway address it was sent from (which node of the pool).
 /// </summary>
+/// <param name="Paused">Not attempted because the destination was paused after repeated failures: for the retry interval this counts as tried.</param>
 public sealed record RecipientResult(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta, string? Tls = null,
-    string? Egress = null, bool NotAttempted = false, TlsPolicySource Policy = TlsPolicySource.None, bool CertificateVerified = false);
+    string? Egress = null, bool NotAttempted = false, TlsPolicySource Policy = TlsPolicySource.None, bool CertificateVerified = false, bool Paused = false);
 
 /// <summary>
 /// One delivery attempt's answers. <paramref name="Completes"/>: nothing is left to do after it

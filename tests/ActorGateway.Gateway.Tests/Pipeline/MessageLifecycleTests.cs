@@ -70,19 +70,22 @@ public sealed class MessageLifecycleTests
         new(DeliveryAttempt.Domain(recipient), DeliveryOutcome.NotTried([recipient], "4.4.5", "no connection was free in time"));
 
     [Fact]
-    public void Mail_for_a_paused_destination_is_tried_again_when_the_pause_ends()
+    public void Mail_for_a_paused_destination_waits_for_the_pause_and_its_retry_delay_as_if_tried()
     {
         var message = Accepted();
         DeliverResult Paused(string r, TimeSpan left) => new(DeliveryAttempt.Domain(r),
             DeliveryOutcome.NotTried([r], "4.4.1", "paused"), PausedUntil: Now + left);
+        // Retry delays 1m, then 5m: a pause that ends first does not bring the retry forward.
         Attempt(message, 1, Paused(Bob, TimeSpan.FromSeconds(40)), Paused(Carol, TimeSpan.FromSeconds(50)));
-        Assert.Equal(Now + TimeSpan.FromSeconds(50), message.NextAttempt);
-        // One domain paused, the other deferred by its receiver: the retry delay decides.
-        Attempt(message, 2, Paused(Bob, TimeSpan.FromMinutes(30)), Answer(Carol, RecipientStatus.Deferred, "4.2.1"));
         Assert.Equal(Now + TimeSpan.FromMinutes(1), message.NextAttempt);
-        // A pause already over: a second later.
-        Attempt(message, 3, Paused(Bob, TimeSpan.FromSeconds(-5)), Paused(Carol, TimeSpan.FromSeconds(-5)));
-        Assert.Equal(Now + TimeSpan.FromSeconds(1), message.NextAttempt);
+        Assert.All(message.History[^1].Results, r => Assert.True(r.Paused && r.NotAttempted));
+        // A pause that ends later than the delay: not before it ends.
+        Attempt(message, 2, Paused(Bob, TimeSpan.FromMinutes(30)), Paused(Carol, TimeSpan.FromMinutes(20)));
+        Assert.Equal(Now + TimeSpan.FromMinutes(30), message.NextAttempt);
+        // One domain paused, the other deferred by its receiver: the retry delay decides, the paused
+        // attempts counted as tries (not counted, this would be the first try's 1m).
+        Attempt(message, 3, Paused(Bob, TimeSpan.FromMinutes(30)), Answer(Carol, RecipientStatus.Deferred, "4.2.1"));
+        Assert.Equal(Now + TimeSpan.FromMinutes(5), message.NextAttempt);
     }
 
     [Fact]
