@@ -6,6 +6,15 @@ namespace ActorGateway.Node.Queue;
 /// <summary>One queue event past the sweeper's offset; Event is null where the sweeper does not need its payload.</summary>
 public sealed record QueueEvent(long Ordering, string Tag, string PersistenceId, object? Event);
 
+/// <summary>
+/// What the sweeper needs of a MessageAccepted: read without its body, which would be decoded
+/// and held for nothing (a sweep behind a dead receiver reads tens of thousands of them).
+/// </summary>
+public sealed record QueuedHead(string QueueId, QueuedHead.EnvelopeHead Envelope, string? AcceptedBy)
+{
+    public sealed record EnvelopeHead(DateTimeOffset ReceivedAt);
+}
+
 /// <summary>What one read brought: the events in journal order, and whether more were left for the next read.</summary>
 public sealed record QueueEvents(IReadOnlyList<QueueEvent> Events, bool More);
 
@@ -24,6 +33,8 @@ public sealed record QueueEvents(IReadOnlyList<QueueEvent> Events, bool More);
 public sealed class QueueJournalReader(StorageProvider provider, string connectionString)
 {
     const int TagRowsPerQuery = 5000, PayloadsPerQuery = 500;
+    // The gateway's JSON serializer names each event by its type (see GatewayJsonSerializer).
+    static readonly string AcceptedManifest = typeof(MessageAccepted).FullName!;
 
     public QueueJournalReader(GatewaySettings settings) : this(settings.Storage, settings.ConnectionString) { }
 
@@ -60,7 +71,12 @@ public sealed class QueueJournalReader(StorageProvider provider, string connecti
             command.CommandText = $"SELECT ordering, message, identifier, manifest FROM journal WHERE ordering IN ({string.Join(',', chunk)})";
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
-                payloads[reader.GetInt64(0)] = serialization.Deserialize((byte[])reader[1], reader.GetInt32(2), reader.IsDBNull(3) ? "" : reader.GetString(3));
+            {
+                var manifest = reader.IsDBNull(3) ? "" : reader.GetString(3);
+                payloads[reader.GetInt64(0)] = manifest == AcceptedManifest
+                    ? System.Text.Json.JsonSerializer.Deserialize<QueuedHead>((byte[])reader[1])!
+                    : serialization.Deserialize((byte[])reader[1], reader.GetInt32(2), manifest);
+            }
         }
         return new QueueEvents(rows.Select(r => new QueueEvent(r.Ordering, r.Tag, r.PersistenceId, payloads.GetValueOrDefault(r.Ordering))).ToArray(), more);
     }

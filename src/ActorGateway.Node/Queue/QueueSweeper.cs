@@ -252,7 +252,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             var id = MessageActor.QueueIdOf(e.PersistenceId);
             switch (e.Tag)
             {
-                case QueueTags.Queued when e.Event is MessageAccepted m:
+                case QueueTags.Queued when e.Event is QueuedHead m:
                     queued++;
                     if (m.AcceptedBy is null)
                     {
