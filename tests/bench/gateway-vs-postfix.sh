@@ -302,7 +302,8 @@ declare -A ACC E2E MEM CPU P50 P99
 for target in $TARGETS; do ACC[$target]=""; E2E[$target]=""; MEM[$target]=""; done
 for i in $(seq 1 "$RUNS"); do
   for target in $TARGETS; do
-    read -r a e m c < <(${target}_run)
+    # A run that fails prints why on stderr and gives no result; the other runs go on.
+    if ! read -r a e m c < <(${target}_run); then echo "  run $i $target: failed, no result" >&2; continue; fi
     l=""; [ "${LATENCY:-0}" = 1 ] && { l=$(cat "$WORK/latency"); P50[$target]="${P50[$target]:-} $(echo "$l" | grep -o 'p50=[0-9.]*' | cut -d= -f2)"; P99[$target]="${P99[$target]:-} $(echo "$l" | grep -o 'p99=[0-9.]*' | cut -d= -f2)"; }
     echo "  run $i $target: accept $a msg/s, end-to-end $e msg/s, peak $m MiB${c:+, $c µs CPU per message}${l:+, at half the accept rate: $l ms}" >&2
     ACC[$target]="${ACC[$target]} $a"; E2E[$target]="${E2E[$target]} $e"; MEM[$target]="${MEM[$target]} $m"; CPU[$target]="${CPU[$target]:-} ${c:-}"
