@@ -76,7 +76,8 @@ start_relay() {
   echo "latency proxy on port $RELAY_PORT did not start" >&2; cat "$WORK/proxy-$RELAY_PORT.out" >&2; return 1
 }
 stop_relay() { if [ -n "$PROXY_PID" ]; then kill "$PROXY_PID" 2>/dev/null || true; fi; }
-sink_count() { tr '\r' '\n' < "$WORK/sink-$1.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2; }
+# (no count line yet: nothing, not a failed pipeline, which would end the run silently under pipefail)
+sink_count() { { tr '\r' '\n' < "$WORK/sink-$1.out" | grep -o 'mesg=[0-9]*' || true; } | tail -1 | cut -d= -f2; }
 
 # wait_sink SINK_PORT COUNT -> waits until the sink has counted COUNT messages (at most 900 s)
 wait_sink() {

@@ -52,7 +52,7 @@ start_sender_dns
 SINK_PORT=$(free_port)
 smtp-sink -u nobody -c 127.0.0.1:"$SINK_PORT" 1000 > "$WORK/sink.out" 2>/dev/null &
 PIDS+=($!); wait_port "$SINK_PORT"
-sink_count() { local n; n=$(tr '\r' '\n' < "$WORK/sink.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2); echo "${n:-0}"; }
+sink_count() { local n; n=$({ tr '\r' '\n' < "$WORK/sink.out" | grep -o 'mesg=[0-9]*' || true; } | tail -1 | cut -d= -f2); echo "${n:-0}"; }
 # smtp-source's counter (DATA commands completed, i.e. messages the gateway accepted)
 source_count() { local n; n=$(tr '\r' '\n' < "$WORK/source.out" 2>/dev/null | grep -o '^[0-9]*' | grep . | tail -1); echo "${n:-0}"; }
 
