@@ -139,7 +139,9 @@ cpu_of() {
 sample_memory() {
   local pg=$1 peak=0 cur
   while [ ! -f "$WORK/stop-$pg" ]; do
-    cur=$(for p in $(pgrep -g "$pg"); do grep '^Pss:' /proc/$p/smaps_rollup 2>/dev/null; done | awk '{s+=$2} END {print s+0}')
+    # A process that exits between pgrep and grep (Postfix's smtpd per connection) is skipped: a
+    # failed grep would fail the pipeline (pipefail) and end this sampler and the run silently.
+    cur=$(for p in $(pgrep -g "$pg"); do grep '^Pss:' /proc/$p/smaps_rollup 2>/dev/null || true; done | awk '{s+=$2} END {print s+0}')
     [ "$cur" -gt "$peak" ] && peak=$cur
     # Once a second: reading smaps_rollup walks the process's mappings under its memory lock,
     # which at 5 samples/s visibly slowed the gateway (a .NET process has many mappings).
