@@ -31,9 +31,7 @@ public sealed class SqliteJournal : AsyncWriteJournal
     // Set when work is queued. No spinning before it blocks (a spinning wait cost CPU on two cores).
     readonly ManualResetEventSlim _queued = new(false, spinCount: 0);
     volatile bool _stopping;
-    readonly ManualResetEventSlim _stopped = new(false);
-    readonly Thread _writer, _checkpointer;
-    static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(500);
+    readonly Thread _writer;
     const int MaxBatch = 500;
 
     public SqliteJournal(Config config)
@@ -45,21 +43,17 @@ public sealed class SqliteJournal : AsyncWriteJournal
         // wait for a free pool thread when the pool is busy.
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "sqlite-journal-writer" };
         _writer.Start();
-        _checkpointer = new Thread(CheckpointLoop) { IsBackground = true, Name = "sqlite-journal-checkpointer" };
-        _checkpointer.Start();
     }
 
     protected override void PostStop()
     {
         _stopping = true;
         _queued.Set();
-        _stopped.Set();
         _writer.Join(TimeSpan.FromSeconds(10));
-        _checkpointer.Join(TimeSpan.FromSeconds(10));
         base.PostStop();
     }
 
-    SqliteConnection Open(bool checkpointOnCommit = true)
+    SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
@@ -69,38 +63,9 @@ public sealed class SqliteJournal : AsyncWriteJournal
         // While another writer holds the lock (the sweeper deleting completed mail), SQLite's own
         // busy handler retries within milliseconds; without it the driver retries every 150 ms,
         // and every acceptance waiting on this commit waits as long.
-        pragma.CommandText = "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=67108864; PRAGMA busy_timeout=30000;" +
-                             (checkpointOnCommit ? "" : " PRAGMA wal_autocheckpoint=0;");
+        pragma.CommandText = "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=67108864; PRAGMA busy_timeout=30000;";
         pragma.ExecuteNonQuery();
         return connection;
-    }
-
-    /// <summary>
-    /// The writer's commits do not checkpoint the write-ahead log: SQLite runs a checkpoint inside
-    /// the commit that crosses its threshold, copying megabytes into the database file and syncing
-    /// it while every acceptance waits for that commit. This thread checkpoints beside the writer
-    /// instead, twice a second; PASSIVE never blocks a writer.
-    /// </summary>
-    void CheckpointLoop()
-    {
-        SqliteConnection? connection = null;
-        while (!_stopped.Wait(CheckpointInterval))
-        {
-            try
-            {
-                connection ??= Open();
-                using var checkpoint = connection.CreateCommand();
-                checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
-                checkpoint.ExecuteNonQuery();
-            }
-            catch (Exception)
-            {
-                // The writer reports storage failures; this one tries again on a new connection.
-                try { connection?.Dispose(); } catch (Exception) { }
-                connection = null;
-            }
-        }
-        connection?.Dispose();
     }
 
     // ---- writes ----
@@ -163,7 +128,7 @@ public sealed class SqliteJournal : AsyncWriteJournal
             if (!_queue.IsEmpty) _queued.Set(); // more than one batch queued
             try
             {
-                writer ??= new Writer(Open(checkpointOnCommit: false), Guid.NewGuid().ToString("N"));
+                writer ??= new Writer(Open(), Guid.NewGuid().ToString("N"));
                 writer.Commit(batch);
                 foreach (var w in batch) w.Done.TrySetResult();
             }
@@ -171,7 +136,7 @@ public sealed class SqliteJournal : AsyncWriteJournal
             {
                 // One at a time, so that only the write that fails reports a failure.
                 foreach (var w in batch)
-                    try { writer ??= new Writer(Open(checkpointOnCommit: false), Guid.NewGuid().ToString("N")); writer.Commit([w]); w.Done.TrySetResult(); }
+                    try { writer ??= new Writer(Open(), Guid.NewGuid().ToString("N")); writer.Commit([w]); w.Done.TrySetResult(); }
                     catch (Exception e) { w.Done.TrySetException(e); writer = Reset(writer); }
             }
             catch (Exception e)
