@@ -22,7 +22,8 @@
 # round trip, every chunk delivered half a round trip after it was read, each way) and both
 # targets relay to the proxy, as to a receiving server that far away; the default 0 relays
 # straight to the sink over loopback.
-#   usage: [EXTERNAL_SCANNERS=1] [CLUSTER=1] [LATENCY=1] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
+# ONLY="cluster" (for instance) runs only those targets and Postfix.
+#   usage: [EXTERNAL_SCANNERS=1] [CLUSTER=1] [ONLY=targets] [LATENCY=1] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -300,6 +301,8 @@ CONF
   echo "$r $mem $(cat "$WORK/cpu-per-message")"
 }
 
+# ONLY: a subset of the targets, Postfix always among them (every figure is a ratio to it).
+if [ -n "${ONLY:-}" ]; then TARGETS="$(for t in $TARGETS; do case " $ONLY postfix " in *" $t "*) echo -n "$t ";; esac; done)"; fi
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A ACC E2E MEM CPU P50 P99
 for target in $TARGETS; do ACC[$target]=""; E2E[$target]=""; MEM[$target]=""; done
@@ -328,10 +331,12 @@ if [ "${CLUSTER:-0}" = 1 ]; then
   echo "|---|---:|---:|---:|"
   python3 -c "print(f'| accept msg/s | $ca | $pa | {$ca/$pa:.2f} |'); print(f'| end-to-end msg/s | $ce | $pe | {$ce/$pe:.2f} |'); print(f'| peak memory (PSS) MiB, largest node / Postfix total | $cm | $pm | {$cm/$pm:.2f} |'); print(f'| CPU per message, three nodes + PostgreSQL | $cc µs | | |')"
 fi
+[ -n "$ga" ] && {
 echo
 echo "| measure ($MESSAGES msgs after $WARMUP warm-up, $SESSIONS sessions, $SIZE-octet messages$RTT_NOTE, median of $RUNS) | ActorGateway | Postfix | ratio |"
 echo "|---|---:|---:|---:|"
 python3 -c "print(f'| accept msg/s | $ga | $pa | {$ga/$pa:.2f} |'); print(f'| end-to-end msg/s | $ge | $pe | {$ge/$pe:.2f} |'); print(f'| peak memory (PSS) MiB | $gm | $pm | {$gm/$pm:.2f} |')"
+}
 if [ "${LATENCY:-0}" = 1 ]; then
   for target in $TARGETS; do
     echo "| accept latency at half the accept rate, $target: p50 $(echo ${P50[$target]} | median) ms, p99 $(echo ${P99[$target]} | median) ms (medians of the runs) |"
