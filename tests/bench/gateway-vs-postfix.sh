@@ -305,7 +305,7 @@ CONF
 if [ -n "${ONLY:-}" ]; then TARGETS="$(for t in $TARGETS; do case " $ONLY postfix " in *" $t "*) echo -n "$t ";; esac; done)"; fi
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A ACC E2E MEM CPU P50 P99
-for target in $TARGETS; do ACC[$target]=""; E2E[$target]=""; MEM[$target]=""; done
+for target in gateway scanned cluster postfix; do ACC[$target]=""; E2E[$target]=""; MEM[$target]=""; done
 for i in $(seq 1 "$RUNS"); do
   for target in $TARGETS; do
     # A run that fails prints why on stderr and gives no result; the other runs go on.

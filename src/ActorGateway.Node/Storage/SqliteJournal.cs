@@ -1,61 +1,23 @@
-using System.Collections.Immutable;
-using System.Collections.Concurrent;
-using Akka.Actor;
 using Akka.Configuration;
-using Akka.Persistence;
-using Akka.Persistence.Journal;
-using Akka.Serialization;
 using Microsoft.Data.Sqlite;
 
 namespace ActorGateway.Node.Storage;
 
 /// <summary>
-/// The journal of the embedded default (one node, SQLite), on Akka.Persistence.Sql's own
-/// schema, so that its read journal (the queue sweeper's tag queries) and snapshot store work
-/// on the same database unchanged. What differs is the write path: one writer thread with one
-/// open connection and prepared statements takes every write queued meanwhile into one
-/// transaction (one fsync), instead of the plugin's per-batch connection and per-row query
-/// building, which cost about as much CPU as the rest of the gateway together (measured: an
-/// in-memory journal doubled the accept rate). A batch that fails is retried write by write,
-/// so that one bad write (a duplicate sequence number) fails only its own persist.
-/// PostgreSQL (the cluster) keeps the plugin's journal.
+/// The journal of the embedded default (one node, SQLite): see <see cref="BatchingJournal"/>.
+/// Reads use their own pooled connections; under WAL they never wait for the writer.
 /// </summary>
-public sealed class SqliteJournal : AsyncWriteJournal
+public sealed class SqliteJournal : BatchingJournal
 {
-    /// <summary>One unit of the writer: applied inside the batch's transaction.</summary>
-    sealed record Work(Action<Writer> Apply, TaskCompletionSource Done);
-
-    readonly string _connectionString;
-    readonly Akka.Serialization.Serialization _serialization;
-    readonly ConcurrentQueue<Work> _queue = new();
-    // Set when work is queued. No spinning before it blocks (a spinning wait cost CPU on two cores).
-    readonly ManualResetEventSlim _queued = new(false, spinCount: 0);
-    volatile bool _stopping;
-    readonly Thread _writer;
-    const int MaxBatch = 500;
-
-    public SqliteJournal(Config config)
+    public SqliteJournal(Config config) : base(config, "sqlite-journal-writer")
     {
-        _connectionString = config.GetString("connection-string");
-        _serialization = Context.System.Serialization;
-        using (var connection = Open()) CreateSchema(connection);
-        // A thread of its own, not the thread pool: every 250 waits for this loop, and it must not
-        // wait for a free pool thread when the pool is busy.
-        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "sqlite-journal-writer" };
-        _writer.Start();
+        using var connection = Open(ConnectionString);
+        CreateSchema(connection);
     }
 
-    protected override void PostStop()
+    static SqliteConnection Open(string connectionString)
     {
-        _stopping = true;
-        _queued.Set();
-        _writer.Join(TimeSpan.FromSeconds(10));
-        base.PostStop();
-    }
-
-    SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
+        var connection = new SqliteConnection(connectionString);
         connection.Open();
         using var pragma = connection.CreateCommand();
         // Per connection: every commit is on disk (WAL fsync) before the write is acknowledged. The
@@ -68,95 +30,17 @@ public sealed class SqliteJournal : AsyncWriteJournal
         return connection;
     }
 
-    // ---- writes ----
+    protected override JournalWriter OpenWriter() => new Writer(Open(ConnectionString), Guid.NewGuid().ToString("N"));
 
-    protected override async Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
+    protected override async Task<System.Data.Common.DbConnection> OpenReaderAsync()
     {
-        var results = new List<Exception?>();
-        var pending = new List<Task>();
-        foreach (var write in messages)
-        {
-            List<Row> rows;
-            try
-            {
-                rows = ((IImmutableList<IPersistentRepresentation>)write.Payload).Select(ToRow).ToList();
-            }
-            catch (Exception e)
-            {
-                results.Add(e); // rejected: not serializable, nothing written
-                continue;
-            }
-            results.Add(null);
-            pending.Add(Enqueue(w => { foreach (var row in rows) w.Insert(row); }));
-        }
-        await Task.WhenAll(pending); // a failed write fails the whole request, as the protocol says
-        return results.ToImmutableList();
-    }
-
-    protected override Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken) => Enqueue(w => w.Delete(persistenceId, toSequenceNr));
-
-    Task Enqueue(Action<Writer> apply)
-    {
-        var work = new Work(apply, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (_stopping) work.Done.SetException(new InvalidOperationException("the journal is stopping"));
-        else { _queue.Enqueue(work); _queued.Set(); }
-        return work.Done.Task;
-    }
-
-    sealed record Row(string PersistenceId, long SequenceNr, long Created, byte[] Message, string Manifest, int SerializerId, IReadOnlyCollection<string> Tags);
-
-    Row ToRow(IPersistentRepresentation p)
-    {
-        var (payload, tags) = p.Payload is Tagged t ? (t.Payload, (IReadOnlyCollection<string>)t.Tags.ToArray()) : (p.Payload, []);
-        var serializer = _serialization.FindSerializerFor(payload);
-        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, payload);
-        var bytes = Akka.Serialization.Serialization.WithTransport(_serialization.System, () => serializer.ToBinary(payload));
-        return new Row(p.PersistenceId, p.SequenceNr, p.Timestamp > 0 ? p.Timestamp : DateTime.UtcNow.Ticks, bytes, manifest, serializer.Identifier, tags);
-    }
-
-    void WriteLoop()
-    {
-        Writer? writer = null;
-        var batch = new List<Work>(MaxBatch);
-        while (true)
-        {
-            _queued.Wait();
-            _queued.Reset(); // before taking: work queued from now on sets it again
-            if (_queue.IsEmpty) { if (_stopping) break; continue; }
-            batch.Clear();
-            while (batch.Count < MaxBatch && _queue.TryDequeue(out var work)) batch.Add(work);
-            if (!_queue.IsEmpty) _queued.Set(); // more than one batch queued
-            try
-            {
-                writer ??= new Writer(Open(), Guid.NewGuid().ToString("N"));
-                writer.Commit(batch);
-                foreach (var w in batch) w.Done.TrySetResult();
-            }
-            catch (Exception) when (batch.Count > 1)
-            {
-                // One at a time, so that only the write that fails reports a failure.
-                foreach (var w in batch)
-                    try { writer ??= new Writer(Open(), Guid.NewGuid().ToString("N")); writer.Commit([w]); w.Done.TrySetResult(); }
-                    catch (Exception e) { w.Done.TrySetException(e); writer = Reset(writer); }
-            }
-            catch (Exception e)
-            {
-                foreach (var w in batch) w.Done.TrySetException(e);
-                writer = Reset(writer);
-            }
-        }
-        writer?.Dispose();
-    }
-
-    // After a failure the connection is opened anew (it may be what failed).
-    static Writer? Reset(Writer? writer)
-    {
-        try { writer?.Dispose(); } catch (Exception) { /* a broken connection may fail to close; it is dropped either way */ }
-        return null;
+        var connection = new SqliteConnection(ConnectionString);
+        await connection.OpenAsync();
+        return connection;
     }
 
     /// <summary>The writer thread's connection with its prepared statements.</summary>
-    sealed class Writer : IDisposable
+    sealed class Writer : JournalWriter
     {
         readonly SqliteConnection _connection;
         readonly SqliteCommand _insert, _tag, _markDeleted, _maxDeleted, _deleteRows, _deleteTags;
@@ -188,12 +72,12 @@ public sealed class SqliteJournal : AsyncWriteJournal
             return command;
         }
 
-        public void Commit(IReadOnlyList<Work> batch)
+        public override void Commit(IReadOnlyList<Action<JournalWriter>> batch)
         {
             _transaction = _connection.BeginTransaction(deferred: false);
             try
             {
-                foreach (var w in batch) w.Apply(this);
+                foreach (var apply in batch) apply(this);
                 _transaction.Commit();
             }
             finally
@@ -209,7 +93,7 @@ public sealed class SqliteJournal : AsyncWriteJournal
             return run(command);
         }
 
-        public void Insert(Row row)
+        public override void Insert(Row row)
         {
             var p = _insert.Parameters;
             p["$created"].Value = row.Created;
@@ -230,7 +114,7 @@ public sealed class SqliteJournal : AsyncWriteJournal
             }
         }
 
-        public void Delete(string persistenceId, long toSequenceNr)
+        public override void Delete(string persistenceId, long toSequenceNr)
         {
             _markDeleted.Parameters["$pid"].Value = persistenceId;
             _markDeleted.Parameters["$to"].Value = toSequenceNr;
@@ -246,49 +130,11 @@ public sealed class SqliteJournal : AsyncWriteJournal
             Run(_deleteRows, c => c.ExecuteNonQuery());
         }
 
-        public void Dispose()
+        public override void Dispose()
         {
             foreach (var c in new[] { _insert, _tag, _markDeleted, _maxDeleted, _deleteRows, _deleteTags }) c.Dispose();
             _connection.Dispose();
         }
-    }
-
-    // ---- reads (their own pooled connections: under WAL they never wait for the writer) ----
-
-    public override async Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,
-        Action<IPersistentRepresentation> recoveryCallback)
-    {
-        if (max <= 0) return;
-        await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT sequence_number, message, manifest, identifier, writer_uuid, created FROM journal
-            WHERE persistence_id = $pid AND sequence_number >= $from AND sequence_number <= $to AND deleted = 0
-            ORDER BY sequence_number LIMIT $max
-            """;
-        command.Parameters.AddWithValue("$pid", persistenceId);
-        command.Parameters.AddWithValue("$from", fromSequenceNr);
-        command.Parameters.AddWithValue("$to", toSequenceNr);
-        command.Parameters.AddWithValue("$max", max);
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            var manifest = reader.IsDBNull(2) ? "" : reader.GetString(2);
-            var payload = _serialization.Deserialize((byte[])reader[1], reader.GetInt32(3), manifest);
-            recoveryCallback(new Persistent(payload, reader.GetInt64(0), persistenceId, "", false, null,
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetInt64(5)));
-        }
-    }
-
-    public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
-    {
-        await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $pid";
-        command.Parameters.AddWithValue("$pid", persistenceId);
-        return await command.ExecuteScalarAsync() is long highest ? highest : 0;
     }
 
     /// <summary>Akka.Persistence.Sql's tables (table-mapping default), created if missing.</summary>

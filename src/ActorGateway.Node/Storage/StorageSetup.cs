@@ -20,18 +20,19 @@ public static class StorageSetup
         var sqlite = settings.Storage == StorageProvider.Sqlite;
         var provider = sqlite ? "SQLite.MS" : "PostgreSQL.15";
         var cs = settings.ConnectionString.Replace("\\", "\\\\").Replace("\"", "\\\"");
-        // SQLite: the gateway's own journal writer on the plugin's schema (SqliteJournal); the
-        // plugin's journal section stays configured, its read journal and snapshot store use it.
-        var journal = sqlite ? $$"""
+        // The gateway's own journal writer on the plugin's schema (BatchingJournal); the plugin's
+        // journal section stays configured, its read journal and snapshot store use it.
+        var journalClass = sqlite ? typeof(SqliteJournal) : typeof(PostgresJournal);
+        var journal = $$"""
             akka.persistence.journal {
-              plugin = "akka.persistence.journal.gateway-sqlite"
-              gateway-sqlite {
-                class = "{{typeof(SqliteJournal).AssemblyQualifiedName}}"
+              plugin = "akka.persistence.journal.gateway"
+              gateway {
+                class = "{{journalClass.AssemblyQualifiedName}}"
                 plugin-dispatcher = "akka.actor.default-dispatcher"
                 connection-string = "{{cs}}"
               }
             }
-            """ : "";
+            """;
         var connection = $$"""
             {{journal}}
             akka.persistence {

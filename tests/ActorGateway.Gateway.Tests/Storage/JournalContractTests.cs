@@ -1,6 +1,6 @@
 using ActorGateway.Gateway.Tests.Support;
 using ActorGateway.Node.Pipeline;
-using ActorGateway.Node.Storage;
+using ActorGateway.Testing;
 using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
@@ -12,15 +12,32 @@ using Akka.Streams.Dsl;
 namespace ActorGateway.Gateway.Tests.Storage;
 
 /// <summary>
-/// The embedded default's journal (SqliteJournal) on a real SQLite file, configured as the node
-/// configures it: events come back in order after a restart, the plugin's read journal sees
-/// what it wrote, concurrent writers are all stored, a bad write fails alone, deletes keep
-/// the highest sequence number. That a 250 survives kill -9 is RestartSafetyTests' part.
+/// The gateway's journal on a real database, configured as the node configures it: SQLite for the
+/// embedded default (SqliteJournal), PostgreSQL for the cluster (PostgresJournal). Events come back
+/// in order after a restart, the plugin's read journal sees what it wrote, concurrent writers are
+/// all stored, a bad write fails alone, deletes keep the highest sequence number. That a 250
+/// survives kill -9 is RestartSafetyTests' part.
 /// </summary>
 // Alone: under the whole suite's parallel start-up (node processes, PostgreSQL) on two cores, the
 // concurrent-writers case timed out twice in CI (one 20 s ask); alone it has not. Cause not found yet.
 [Collection(JournalCollection.Name)]
-public sealed class SqliteJournalTests() : JournalTestKit("journal-test")
+public sealed class SqliteJournalTests() : JournalContractTests("akka.actor.provider = local");
+
+[Collection(JournalCollection.Name)]
+public sealed class PostgresJournalTests(PostgresJournalTests.Database database) : JournalContractTests(
+    $"akka.actor.provider = local\ngateway.storage {{ provider = postgresql, connection-string = \"{database.Server.ConnectionString()}\" }}"),
+    IClassFixture<PostgresJournalTests.Database>
+{
+    /// <summary>One server for the class; each case uses persistence ids of its own.</summary>
+    public sealed class Database : IAsyncLifetime
+    {
+        public PostgresServer Server { get; private set; } = null!;
+        public async Task InitializeAsync() => Server = await PostgresServer.StartAsync();
+        public async Task DisposeAsync() => await Server.DisposeAsync();
+    }
+}
+
+public abstract class JournalContractTests(string hocon) : JournalTestKit("journal-test", hocon)
 {
     /// <summary>Persists what it is told (tagged), answers with its sequence number; recovers the events it had.</summary>
     sealed class Entity : ReceivePersistentActor
