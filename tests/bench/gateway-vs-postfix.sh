@@ -264,6 +264,8 @@ fi
 cluster_run() {
   local sink db dir i p pids=() smtp=() samplers=() targets="" r mem=0 m
   sink=$(free_port); db="run$RANDOM"; dir="$WORK/cluster-$db"; mkdir -p "$dir"
+  # (a subshell: a run that fails leaves no node, sink or proxy behind)
+  trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; kill "$SINK_PID" 2>/dev/null || true; stop_relay' EXIT
   start_sink "$sink"; start_relay "$sink"
   as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $db" >/dev/null
   for i in 1 2 3; do
@@ -303,7 +305,7 @@ CONF
 
 # ONLY: a subset of the targets, Postfix always among them (every figure is a ratio to it).
 if [ -n "${ONLY:-}" ]; then TARGETS="$(for t in $TARGETS; do case " $ONLY postfix " in *" $t "*) echo -n "$t ";; esac; done)"; fi
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { tr ' ' '\n' | { grep -v '^$' || true; } | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A ACC E2E MEM CPU P50 P99
 for target in gateway scanned cluster postfix; do ACC[$target]=""; E2E[$target]=""; MEM[$target]=""; done
 for i in $(seq 1 "$RUNS"); do

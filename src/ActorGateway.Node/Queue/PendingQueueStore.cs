@@ -26,7 +26,7 @@ public sealed class PendingQueueStore(StorageProvider provider, string connectio
     public async Task CreateTableAsync(CancellationToken ct = default)
     {
         await using var connection = await OpenAsync(provider, connectionString, ct);
-        await ExecuteAsync(connection, null, """
+        await CreateSchemaAsync(connection, """
             CREATE TABLE IF NOT EXISTS queue_pending (
               queue_id VARCHAR(255) NOT NULL PRIMARY KEY,
               next_at BIGINT NULL,

@@ -41,7 +41,7 @@ public sealed class DeliveryRecordStore
     public async Task CreateTablesAsync(CancellationToken ct = default)
     {
         await using var connection = await OpenAsync(ct);
-        await ExecuteAsync(connection, null, """
+        await CreateSchemaAsync(connection, """
             CREATE TABLE IF NOT EXISTS delivery_records (
               queue_id VARCHAR(255) NOT NULL PRIMARY KEY,
               tenant VARCHAR(255) NOT NULL,
@@ -70,7 +70,7 @@ public sealed class DeliveryRecordStore
     {
         if (_sqlite) return; // our SQLite journal's tag index starts with the persistence id already
         await using var connection = await OpenAsync(ct);
-        await ExecuteAsync(connection, null, "CREATE INDEX IF NOT EXISTS tags_persistence_id_idx ON tags (persistence_id)", ct);
+        await CreateSchemaAsync(connection, "CREATE INDEX IF NOT EXISTS tags_persistence_id_idx ON tags (persistence_id)", ct);
     }
 
     /// <summary>

@@ -25,6 +25,23 @@ public static class GatewayDatabase
         return connection;
     }
 
+    // Any number, the same on every node: the advisory lock under which nodes create tables one at a time.
+    const long SchemaLock = 0x4147_5753_4348_454D;
+
+    /// <summary>
+    /// Creates tables and indexes (statements with IF NOT EXISTS) in one transaction. On PostgreSQL
+    /// nodes that start at once on a fresh database take turns under an advisory lock: two sessions
+    /// creating one table at the same time make one of them fail on the catalog's unique key
+    /// (pg_type), even with IF NOT EXISTS.
+    /// </summary>
+    public static async Task CreateSchemaAsync(DbConnection connection, string ddl, CancellationToken ct = default)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (connection is not SqliteConnection) await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({SchemaLock})", ct);
+        await ExecuteAsync(connection, transaction, ddl, ct);
+        await transaction.CommitAsync(ct);
+    }
+
     /// <summary>A prepared-style command whose parameters are set per row by <see cref="RunAsync"/>.</summary>
     public static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params string[] parameters)
     {

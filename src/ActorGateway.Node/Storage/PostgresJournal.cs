@@ -30,10 +30,6 @@ public sealed class PostgresJournal : BatchingJournal
         """,
     ];
 
-    // Any number for the advisory lock under which the nodes create the tables, one at a time
-    // (CREATE TABLE IF NOT EXISTS run by several sessions at once can fail on PostgreSQL's catalog).
-    const long SchemaLock = 0x4147_574A_4F55_524E;
-
     volatile bool _schemaReady;
 
     public PostgresJournal(Config config) : base(config, "pg-journal-writer") { }
@@ -112,13 +108,7 @@ public sealed class PostgresJournal : BatchingJournal
     }
 
     /// <summary>Akka.Persistence.Sql's tables (table-mapping default, as its PostgreSQL provider creates them), created if missing.</summary>
-    static void CreateSchema(NpgsqlConnection connection)
-    {
-        using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"""
-            SELECT pg_advisory_xact_lock({SchemaLock});
+    static void CreateSchema(NpgsqlConnection connection) => GatewayDatabase.CreateSchemaAsync(connection, """
             CREATE TABLE IF NOT EXISTS journal (
               ordering bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
               created bigint NOT NULL,
@@ -141,8 +131,5 @@ public sealed class PostgresJournal : BatchingJournal
               CONSTRAINT "PK_tags" PRIMARY KEY (ordering_id, tag));
             CREATE INDEX IF NOT EXISTS tags_persistence_id_sequence_nr_idx ON tags (persistence_id, sequence_nr);
             CREATE INDEX IF NOT EXISTS tags_tag_idx ON tags (tag);
-            """;
-        command.ExecuteNonQuery();
-        transaction.Commit();
-    }
+            """).GetAwaiter().GetResult();
 }

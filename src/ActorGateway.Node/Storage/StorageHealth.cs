@@ -32,9 +32,7 @@ public sealed class StorageHealth(StorageProvider provider, string connectionStr
     public static async Task CreateTableAsync(StorageProvider provider, string connectionString)
     {
         await using var connection = await GatewayDatabase.OpenAsync(provider, connectionString);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "CREATE TABLE IF NOT EXISTS gateway_storage_probe (node VARCHAR(255) NOT NULL PRIMARY KEY, probed_at BIGINT NOT NULL)";
-        await command.ExecuteNonQueryAsync();
+        await GatewayDatabase.CreateSchemaAsync(connection, "CREATE TABLE IF NOT EXISTS gateway_storage_probe (node VARCHAR(255) NOT NULL PRIMARY KEY, probed_at BIGINT NOT NULL)");
     }
 
     /// <summary>A journal write of new mail committed.</summary>

@@ -38,6 +38,37 @@ public sealed class DeliveryRecordStoreTests
         await CompletesSearchesAndPrunesAsync(config, GatewayConfig.Read(config));
     }
 
+    [Fact]
+    public async Task PostgreSql_nodes_starting_at_once_on_a_fresh_database_all_create_their_tables()
+    {
+        // Three sites started together on an empty database: without taking turns, two sessions
+        // creating the same table failed on the catalog (pg_type's unique key) and a node did not start.
+        await using var pg = await PostgresServer.StartAsync();
+        for (var round = 0; round < 3; round++)
+        {
+            var db = $"fresh{round}";
+            await using (var admin = new Npgsql.NpgsqlConnection(pg.ConnectionString()))
+            {
+                await admin.OpenAsync();
+                await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {db}", admin);
+                await create.ExecuteNonQueryAsync();
+            }
+            var cs = pg.ConnectionString(db);
+            var nodes = Enumerable.Range(0, 6).Select(_ => Task.Run(async () =>
+            {
+                await new DeliveryRecordStore(StorageProvider.PostgreSql, cs).CreateTablesAsync();
+                await new ActorGateway.Node.Queue.PendingQueueStore(StorageProvider.PostgreSql, cs).CreateTableAsync();
+                await ActorGateway.Node.Storage.StorageHealth.CreateTableAsync(StorageProvider.PostgreSql, cs);
+            }));
+            await Task.WhenAll(nodes);
+            await using var check = new Npgsql.NpgsqlConnection(cs);
+            await check.OpenAsync();
+            await using var count = new Npgsql.NpgsqlCommand(
+                "SELECT count(*) FROM pg_tables WHERE tablename IN ('delivery_records', 'delivery_record_recipients', 'queue_pending', 'gateway_storage_probe')", check);
+            Assert.Equal(4L, await count.ExecuteScalarAsync());
+        }
+    }
+
     static DeliveryRecord Record(string queueId, string sender, string messageId, string recipient, DateTimeOffset completed) =>
         new(queueId, "local", sender, messageId, "127.0.0.1", Pools.Good, 0, 1234, false, completed.AddMinutes(-1), completed, 1,
             [new RecipientRecord(recipient, RecipientStatus.Delivered, "2.0.0", "smtp; 250 2.0.0 Ok", "mx.rcpt.example[127.0.0.1]", "Tls13", "127.0.0.2", 1, completed)]);
