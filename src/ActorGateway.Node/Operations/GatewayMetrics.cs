@@ -31,6 +31,9 @@ public sealed class GatewayMetrics
     readonly Histogram _accept = Metrics.CreateHistogram("actorgateway_accept_seconds",
         "From the end of the client's message data to the gateway's reply (scans, signing, the durable write).",
         new HistogramConfiguration { LabelNames = ["result"], Buckets = LatencyBuckets });
+    readonly Histogram _journalWrite = Metrics.CreateHistogram("actorgateway_journal_write_seconds",
+        "From an event handed to the journal to its commit (what each 250 waits for on storage).",
+        new HistogramConfiguration { Buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
     readonly Histogram _delivery = Metrics.CreateHistogram("actorgateway_delivery_seconds",
         "From acceptance to a recipient's final result (delivered or failed), by pool and status.",
         new HistogramConfiguration { LabelNames = ["pool", "status"], Buckets = LatencyBuckets });
@@ -75,6 +78,7 @@ public sealed class GatewayMetrics
     public void DeliveryResult(string pool, string status, string tenant) => _results.WithLabels(pool, status, tenant).Inc();
     public void DestinationResult(string pool, string destination, string result) => _destinationResults.WithLabels(pool, destination, result).Inc();
     public void Scanned(string scanner, TimeSpan took) => _scan.WithLabels(scanner).Observe(took.TotalSeconds);
+    public void JournalWritten(TimeSpan took) => _journalWrite.Observe(took.TotalSeconds);
     public void Answered(bool accepted, TimeSpan took) => _accept.WithLabels(accepted ? "accepted" : "refused").Observe(took.TotalSeconds);
     public void WebhookSent(string tenant) => _webhookSent.WithLabels(tenant).Inc();
     public void WebhookFailedPost(string tenant) => _webhookFailedPosts.WithLabels(tenant).Inc();

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Data.Common;
+using System.Diagnostics;
+using ActorGateway.Node.Operations;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
@@ -33,7 +35,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
         public abstract void Dispose();
     }
 
-    sealed record Work(Action<JournalWriter> Apply, TaskCompletionSource Done);
+    sealed record Work(Action<JournalWriter> Apply, TaskCompletionSource Done, long Queued);
 
     protected readonly string ConnectionString;
     readonly Akka.Serialization.Serialization _serialization;
@@ -101,7 +103,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
 
     Task Enqueue(Action<JournalWriter> apply)
     {
-        var work = new Work(apply, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var work = new Work(apply, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), Stopwatch.GetTimestamp());
         if (_stopping) work.Done.SetException(new InvalidOperationException("the journal is stopping"));
         else { _queue.Enqueue(work); _queued.Set(); }
         return work.Done.Task;
@@ -132,7 +134,11 @@ public abstract class BatchingJournal : AsyncWriteJournal
             {
                 writer ??= OpenWriter();
                 writer.Commit(batch.ConvertAll(w => w.Apply));
-                foreach (var w in batch) w.Done.TrySetResult();
+                foreach (var w in batch)
+                {
+                    GatewayMetrics.Instance.JournalWritten(Stopwatch.GetElapsedTime(w.Queued));
+                    w.Done.TrySetResult();
+                }
             }
             catch (Exception e) when (batch.Count > 1 && FailedOnOneWrite(e))
             {
