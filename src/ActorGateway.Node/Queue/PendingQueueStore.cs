@@ -17,8 +17,9 @@ public sealed record PendingEntry(string QueueId, DateTimeOffset? Next, DateTime
 /// </summary>
 public sealed class PendingQueueStore(StorageProvider provider, string connectionString)
 {
-    // Rows per transaction: on SQLite every journal write waits while one runs.
-    const int RowsPerTransaction = 1000;
+    // Rows per transaction: on SQLite every journal write waits while one runs; rows per commit of
+    // the journal's writer when it takes them (acceptances in that commit wait for them).
+    const int RowsPerTransaction = 1000, RowsPerSharedCommit = 250;
 
     public PendingQueueStore(GatewaySettings settings) : this(settings.Storage, settings.ConnectionString) { }
 
@@ -48,26 +49,22 @@ public sealed class PendingQueueStore(StorageProvider provider, string connectio
     }
 
     /// <summary>Writes the entries (inserted or replaced) and removes the ids. Repeating it changes nothing.</summary>
-    public async Task SaveAsync(IReadOnlyCollection<PendingEntry> changed, IReadOnlyCollection<string> removed, CancellationToken ct = default)
-    {
-        var work = changed.Select(e => (e.QueueId, Entry: (PendingEntry?)e)).Concat(removed.Select(id => (QueueId: id, Entry: (PendingEntry?)null)));
-        foreach (var batch in work.Chunk(RowsPerTransaction))
-        {
-            await using var connection = await OpenAsync(provider, connectionString, ct);
-            await using var transaction = await connection.BeginTransactionAsync(ct);
-            await using var upsert = Command(connection, transaction, """
-                INSERT INTO queue_pending (queue_id, next_at, received_at, accepted_by) VALUES (@id, @next, @received, @by)
-                ON CONFLICT (queue_id) DO UPDATE SET next_at = excluded.next_at, received_at = excluded.received_at, accepted_by = excluded.accepted_by
-                """, "@id", "@next", "@received", "@by");
-            await using var delete = Command(connection, transaction, "DELETE FROM queue_pending WHERE queue_id = @id", "@id");
-            foreach (var (id, entry) in batch)
+    public Task SaveAsync(IReadOnlyCollection<PendingEntry> changed, IReadOnlyCollection<string> removed, CancellationToken ct = default) =>
+        WriteInChunksAsync(provider, connectionString,
+            changed.Select(e => (e.QueueId, Entry: (PendingEntry?)e)).Concat(removed.Select(id => (QueueId: id, Entry: (PendingEntry?)null))),
+            RowsPerTransaction, RowsPerSharedCommit, (connection, transaction, rows) =>
             {
-                if (entry is null) await RunAsync(delete, ct, id);
-                else await RunAsync(upsert, ct, id, entry.Next?.ToUnixTimeMilliseconds(), entry.Received?.ToUnixTimeMilliseconds(), entry.AcceptedBy);
-            }
-            await transaction.CommitAsync(ct);
-        }
-    }
+                using var upsert = Command(connection, transaction, """
+                    INSERT INTO queue_pending (queue_id, next_at, received_at, accepted_by) VALUES (@id, @next, @received, @by)
+                    ON CONFLICT (queue_id) DO UPDATE SET next_at = excluded.next_at, received_at = excluded.received_at, accepted_by = excluded.accepted_by
+                    """, "@id", "@next", "@received", "@by");
+                using var delete = Command(connection, transaction, "DELETE FROM queue_pending WHERE queue_id = @id", "@id");
+                foreach (var (id, entry) in rows)
+                {
+                    if (entry is null) Run(delete, id);
+                    else Run(upsert, id, entry.Next?.ToUnixTimeMilliseconds(), entry.Received?.ToUnixTimeMilliseconds(), entry.AcceptedBy);
+                }
+            }, ct);
 
     static DateTimeOffset? Time(DbDataReader reader, int column) =>
         reader.IsDBNull(column) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(column));

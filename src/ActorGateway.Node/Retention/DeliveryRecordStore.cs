@@ -75,41 +75,36 @@ public sealed class DeliveryRecordStore
 
     /// <summary>
     /// Stores the records (an existing record of the same queue id is kept) and deletes every
-    /// event and tag of the completed messages from the journal, in one transaction. Repeating it
+    /// event and tag of the completed messages from the journal, each message's in one transaction. Repeating it
     /// changes nothing. <paramref name="completed"/>: persistence id and record (null: a message
     /// completed before records existed; it is only deleted).
     /// </summary>
-    public async Task CompleteAsync(IReadOnlyCollection<(string PersistenceId, DeliveryRecord? Record)> completed, CancellationToken ct = default)
-    {
-        // In batches: one sweep may bring thousands, and on SQLite every journal write waits while a transaction runs.
-        foreach (var batch in completed.Chunk(500)) await CompleteBatchAsync(batch, ct);
-    }
+    public Task CompleteAsync(IReadOnlyCollection<(string PersistenceId, DeliveryRecord? Record)> completed, CancellationToken ct = default) =>
+        // In chunks: one sweep may bring thousands, and on SQLite every journal write waits while a transaction runs.
+        WriteInChunksAsync(_provider, _connectionString, completed, 500, 50, Complete, ct);
 
-    async Task CompleteBatchAsync(IReadOnlyCollection<(string PersistenceId, DeliveryRecord? Record)> completed, CancellationToken ct)
+    static void Complete(DbConnection connection, DbTransaction transaction, (string PersistenceId, DeliveryRecord? Record)[] completed)
     {
-        await using var connection = await OpenAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using var record = Command(connection, transaction, """
+        using var record = Command(connection, transaction, """
             INSERT INTO delivery_records (queue_id, tenant, sender, message_id, received_at, completed_at, record)
             VALUES (@id, @tenant, @sender, @mid, @received, @completed, @record) ON CONFLICT (queue_id) DO NOTHING
             """, "@id", "@tenant", "@sender", "@mid", "@received", "@completed", "@record");
-        await using var recipient = Command(connection, transaction,
+        using var recipient = Command(connection, transaction,
             "INSERT INTO delivery_record_recipients (queue_id, recipient) VALUES (@id, @rcpt) ON CONFLICT (queue_id, recipient) DO NOTHING", "@id", "@rcpt");
-        await using var tags = Command(connection, transaction, "DELETE FROM tags WHERE persistence_id = @pid", "@pid");
-        await using var events = Command(connection, transaction, "DELETE FROM journal WHERE persistence_id = @pid", "@pid");
+        using var tags = Command(connection, transaction, "DELETE FROM tags WHERE persistence_id = @pid", "@pid");
+        using var events = Command(connection, transaction, "DELETE FROM journal WHERE persistence_id = @pid", "@pid");
         foreach (var (persistenceId, r) in completed)
         {
             if (r is not null)
             {
-                await RunAsync(record, ct, r.QueueId, r.Tenant, r.Sender.ToLowerInvariant(), r.MessageId, r.ReceivedAt.ToUnixTimeMilliseconds(),
+                Run(record, r.QueueId, r.Tenant, r.Sender.ToLowerInvariant(), r.MessageId, r.ReceivedAt.ToUnixTimeMilliseconds(),
                     r.CompletedAt.ToUnixTimeMilliseconds(), JsonSerializer.Serialize(r, Json));
                 foreach (var address in r.Recipients.Select(x => x.Recipient.ToLowerInvariant()).Distinct())
-                    await RunAsync(recipient, ct, r.QueueId, address);
+                    Run(recipient, r.QueueId, address);
             }
-            await RunAsync(tags, ct, persistenceId);
-            await RunAsync(events, ct, persistenceId);
+            Run(tags, persistenceId);
+            Run(events, persistenceId);
         }
-        await transaction.CommitAsync(ct);
     }
 
     public async Task<DeliveryRecord?> GetAsync(string queueId, CancellationToken ct = default) =>

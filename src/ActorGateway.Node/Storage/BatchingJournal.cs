@@ -101,7 +101,8 @@ public abstract class BatchingJournal : AsyncWriteJournal
     protected override Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken) =>
         Enqueue(w => w.Delete(persistenceId, toSequenceNr));
 
-    Task Enqueue(Action<JournalWriter> apply)
+    /// <summary>Queues a unit of writing for the writer thread; done when its batch has committed.</summary>
+    protected Task Enqueue(Action<JournalWriter> apply)
     {
         var work = new Work(apply, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), Stopwatch.GetTimestamp());
         if (_stopping) work.Done.SetException(new InvalidOperationException("the journal is stopping"));

@@ -42,6 +42,36 @@ public static class GatewayDatabase
         await transaction.CommitAsync(ct);
     }
 
+    /// <summary>
+    /// Writes the items in chunks, each in one transaction. On SQLite, while the node's journal runs
+    /// on the same file, each chunk of <paramref name="sharedChunk"/> items goes into one of the
+    /// journal writer's batches instead, one chunk per commit, so that no acceptance waits behind
+    /// a long transaction of this write (see SqliteJournal.SharedWriter).
+    /// </summary>
+    public static async Task WriteInChunksAsync<T>(StorageProvider provider, string connectionString, IEnumerable<T> items, int chunk, int sharedChunk,
+        Action<DbConnection, DbTransaction, T[]> write, CancellationToken ct = default)
+    {
+        if (provider == StorageProvider.Sqlite && SqliteJournal.SharedWriter(connectionString) is { } shared)
+        {
+            foreach (var part in items.Chunk(sharedChunk)) await shared((connection, transaction) => write(connection, transaction, part));
+            return;
+        }
+        foreach (var part in items.Chunk(chunk))
+        {
+            await using var connection = await OpenAsync(provider, connectionString, ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            await Task.Run(() => write(connection, transaction, part), ct); // off the caller's thread (an actor's, for one)
+            await transaction.CommitAsync(ct);
+        }
+    }
+
+    /// <summary>Runs a command from <see cref="Command"/> with its parameters set, in order, to the values.</summary>
+    public static void Run(DbCommand command, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        command.ExecuteNonQuery();
+    }
+
     /// <summary>A prepared-style command whose parameters are set per row by <see cref="RunAsync"/>.</summary>
     public static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params string[] parameters)
     {
@@ -58,13 +88,6 @@ public static class GatewayDatabase
         p.ParameterName = name;
         p.Value = value ?? DBNull.Value;
         return p;
-    }
-
-    /// <summary>Runs a command from <see cref="Command"/> with its parameters set, in order, to the values.</summary>
-    public static async Task RunAsync(DbCommand command, CancellationToken ct, params object?[] values)
-    {
-        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i] ?? DBNull.Value;
-        await command.ExecuteNonQueryAsync(ct);
     }
 
     public static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken ct, params (string, object)[] values)

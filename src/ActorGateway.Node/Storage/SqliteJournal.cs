@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Akka.Configuration;
 using Microsoft.Data.Sqlite;
 
@@ -9,11 +10,33 @@ namespace ActorGateway.Node.Storage;
 /// </summary>
 public sealed class SqliteJournal : BatchingJournal
 {
+    // The journals running in this process by database: the gateway's other writes to the same
+    // file go through its writer (see SharedWriter).
+    static readonly ConcurrentDictionary<string, SqliteJournal> Running = new();
+
     public SqliteJournal(Config config) : base(config, "sqlite-journal-writer")
     {
         using var connection = Open(ConnectionString);
         CreateSchema(connection);
+        Running[ConnectionString] = this;
     }
+
+    protected override void PostStop()
+    {
+        Running.TryRemove(new KeyValuePair<string, SqliteJournal>(ConnectionString, this));
+        base.PostStop();
+    }
+
+    /// <summary>
+    /// The writer of the journal running on this database, if one is: SQLite has one write lock per
+    /// file, and a transaction of another connection holds it while every acceptance's commit waits
+    /// (sleeping in the busy handler, which overshoots by up to 100 ms). Writes handed to this writer
+    /// run inside its next batch and share its commit.
+    /// </summary>
+    public static Func<Action<SqliteConnection, SqliteTransaction>, Task>? SharedWriter(string connectionString) =>
+        Running.TryGetValue(connectionString, out var journal) ? journal.Submit : null;
+
+    Task Submit(Action<SqliteConnection, SqliteTransaction> write) => Enqueue(w => ((Writer)w).Run(write));
 
     static SqliteConnection Open(string connectionString)
     {
@@ -86,6 +109,8 @@ public sealed class SqliteJournal : BatchingJournal
                 _transaction = null;
             }
         }
+
+        public void Run(Action<SqliteConnection, SqliteTransaction> write) => write(_connection, _transaction!);
 
         T Run<T>(SqliteCommand command, Func<SqliteCommand, T> run)
         {
