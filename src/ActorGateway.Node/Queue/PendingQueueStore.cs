@@ -19,7 +19,7 @@ public sealed class PendingQueueStore(StorageProvider provider, string connectio
 {
     // Rows per transaction: on SQLite every journal write waits while one runs; rows per commit of
     // the journal's writer when it takes them (acceptances in that commit wait for them).
-    const int RowsPerTransaction = 1000, RowsPerSharedCommit = 250;
+    const int RowsPerTransaction = 1000, RowsPerSharedCommit = 50;
 
     public PendingQueueStore(GatewaySettings settings) : this(settings.Storage, settings.ConnectionString) { }
 

@@ -81,9 +81,11 @@ public sealed class DeliveryRecordStore
     /// </summary>
     public Task CompleteAsync(IReadOnlyCollection<(string PersistenceId, DeliveryRecord? Record)> completed, CancellationToken ct = default) =>
         // In chunks: one sweep may bring thousands, and on SQLite every journal write waits while a transaction runs.
-        WriteInChunksAsync(_provider, _connectionString, completed, 500, 50, Complete, ct);
+        // The records' JSON first: on SQLite the writes may run on the journal's writer thread.
+        WriteInChunksAsync(_provider, _connectionString, completed.Select(c => (c.PersistenceId, c.Record, Json: c.Record is null ? null : JsonSerializer.Serialize(c.Record, Json))).ToArray(),
+            500, 10, Complete, ct);
 
-    static void Complete(DbConnection connection, DbTransaction transaction, (string PersistenceId, DeliveryRecord? Record)[] completed)
+    static void Complete(DbConnection connection, DbTransaction transaction, (string PersistenceId, DeliveryRecord? Record, string? Json)[] completed)
     {
         using var record = Command(connection, transaction, """
             INSERT INTO delivery_records (queue_id, tenant, sender, message_id, received_at, completed_at, record)
@@ -93,12 +95,12 @@ public sealed class DeliveryRecordStore
             "INSERT INTO delivery_record_recipients (queue_id, recipient) VALUES (@id, @rcpt) ON CONFLICT (queue_id, recipient) DO NOTHING", "@id", "@rcpt");
         using var tags = Command(connection, transaction, "DELETE FROM tags WHERE persistence_id = @pid", "@pid");
         using var events = Command(connection, transaction, "DELETE FROM journal WHERE persistence_id = @pid", "@pid");
-        foreach (var (persistenceId, r) in completed)
+        foreach (var (persistenceId, r, json) in completed)
         {
             if (r is not null)
             {
                 Run(record, r.QueueId, r.Tenant, r.Sender.ToLowerInvariant(), r.MessageId, r.ReceivedAt.ToUnixTimeMilliseconds(),
-                    r.CompletedAt.ToUnixTimeMilliseconds(), JsonSerializer.Serialize(r, Json));
+                    r.CompletedAt.ToUnixTimeMilliseconds(), json);
                 foreach (var address in r.Recipients.Select(x => x.Recipient.ToLowerInvariant()).Distinct())
                     Run(recipient, r.QueueId, address);
             }
