@@ -13,7 +13,8 @@
 # reports the CPU time per message of the three nodes and PostgreSQL together.
 # With LATENCY=1 each run ends with tests/bench/accept-latency.py offering half the accept rate
 # just measured for 20 s (a new connection per message, as smtp-source), and the median and
-# 99th percentile of the accept latency (final "." to the reply) are reported.
+# 99th percentile of the accept latency (final "." to the reply) are reported; for one node also
+# its own accept histogram over that phase (server_within25ms, server_p99_bucket).
 # Each target first gets WARMUP messages (default 3000, not measured) so that both are measured
 # in their steady state as long-running daemons. For the gateway that means after tiered
 # compilation has settled: after 300 messages the JIT was still recompiling hot methods
@@ -120,9 +121,36 @@ run_load() {
   if [ "${LATENCY:-0}" = 1 ]; then
     local probe="" t
     for t in "${targets[@]}"; do [[ "$t" == *:* ]] || t="127.0.0.1:$t"; probe="$probe,$t"; done
+    [ -n "${METRICS_URL:-}" ] && curl -s -m 5 "$METRICS_URL" > "$WORK/metrics-before"
     python3 "$ROOT/tests/bench/accept-latency.py" "${probe#,}" $(( ${rates%% *} / 2 )) 20 "$SIZE" > "$WORK/latency"
+    if [ -n "${METRICS_URL:-}" ]; then
+      curl -s -m 5 "$METRICS_URL" > "$WORK/metrics-after"
+      echo " $(server_latency "$WORK/metrics-before" "$WORK/metrics-after")" >> "$WORK/latency"
+    fi
   fi
   echo "$rates"
+}
+
+# server_latency BEFORE AFTER -> the node's own accept histogram over the latency phase (two
+# scrapes of /metrics): the share of accepted messages answered within 25 ms and the bucket
+# that holds the 99th percentile. It leaves out what the client and the machine add.
+server_latency() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+def buckets(path):
+    b = {}
+    for line in open(path):
+        m = re.match(r'actorgateway_accept_seconds_bucket\{result="accepted",le="([^"]+)"\} (\S+)', line)
+        if m: b[float("inf") if m.group(1) == "+Inf" else float(m.group(1))] = float(m.group(2))
+    return b
+a, b = buckets(sys.argv[1]), buckets(sys.argv[2])
+d = sorted((le, b[le] - a.get(le, 0)) for le in b)
+total = d[-1][1] if d else 0
+if total <= 0: print("server=none"); sys.exit()
+within25 = next(c for le, c in d if le >= 0.025) / total * 100
+p99 = next(le for le, c in d if c >= 0.99 * total)
+print(f"server_within25ms={within25:.2f}% server_p99_bucket={p99 * 1000:g}ms")
+PY
 }
 
 # cpu_of PID... -> seconds of CPU used by these processes, their threads and their waited-for children
@@ -152,13 +180,15 @@ sample_memory() {
 }
 
 gateway_run() {
-  local sink smtp dir pid extra=${1:-}
+  local sink smtp dir pid extra=${1:-} ops=0
   sink=$(free_port); smtp=$(free_port); dir="$WORK/gw-$RANDOM"; mkdir -p "$dir"
+  # With LATENCY=1 the operations endpoint is on, for the node's own accept histogram.
+  [ "${LATENCY:-0}" = 1 ] && ops=$(free_port)
   start_sink "$sink"; start_relay "$sink"
   cat > "$dir/bench.conf" <<EOF
 gateway {
   data-dir = "$dir/data"
-  operations.port = 0
+  operations.port = $ops
   smtp { server-name = "gw.bench", max-connections-per-client = 1000, endpoints = [ { name = smtp, address = "127.0.0.1", port = $smtp } ] }
   dns.servers = ["127.0.0.1:$DNS_PORT"]
   delivery.routes { "rcpt.example" = "127.0.0.1:$RELAY_PORT" }
@@ -172,7 +202,7 @@ EOF
   for _ in $(seq 1 600); do grep -q ' ready: cluster member up' "$dir/node.log" && break; sleep 0.1; done
   wait_port "$smtp"
   sample_memory "$pid" & local sampler=$!
-  local r; r=$(run_load "$smtp" "$sink")
+  local r; r=$(METRICS_URL=$([ "$ops" != 0 ] && echo "http://127.0.0.1:$ops/metrics") run_load "$smtp" "$sink")
   touch "$WORK/stop-$pid"; wait $sampler
   kill "$pid"; wait "$pid" 2>/dev/null || true
   kill "$SINK_PID" 2>/dev/null || true; stop_relay
