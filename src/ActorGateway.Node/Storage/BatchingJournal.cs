@@ -53,6 +53,12 @@ public abstract class BatchingJournal : AsyncWriteJournal
         // A thread of its own, not the thread pool: every 250 waits for this loop, and it must not
         // wait for a free pool thread when the pool is busy.
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = threadName };
+    }
+
+    // Started once the derived journal's constructor has succeeded (a failed one gets no PostStop).
+    protected override void PreStart()
+    {
+        base.PreStart();
         _writer.Start();
     }
 
@@ -69,7 +75,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
     {
         _stopping = true;
         _queued.Set();
-        _writer.Join(TimeSpan.FromSeconds(10));
+        if (_writer.IsAlive) _writer.Join(TimeSpan.FromSeconds(10));
         base.PostStop();
     }
 

@@ -72,7 +72,7 @@ public static class GatewayDatabase
         command.ExecuteNonQuery();
     }
 
-    /// <summary>A prepared-style command whose parameters are set per row by <see cref="RunAsync"/>.</summary>
+    /// <summary>A prepared-style command whose parameters are set per row by <see cref="Run"/>.</summary>
     public static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params string[] parameters)
     {
         var command = connection.CreateCommand();
