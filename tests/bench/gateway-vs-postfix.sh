@@ -109,14 +109,21 @@ run_load() {
     source_all "$WARMUP"
     wait_sink "$2" $((WARMUP / n * n))
   fi
-  [ -n "${CPU_PIDS:-}" ] && c0=$(cpu_of $CPU_PIDS)
+  local p split0=()
+  [ -n "${CPU_PIDS:-}" ] && { c0=$(cpu_of $CPU_PIDS); for p in $CPU_PIDS; do split0+=("$(cpu_of "$p")"); done; }
   t0=$(now)
   source_all "$MESSAGES"
   t1=$(now)
   wait_sink "$2" $((WARMUP / n * n + MESSAGES / n * n))
   t2=$(now)
   # CPU time per message of the given processes (and of their children that have exited) over the measured part
-  [ -n "${CPU_PIDS:-}" ] && python3 -c "print(round(($(cpu_of $CPU_PIDS) - $c0) / $((MESSAGES / n * n)) * 1e6))" > "$WORK/cpu-per-message"
+  if [ -n "${CPU_PIDS:-}" ]; then
+    python3 -c "print(round(($(cpu_of $CPU_PIDS) - $c0) / $((MESSAGES / n * n)) * 1e6))" > "$WORK/cpu-per-message"
+    # and each process's share (µs per message, in the order given), to see where it goes
+    local i=0 split=""
+    for p in $CPU_PIDS; do split="$split $(python3 -c "print(round(($(cpu_of "$p") - ${split0[$i]}) / $((MESSAGES / n * n)) * 1e6))")"; i=$((i + 1)); done
+    echo "    CPU µs per message by process ($CPU_PIDS):$split" >&2
+  fi
   local rates; rates=$(python3 -c "print(round($((MESSAGES / n * n))/($t1-$t0)), round($((MESSAGES / n * n))/($t2-$t0)))")
   if [ "${LATENCY:-0}" = 1 ]; then
     local probe="" t
@@ -282,7 +289,7 @@ if [ "${CLUSTER:-0}" = 1 ]; then
   as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
   PG_PORT=$(free_port); mkdir -p "$WORK/pg" "$WORK/pgsock"; [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg" "$WORK/pgsock"
   as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust -E UTF8 >/dev/null
-  as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/log" -w -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $WORK/pgsock" start >/dev/null
+  as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/log" -w -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $WORK/pgsock ${PG_OPTS:-}" start >/dev/null
   PG_PID=$(head -1 "$WORK/pg/postmaster.pid")
   stop_pg() { as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast -w stop >/dev/null 2>&1 || true; }
   trap 'stop_pg; cleanup' EXIT

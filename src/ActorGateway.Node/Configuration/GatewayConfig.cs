@@ -67,6 +67,7 @@ public static class GatewayConfig
             if (provider == StorageProvider.PostgreSql) throw g.Error("storage.connection-string", "postgresql needs a connection string (or connection-string-env naming a variable that holds one)");
             connection = $"Data Source={Path.Combine(dataDir, "gateway.db")}";
         }
+        if (provider == StorageProvider.PostgreSql) connection = Storage.GatewayDatabase.WithAutoPrepare(connection);
 
         var smtp = Section(g, "smtp");
         var smtpOptions = new SmtpServerOptions

@@ -25,6 +25,19 @@ public static class GatewayDatabase
         return connection;
     }
 
+    /// <summary>
+    /// A PostgreSQL connection string with Npgsql's automatic preparation on, unless the operator
+    /// set it (0 behind a connection pooler that cannot keep prepared statements). Unprepared, the
+    /// server parses and plans each of the journal's and the sweeper's statements anew, and they
+    /// repeat thousands of times a minute.
+    /// </summary>
+    public static string WithAutoPrepare(string connectionString)
+    {
+        var keys = new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys.Cast<string>();
+        if (keys.Any(k => k.Replace(" ", "").Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))) return connectionString;
+        return connectionString.TrimEnd().TrimEnd(';') + ";Max Auto Prepare=64";
+    }
+
     // Any number, the same on every node: the advisory lock under which nodes create tables one at a time.
     const long SchemaLock = 0x4147_5753_4348_454D;
 
@@ -79,6 +92,17 @@ public static class GatewayDatabase
         command.CommandText = sql;
         command.Transaction = transaction;
         foreach (var p in parameters) command.Parameters.Add(Parameter(command, p, DBNull.Value));
+        return command;
+    }
+
+    /// <summary>
+    /// A PostgreSQL statement for an NpgsqlBatch over many rows at once: its parameters ($1, $2, ...)
+    /// are arrays, one per column, that the statement unnests (or matches with ANY).
+    /// </summary>
+    public static Npgsql.NpgsqlBatchCommand Postgres(string sql, params Array[] columns)
+    {
+        var command = new Npgsql.NpgsqlBatchCommand(sql);
+        foreach (var column in columns) command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = column });
         return command;
     }
 

@@ -50,6 +50,10 @@ public sealed class ShippedConfigurationTests
         Assert.Equal("ACTORGATEWAY_DB", config.GetString("gateway.storage.connection-string-env"));
         var s = GatewayConfig.Read(WithConnection(config));
         Assert.Equal(StorageProvider.PostgreSql, s.Storage);
+        // Statements prepared once per connection unless the operator's connection string says otherwise.
+        Assert.Equal("Host=127.0.0.1;Database=gw;Max Auto Prepare=64", s.ConnectionString);
+        Assert.Equal("Host=127.0.0.1;Database=gw;max auto prepare=0", GatewayConfig.Read(ParseString(
+            "gateway.storage.connection-string = \"Host=127.0.0.1;Database=gw;max auto prepare=0\"").WithFallback(config)).ConnectionString);
         Assert.False(s.SelfJoin);
         Assert.Equal(address, config.GetString("akka.remote.dot-netty.tcp.hostname"));
         Assert.Equal(4053, config.GetInt("akka.remote.dot-netty.tcp.port"));
@@ -95,7 +99,9 @@ public sealed class ShippedConfigurationTests
 
     // Stands in for the environment variable (setting it here would leak into other tests' nodes).
     static Akka.Configuration.Config WithConnection(Akka.Configuration.Config config) =>
-        Akka.Configuration.ConfigurationFactory.ParseString("gateway.storage.connection-string = \"Host=127.0.0.1;Database=gw\"").WithFallback(config);
+        ParseString("gateway.storage.connection-string = \"Host=127.0.0.1;Database=gw\"").WithFallback(config);
+
+    static Akka.Configuration.Config ParseString(string hocon) => Akka.Configuration.ConfigurationFactory.ParseString(hocon);
 
     static string RepositoryRoot()
     {

@@ -78,7 +78,7 @@ public sealed class DeliveryRecordStoreTests
         using var system = ActorSystem.Create("records", config);
         var now = DateTimeOffset.UtcNow;
         // Three messages in the journal (the journal's tables exist once it has written).
-        foreach (var id in new[] { "R1", "R2", "KEEP" })
+        foreach (var id in new[] { "R1", "R2", "OLD", "KEEP" })
         {
             JournalTestKit.Journal(system, id, 1, new MessageAccepted(id, JournalTestKit.Envelope("bob@rcpt.example"), "Subject: t\r\n\r\nbody\r\n"u8.ToArray()),
                 QueueTags.Queued);
@@ -90,12 +90,18 @@ public sealed class DeliveryRecordStoreTests
 
         var r1 = Record("R1", "Alice@Sender.example", "one@test", "Bob@Rcpt.example", now.AddDays(-8));
         var r2 = Record("R2", "carol@sender.example", "two@test", "dave@other.example", now);
-        await store.CompleteAsync([(MessageActor.PersistenceIdOf("R1"), r1), (MessageActor.PersistenceIdOf("R2"), r2)]);
+        // Two recipients, one of them twice in different case; and no Message-ID.
+        var r2Recipient = r2.Recipients.Single();
+        r2 = r2 with { MessageId = null, Recipients = [r2Recipient, r2Recipient with { Recipient = "Dave@Other.example" }, r2Recipient with { Recipient = "erin@other.example" }] };
+        // OLD completed before records existed: it is only deleted.
+        await store.CompleteAsync([(MessageActor.PersistenceIdOf("R1"), r1), (MessageActor.PersistenceIdOf("R2"), r2), (MessageActor.PersistenceIdOf("OLD"), null)]);
         // Again (a sweeper that read the same done events after a crash): nothing changes, no error.
         await store.CompleteAsync([(MessageActor.PersistenceIdOf("R1"), r1 with { Tenant = "other" }), (MessageActor.PersistenceIdOf("R2"), r2)]);
 
-        Assert.Equal(0, await CountAsync(settings, "SELECT COUNT(*) FROM journal WHERE persistence_id IN ('msg-R1', 'msg-R2')"));
-        Assert.Equal(0, await CountAsync(settings, "SELECT COUNT(*) FROM tags WHERE persistence_id IN ('msg-R1', 'msg-R2')"));
+        Assert.Equal(0, await CountAsync(settings, "SELECT COUNT(*) FROM journal WHERE persistence_id IN ('msg-R1', 'msg-R2', 'msg-OLD')"));
+        Assert.Equal(0, await CountAsync(settings, "SELECT COUNT(*) FROM tags WHERE persistence_id IN ('msg-R1', 'msg-R2', 'msg-OLD')"));
+        Assert.Null(await store.GetAsync("OLD"));
+        Assert.Equal(2, await CountAsync(settings, "SELECT COUNT(*) FROM delivery_record_recipients WHERE queue_id = 'R2'"));
         Assert.Equal(2, await CountAsync(settings, "SELECT COUNT(*) FROM journal WHERE persistence_id = 'msg-KEEP'"));
         Assert.Equal(2, await CountAsync(settings, "SELECT COUNT(*) FROM tags WHERE persistence_id = 'msg-KEEP'"));
 
@@ -110,8 +116,9 @@ public sealed class DeliveryRecordStoreTests
         Assert.Equal(["R1"], await Ids(new RecordQuery(Until: now.AddDays(-1), Tenant: "local")));
         Assert.Empty(await Ids(new RecordQuery(Recipient: "bob@rcpt.example", Sender: "carol@sender.example")));
         var kept = (await store.GetAsync("R2"))!;
-        Assert.Equal(r2.Recipients.Single(), kept.Recipients.Single());
-        Assert.Equal("two@test", kept.MessageId);
+        Assert.Equal(r2.Recipients, kept.Recipients);
+        Assert.Null(kept.MessageId);
+        Assert.Equal(["R2"], await Ids(new RecordQuery(Recipient: "erin@other.example")));
 
         // Retention: records completed before the cutoff go, with their recipient index.
         Assert.Equal(1, await store.PruneAsync(now.AddDays(-7)));
