@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using ActorGateway.Gateway.Tests.Support;
 using ActorGateway.Node.Operations;
 using Microsoft.Extensions.Logging;
 
@@ -31,6 +32,31 @@ public sealed class BatchingConsoleLoggerTests
         Assert.Matches(new Regex(@"^\d\d:\d\d:\d\d\.\d{3} info: ActorGateway\.Test\[3\] Q1: accepted from <a@b\.example>$"), lines[0]);
         Assert.Matches(new Regex(@"^\d\d:\d\d:\d\d\.\d{3} fail: ActorGateway\.Test\[0\] two lines System\.InvalidOperationException: boom$"), lines[1]);
         Assert.Equal(Enumerable.Range(0, 1000).Select(i => $"n={i}"), lines.Skip(2).Select(l => l[(l.LastIndexOf("] ", StringComparison.Ordinal) + 2)..]));
+    }
+
+    [Fact]
+    public async Task Lines_are_written_by_the_timer_their_first_line_armed_also_after_idle_spells_and_from_many_threads()
+    {
+        var output = new LockedStream();
+        using var provider = new BatchingConsoleLoggerProvider(output, flushInterval: TimeSpan.FromMilliseconds(20));
+        var log = provider.CreateLogger("ActorGateway.Test");
+        int Written() => output.Text().Count(c => c == '\n');
+        for (var burst = 1; burst <= 3; burst++)
+        {
+            // Four threads at once, then nothing: no Flush, the timer alone writes them.
+            Parallel.For(0, 4, t => { for (var i = 0; i < 250; i++) log.LogInformation("burst {B} thread {T} line {N}", burst, t, i); });
+            await Eventually.WaitAsync(() => Written() == burst * 1000, TimeSpan.FromSeconds(10), () => $"{Written()} of {burst * 1000} lines written");
+            await Task.Delay(100);
+        }
+        Assert.Equal(3000, output.Text().Split('\n', StringSplitOptions.RemoveEmptyEntries).Distinct().Count());
+    }
+
+    /// <summary>An output the test may read while the logger's timer writes to it.</summary>
+    sealed class LockedStream : MemoryStream
+    {
+        public override void Write(byte[] buffer, int offset, int count) { lock (this) base.Write(buffer, offset, count); }
+        public override void Write(ReadOnlySpan<byte> buffer) { lock (this) base.Write(buffer); }
+        public string Text() { lock (this) return Encoding.UTF8.GetString(ToArray()); }
     }
 
     [Fact]
