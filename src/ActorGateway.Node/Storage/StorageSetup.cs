@@ -20,8 +20,8 @@ public static class StorageSetup
         var sqlite = settings.Storage == StorageProvider.Sqlite;
         var provider = sqlite ? "SQLite.MS" : "PostgreSQL.15";
         var cs = settings.ConnectionString.Replace("\\", "\\\\").Replace("\"", "\\\"");
-        // The gateway's own journal writer on the plugin's schema (BatchingJournal); the plugin's
-        // journal section stays configured, its read journal and snapshot store use it.
+        // The gateway's own journal writer and snapshot store on the plugin's schema (BatchingJournal,
+        // SqlSnapshotStore); the plugin's journal section stays configured for its read journal.
         var journalClass = sqlite ? typeof(SqliteJournal) : typeof(PostgresJournal);
         var journal = $$"""
             akka.persistence.journal {
@@ -29,6 +29,15 @@ public static class StorageSetup
               gateway {
                 class = "{{journalClass.AssemblyQualifiedName}}"
                 plugin-dispatcher = "akka.actor.default-dispatcher"
+                connection-string = "{{cs}}"
+              }
+            }
+            akka.persistence.snapshot-store {
+              plugin = "akka.persistence.snapshot-store.gateway"
+              gateway {
+                class = "{{typeof(SqlSnapshotStore).AssemblyQualifiedName}}"
+                plugin-dispatcher = "akka.actor.default-dispatcher"
+                provider = {{(sqlite ? "sqlite" : "postgresql")}}
                 connection-string = "{{cs}}"
               }
             }
