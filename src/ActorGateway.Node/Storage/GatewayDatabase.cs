@@ -45,15 +45,34 @@ public static class GatewayDatabase
     /// Creates tables and indexes (statements with IF NOT EXISTS) in one transaction. On PostgreSQL
     /// nodes that start at once on a fresh database take turns under an advisory lock: two sessions
     /// creating one table at the same time make one of them fail on the catalog's unique key
-    /// (pg_type), even with IF NOT EXISTS.
+    /// (pg_type), even with IF NOT EXISTS. And when every table and index named exists already,
+    /// nothing runs: CREATE INDEX IF NOT EXISTS locks its table before it looks, and a node starting
+    /// while others write deadlocked with their journal writes (one table locked for the index,
+    /// the next one waited for).
     /// </summary>
     public static async Task CreateSchemaAsync(DbConnection connection, string ddl, CancellationToken ct = default)
     {
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        if (connection is not SqliteConnection) await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({SchemaLock})", ct);
+        if (connection is not SqliteConnection)
+        {
+            await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({SchemaLock})", ct);
+            var names = CreatedObject.Matches(ddl).Select(m => m.Groups["name"].Value).Distinct().ToArray();
+            await using var exists = connection.CreateCommand();
+            exists.Transaction = transaction;
+            exists.CommandText = "SELECT count(*) FROM unnest(@names) AS n WHERE to_regclass(n) IS NOT NULL";
+            exists.Parameters.Add(Parameter(exists, "@names", names));
+            if (names.Length > 0 && Convert.ToInt32(await exists.ExecuteScalarAsync(ct)) == names.Length)
+            {
+                await transaction.CommitAsync(ct);
+                return;
+            }
+        }
         await ExecuteAsync(connection, transaction, ddl, ct);
         await transaction.CommitAsync(ct);
     }
+
+    static readonly System.Text.RegularExpressions.Regex CreatedObject =
+        new(@"CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+""?(?<name>\w+)", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
 
     /// <summary>
     /// Writes the items in chunks, each in one transaction. On SQLite, while the node's journal runs

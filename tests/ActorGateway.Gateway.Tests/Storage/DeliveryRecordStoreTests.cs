@@ -39,6 +39,28 @@ public sealed class DeliveryRecordStoreTests
     }
 
     [Fact]
+    public async Task PostgreSql_a_node_starting_while_another_writes_does_not_lock_the_existing_tables()
+    {
+        // CREATE INDEX IF NOT EXISTS locks its table before it looks: a node starting under load
+        // waited for the others' open write transactions, and deadlocked with their journal writes.
+        await using var pg = await PostgresServer.StartAsync();
+        var cs = pg.ConnectionString();
+        await new DeliveryRecordStore(StorageProvider.PostgreSql, cs).CreateTablesAsync();
+        await using var writer = new Npgsql.NpgsqlConnection(cs);
+        await writer.OpenAsync();
+        await using var open = await writer.BeginTransactionAsync();
+        await using (var insert = new Npgsql.NpgsqlCommand(
+            "INSERT INTO delivery_records (queue_id, tenant, sender, received_at, completed_at, record) VALUES ('W1', 'local', 'a@b.example', 0, 0, '{}')", writer, open))
+            await insert.ExecuteNonQueryAsync();
+
+        // The other node starts while that transaction is open: its schema step returns at once.
+        var starting = new DeliveryRecordStore(StorageProvider.PostgreSql, cs).CreateTablesAsync();
+        Assert.Same(starting, await Task.WhenAny(starting, Task.Delay(TimeSpan.FromSeconds(10))));
+        await starting;
+        await open.CommitAsync();
+    }
+
+    [Fact]
     public async Task PostgreSql_nodes_starting_at_once_on_a_fresh_database_all_create_their_tables()
     {
         // Three sites started together on an empty database: without taking turns, two sessions
