@@ -45,9 +45,9 @@ public sealed class SqliteJournal : BatchingJournal
         using var pragma = connection.CreateCommand();
         // Per connection: every commit is on disk (WAL fsync) before the write is acknowledged. The
         // write-ahead log is cut back to 64 MiB after each checkpoint (it does not keep its peak size).
-        // While another writer holds the lock (the snapshot store, the retention pass, the storage
-        // probe), SQLite's own busy handler retries within milliseconds; without it the driver
-        // retries every 150 ms, and every acceptance waiting on this commit waits as long.
+        // While another writer holds the lock (the retention pass, the storage probe), SQLite's own
+        // busy handler retries within milliseconds; without it the driver retries every 150 ms, and
+        // every acceptance waiting on this commit waits as long.
         pragma.CommandText = "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=67108864; PRAGMA busy_timeout=30000;";
         pragma.ExecuteNonQuery();
         return connection;
