@@ -25,12 +25,13 @@ public sealed class Clamd : IAsyncDisposable
         return $"{Convert.ToHexStringLower(MD5.HashData(bytes))}:{bytes.Length}:{name}";
     }
 
-    public static async Task<Clamd> StartAsync(IEnumerable<string> hdbLines)
+    /// <summary>Starts clamd with the EICAR pattern, <paramref name="hdbLines"/> and any further .ndb lines.</summary>
+    public static async Task<Clamd> StartAsync(IEnumerable<string> hdbLines, IEnumerable<string>? ndbLines = null)
     {
         var exe = ExternalProcess.Require("clamd", "clamav-daemon");
         var dir = new TempDirectory();
         Directory.CreateDirectory(dir.File("db"));
-        await File.WriteAllTextAsync(dir.File("db/test.ndb"), EicarNdb + "\n");
+        await File.WriteAllLinesAsync(dir.File("db/test.ndb"), [EicarNdb, .. ndbLines ?? []]);
         var hashes = hdbLines.ToArray();
         if (hashes.Length > 0) await File.WriteAllLinesAsync(dir.File("db/test.hdb"), hashes); // clamd refuses an empty one
         var port = FreePort.Next();

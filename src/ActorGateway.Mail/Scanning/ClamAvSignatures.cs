@@ -14,7 +14,14 @@ public sealed class ClamAvSignatures
     const string EicarHex = "58354f2150254041505b345c505a58353428505e2937434329377d2445494341522d5354414e444152442d414e544956495255532d544553542d46494c452124482b482a";
 
     readonly Dictionary<(string Md5, long Size), string> _hashes = new();
-    readonly List<(string Name, long? Offset, short[] Pattern)> _patterns = [];
+    readonly List<Pattern> _patterns = [];
+
+    /// <summary>
+    /// A body pattern (-1 = any byte) and its longest run of fixed bytes, which is searched for
+    /// first: a vectorized search for a run, where looking for the first byte alone stops at
+    /// every position of content made of that byte (a line of X and the EICAR pattern).
+    /// </summary>
+    sealed record Pattern(string Name, long? Offset, short[] Bytes, byte[] Anchor, int AnchorAt);
 
     public int Count => _hashes.Count + _patterns.Count;
 
@@ -55,7 +62,14 @@ public sealed class ClamAvSignatures
             var pair = hex.Substring(i * 2, 2);
             pattern[i] = pair == "??" ? (short)-1 : Convert.ToByte(pair, 16);
         }
-        _patterns.Add((name, offset, pattern));
+        var (anchorAt, anchorLength) = (0, 0);
+        for (int i = 0, run = 0; i < pattern.Length; i++)
+        {
+            run = pattern[i] < 0 ? 0 : run + 1;
+            if (run > anchorLength) (anchorAt, anchorLength) = (i - run + 1, run);
+        }
+        var anchor = pattern[anchorAt..(anchorAt + anchorLength)].Select(b => (byte)b).ToArray();
+        _patterns.Add(new Pattern(name, offset, pattern, anchor, anchorAt));
     }
 
     /// <summary>The name of the first signature matching <paramref name="content"/>, or null.</summary>
@@ -66,19 +80,23 @@ public sealed class ClamAvSignatures
             var md5 = Convert.ToHexStringLower(MD5.HashData(content));
             if (_hashes.TryGetValue((md5, content.Length), out var byHash) || _hashes.TryGetValue((md5, -1), out byHash)) return byHash;
         }
-        foreach (var (name, offset, pattern) in _patterns)
-            if (offset is { } at ? MatchesAt(content, pattern, at) : Find(content, pattern)) return name;
+        foreach (var p in _patterns)
+            if (p.Offset is { } at ? MatchesAt(content, p.Bytes, at) : Find(content, p)) return p.Name;
         return null;
     }
 
-    static bool Find(byte[] content, short[] pattern)
+    static bool Find(byte[] content, Pattern p)
     {
-        if (pattern.Length == 0 || pattern.Length > content.Length) return false;
-        var first = pattern[0];
-        for (var i = 0; i <= content.Length - pattern.Length; i++)
+        if (p.Bytes.Length == 0 || p.Bytes.Length > content.Length) return false;
+        if (p.Anchor.Length == 0) return true; // only wildcards: any content that long
+        // The anchor of a match starting at s lies at s + AnchorAt, for s from 0 to content.Length - Bytes.Length.
+        var end = content.Length - p.Bytes.Length + p.AnchorAt + p.Anchor.Length;
+        for (var from = p.AnchorAt; from + p.Anchor.Length <= end;)
         {
-            if (first >= 0) { i = Array.IndexOf(content, (byte)first, i); if (i < 0 || i > content.Length - pattern.Length) return false; }
-            if (MatchesAt(content, pattern, i)) return true;
+            var hit = content.AsSpan(from, end - from).IndexOf(p.Anchor);
+            if (hit < 0) return false;
+            if (MatchesAt(content, p.Bytes, from + hit - p.AnchorAt)) return true;
+            from += hit + 1;
         }
         return false;
     }

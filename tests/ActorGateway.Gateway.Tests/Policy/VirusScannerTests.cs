@@ -11,15 +11,18 @@ public sealed class VirusScannerTests : IAsyncLifetime
 {
     public const string Eicar = @"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
     const string TestFiles = "/usr/share/clamav-testfiles";
+    // A body pattern with a wildcard (ABC?EFGH), for both scanners.
+    const string WildcardNdb = "Test-Wildcard:0:*:414243??45464748";
     Clamd _clamd = null!;
     TempDirectory _sigs = null!;
 
     public async Task InitializeAsync()
     {
         Assert.True(File.Exists($"{TestFiles}/clam.exe"), "the Debian package clamav-testfiles is missing");
-        _clamd = await Clamd.StartAsync([Clamd.HdbLine($"{TestFiles}/clam.exe", "ClamAV-Test-File-Exe")]);
+        _clamd = await Clamd.StartAsync([Clamd.HdbLine($"{TestFiles}/clam.exe", "ClamAV-Test-File-Exe")], [WildcardNdb]);
         _sigs = new TempDirectory();
         File.WriteAllText(_sigs.File("local.hdb"), Clamd.HdbLine($"{TestFiles}/clam.exe", "ClamAV-Test-File-Exe") + "\n");
+        File.WriteAllText(_sigs.File("local.ndb"), WildcardNdb + "\n");
     }
 
     public async Task DisposeAsync() { await _clamd.DisposeAsync(); _sigs.Dispose(); }
@@ -68,6 +71,24 @@ public sealed class VirusScannerTests : IAsyncLifetime
             Assert.Equal(VirusStatus.Infected, v.Status);
             Assert.StartsWith("ClamAV-Test-File-Exe", v.Signature);
             Assert.Equal("setup.exe", v.Part);
+        }
+    }
+
+    [Theory]
+    [InlineData("xxABCzEFGHyy", 0, true)]
+    [InlineData("ABCzEFGx", 0, false)]
+    [InlineData("ABCEFGH", 0, false)]
+    [InlineData("ABCqEFGH", 200_000, true)] // after a long run of the bytes EICAR's pattern starts with
+    [InlineData("", 200_000, false)]
+    public async Task A_body_pattern_with_a_wildcard_is_found_where_clamd_finds_it(string tail, int xs, bool infected)
+    {
+        var content = Encoding.ASCII.GetBytes(new string('X', xs) + tail + (tail.Length == 0 ? "" : "\n"));
+        var message = MessageWith("data.bin", content);
+        foreach (var scanner in Scanners())
+        {
+            var v = await scanner.ScanAsync(message, CancellationToken.None);
+            Assert.True(v.Status == (infected ? VirusStatus.Infected : VirusStatus.Clean), $"{scanner.GetType().Name}: {v.Status} {v.Signature}");
+            if (infected) Assert.StartsWith("Test-Wildcard", v.Signature);
         }
     }
 
