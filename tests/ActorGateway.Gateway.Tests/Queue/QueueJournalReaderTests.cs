@@ -67,4 +67,34 @@ public sealed class QueueJournalReaderTests() : JournalTestKit("reader-test")
         Assert.Equal(3, reads);
         Assert.All(seen, e => Assert.IsType<QueuedHead>(e.Event));
     }
+
+    [Fact]
+    public async Task Rows_of_other_tags_are_passed_over_also_when_whole_reads_hold_nothing_else()
+    {
+        JournalAccepted("first", "node-a", "bob@rcpt.example");
+        JournalAccepted("second", "node-a", "bob@rcpt.example");
+        for (var i = 0; i < 10; i++)
+            await ExecuteAsync($"INSERT INTO tags (ordering_id, tag, sequence_nr, persistence_id) VALUES ({1_000_000 + i}, 'other', 1, 'someone-else')");
+
+        var read = await new QueueJournalReader(Settings).ReadAfterAsync(0, 5, Sys.Serialization);
+
+        Assert.Equal(["msg-first", "msg-second"], read.Events.Select(e => e.PersistenceId));
+        Assert.False(read.More);
+    }
+
+    [Fact]
+    public async Task The_tag_read_is_a_range_on_the_tag_tables_key_not_a_pass_over_every_queue_row()
+    {
+        for (var i = 0; i < 100; i++) JournalAccepted($"m{i:D3}", "node-a", "bob@rcpt.example");
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Settings.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + QueueJournalReader.TagRowsAfter(5000).Replace("@from", "50");
+        var plan = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) plan.Add(reader.GetString(3));
+
+        // The primary key (ordering_id, tag) in order: no index on the tag, no sort.
+        Assert.Equal("SEARCH tags USING INDEX sqlite_autoindex_tags_1 (ordering_id>?)", Assert.Single(plan));
+    }
 }
