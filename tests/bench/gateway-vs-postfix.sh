@@ -52,10 +52,11 @@ NODE_DLL=$ROOT/src/ActorGateway.Node/bin/Release/net10.0/ActorGateway.Node.dll
 # As the shipped service files and image start the node (see deploy/): a fixed budget for new objects.
 export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x1000000}
 
-# DNS for the gateway's sender-domain check.
+# DNS for the gateway's sender-domain check, with a TTL (DNS_TTL, default 300 s) as real records have.
 DNS_PORT=$(free_port)
 dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
   --mx-host=sender.example,mail.sender.example,10 --host-record=mail.sender.example,127.0.0.1 --address=/#/ --user=root \
+  --local-ttl="${DNS_TTL:-300}" \
   --pid-file="$WORK/dnsmasq.pid" 2>/dev/null &
 PIDS+=($!)
 

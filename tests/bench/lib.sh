@@ -36,10 +36,13 @@ REVISION=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git -C "$ROOT" status --porcelain -- src hocon 2>/dev/null)" ]; then REVISION="$REVISION + uncommitted changes"; fi
 
 # start_sender_dns -> DNS_PORT: dnsmasq for the gateway's sender-domain check (sender.example has an MX).
+# Its answers carry a TTL of DNS_TTL seconds (default 300) as real domains' records do; with 0
+# the gateway's resolver cannot cache them and asks once per message.
 start_sender_dns() {
   DNS_PORT=$(free_port)
   dnsmasq --keep-in-foreground --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
     --mx-host=sender.example,mail.sender.example,10 --host-record=mail.sender.example,127.0.0.1 --address=/#/ --user=root \
+    --local-ttl="${DNS_TTL:-300}" \
     --pid-file="$WORK/dnsmasq.pid" 2>/dev/null &
   PIDS+=($!)
 }
