@@ -22,6 +22,7 @@ public sealed record MessageServices(IReadOnlyDictionary<string, IActorRef> Pool
     /// A message whose next attempt is further ahead than this leaves memory until the queue sweeper
     /// wakes it (which it does from the journal, when due): a long queue behind a receiver that is
     /// down is then on disk, as Postfix's deferred queue is, not thousands of bodies in entities.
+    /// The intake does not hand such a message to its entity at all after the first attempt.
     /// </summary>
     public TimeSpan ParkBeyond { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Tenants' delivery events (webhooks), emitted once an attempt is journaled.</summary>
@@ -151,6 +152,7 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             _bouncesInFlight.Remove(b.Attempt);
             _log.Info("{0}: NDR queued as {1}", _queueId, b.BounceId);
             CompleteIfDone();
+            if (_message.Pending.Count > 0) ScheduleNextAttempt();
             StopIfAsked();
         }));
         Command<BounceFailed>(b =>
@@ -219,15 +221,22 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
 
     // ---- delivery attempts ----
 
+    /// <summary>
+    /// NDRs an earlier attempt left to queue go now (the intake's first attempt leaves them to the
+    /// entity), not at the next attempt; then the entity waits for that attempt, or leaves memory
+    /// when it is far ahead.
+    /// </summary>
     void ScheduleNextAttempt()
     {
         if (_attemptRunning || _message.Completed || _message.Held) return;
-        var wait = (_message.NextAttempt ?? DateTimeOffset.UtcNow) - DateTimeOffset.UtcNow;
-        if (wait > _services.ParkBeyond && !Busy && !Timers.IsTimerActive("bounce"))
+        QueueBounces();
+        var now = DateTimeOffset.UtcNow;
+        if (_message.WaitsBeyond(_services.ParkBeyond, now) && !Busy && !Timers.IsTimerActive("bounce"))
         {
             Passivate();
             return;
         }
+        var wait = (_message.NextAttempt ?? now) - now;
         Timers.StartSingleTimer("attempt", AttemptDue.Instance, wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
     }
 

@@ -220,7 +220,9 @@ public sealed class MessageIntake : ReceiveActor
             var message = new MessageLifecycle(_accepted.QueueId);
             message.Apply(_accepted);
             var recorded = message.AttemptOf(finished, _services.Retry, DateTimeOffset.UtcNow);
-            WriteAttempt(recorded, message.EventsOf(recorded), DateTime.UtcNow);
+            var events = message.EventsOf(recorded);
+            foreach (var written in events) message.Apply(written.Payload);
+            WriteAttempt(recorded, events, message.WaitsBeyond(_services.ParkBeyond, DateTimeOffset.UtcNow), DateTime.UtcNow);
         }
 
         sealed class WriteAgain { public static readonly WriteAgain Instance = new(); }
@@ -236,8 +238,10 @@ public sealed class MessageIntake : ReceiveActor
         /// disk is full), they are written again after a growing pause: a delivery that happened but
         /// is not recorded would be made again. A persistent entity cannot do that for us: it stops
         /// when a write fails, and the answers would be lost with it.
+        /// Mail deferred far enough ahead is not handed to its entity then: the entity would recover it
+        /// from the journal only to leave memory again, and the queue sweeper wakes it when it is due.
         /// </summary>
-        void WriteAttempt(AttemptRecorded recorded, IReadOnlyList<Tagged> events, DateTime since, int failures = 0)
+        void WriteAttempt(AttemptRecorded recorded, IReadOnlyList<Tagged> events, bool waitsOnDisk, DateTime since, int failures = 0)
         {
             var e = _accepted.Envelope;
             Write(2, events, stored: () =>
@@ -245,7 +249,7 @@ public sealed class MessageIntake : ReceiveActor
                 if (failures > 0) _log.Info("{0}: first attempt journaled after {1} failed write(s)", _accepted.QueueId, failures);
                 DeliveryAttempt.Report(_log, _accepted.QueueId, e, recorded);
                 _services.Events.Attempted(_accepted.QueueId, e, _accepted.Body, recorded);
-                if (recorded.Completes) Context.Stop(Self);
+                if (recorded.Completes || waitsOnDisk) Context.Stop(Self);
                 else HandOver();
             }, failed: cause =>
             {
@@ -269,7 +273,7 @@ public sealed class MessageIntake : ReceiveActor
                         else Later(journalAnswers: true);
                     });
                     Receive<ReplayMessagesFailure>(_ => Later(journalAnswers: false));
-                    Receive<WriteAgain>(_ => WriteAttempt(recorded, events, since, failures + 1));
+                    Receive<WriteAgain>(_ => WriteAttempt(recorded, events, waitsOnDisk, since, failures + 1));
                 });
             });
         }

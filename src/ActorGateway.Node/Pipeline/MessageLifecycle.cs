@@ -85,6 +85,14 @@ public sealed class MessageLifecycle(string queueId)
         }
     }
 
+    /// <summary>
+    /// Nothing to do before its next attempt (no NDR to queue, not held), and that attempt more than
+    /// <paramref name="within"/> ahead: the message can wait on disk, where the queue sweeper wakes
+    /// it when it is due, instead of in an entity.
+    /// </summary>
+    public bool WaitsBeyond(TimeSpan within, DateTimeOffset now) =>
+        Exists && !Completed && !Held && _pending.Count > 0 && _bouncesToQueue.Count == 0 && NextAttempt is { } next && next - now > within;
+
     /// <summary>What `queue show` says of it; the two flags are the hosting actor's (not journaled).</summary>
     public string State(bool attemptRunning, bool waitingForPool) =>
         !Exists ? "unknown" : Completed ? "done" : Held ? "held" : attemptRunning ? "delivering"

@@ -34,6 +34,29 @@ public sealed class DeferredQueueTests
         Assert.Single(bed.Receiver.Messages());
     }
 
+    [Fact]
+    public async Task A_recipient_refused_at_the_first_attempt_is_bounced_now_while_another_waits_for_its_retry()
+    {
+        // The deferred recipient's retry is ten minutes ahead: the NDR must not wait for it.
+        await using var bed = await GatewayTestbed.StartAsync(extraHocon: "gateway.delivery.retry-delays = [10m]");
+        var tag = Guid.NewGuid().ToString("N");
+        var swaks = await Swaks.SendAsync(bed.SmtpPort, "alice@sender.example", $"reject-{tag}@rcpt.example,defer-{tag}@rcpt.example");
+        Assert.True(swaks.ExitCode == 0, swaks.ToString());
+        var id = swaks.QueueId();
+
+        // sender.example's MX is the same receiver: the NDR arrives there, from the null sender.
+        var ndr = Assert.Single(await bed.Receiver.WaitForAsync(1, TimeSpan.FromSeconds(30),
+            m => m.Recipients.Contains("alice@sender.example") && m.Text.Contains(id)));
+        Assert.Equal("<>", ndr.MailFrom);
+        var report = Assert.IsType<MimeKit.MultipartReport>(MimeKit.MimeMessage.Load(new MemoryStream(ndr.Data)).Body);
+        var status = Assert.Single(report.OfType<MimeKit.MessageDeliveryStatus>());
+        Assert.Equal($"rfc822; reject-{tag}@rcpt.example", Assert.Single(status.StatusGroups.Skip(1))["Final-Recipient"]);
+        // Then the message waits on disk for its retry.
+        await Eventually.WaitAsync(async () => MessageEntities(await bed.ReadApiAsync("api/sharding/region-stats")) == 0, TimeSpan.FromSeconds(10),
+            () => "the deferred message's entity is still running");
+        Assert.Empty(bed.Receiver.Messages().Where(m => m.Recipients.Contains($"defer-{tag}@rcpt.example")));
+    }
+
     static int MessageEntities(System.Text.Json.JsonElement stats) =>
         stats.EnumerateArray().Where(r => r.GetProperty("region").GetString() == ActorGateway.Node.Pipeline.MessageExtractor.RegionName)
             .Sum(r => r.GetProperty("entities").GetInt32());

@@ -141,6 +141,31 @@ public sealed class MessageLifecycleTests
     }
 
     [Fact]
+    public void It_waits_on_disk_only_with_nothing_to_do_before_a_retry_far_enough_ahead()
+    {
+        var park = TimeSpan.FromSeconds(30);
+        Assert.False(Accepted().WaitsBeyond(park, Now)); // never attempted: its first attempt is due
+
+        var deferred = Accepted();
+        Attempt(deferred, 1, Answer(Bob, RecipientStatus.Deferred, "4.2.1"), Answer(Carol, RecipientStatus.Deferred, "4.2.1"));
+        Assert.True(deferred.WaitsBeyond(park, Now)); // retry 1 minute ahead
+        Assert.False(deferred.WaitsBeyond(park, Now + TimeSpan.FromSeconds(45)));
+        deferred.Apply(new MessageHeld(Now));
+        Assert.False(deferred.WaitsBeyond(park, Now)); // a held message's entity stays until passivated
+
+        // One recipient failed, one deferred: its NDR is to be queued first.
+        var mixed = Accepted();
+        Attempt(mixed, 1, Answer(Bob, RecipientStatus.Failed, "5.1.1"), Answer(Carol, RecipientStatus.Deferred, "4.2.1"));
+        Assert.False(mixed.WaitsBeyond(park, Now));
+        mixed.Apply(new BounceQueued(1, "Q-B1"));
+        Assert.True(mixed.WaitsBeyond(park, Now));
+
+        var done = Accepted();
+        Attempt(done, 1, Answer(Bob, RecipientStatus.Delivered, "2.0.0"), Answer(Carol, RecipientStatus.Delivered, "2.0.0"));
+        Assert.False(done.WaitsBeyond(park, Now));
+    }
+
+    [Fact]
     public void A_failed_recipient_needs_its_NDR_queued_before_the_message_completes()
     {
         var message = Accepted();
