@@ -33,7 +33,11 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// <summary>The node's shipped configuration file (next to the built binary), e.g. a site's file.</summary>
     public static string ShippedConfig(string name) => Path.Combine(Path.GetDirectoryName(NodeAssembly)!, "hocon", name);
 
-    public async Task StartAsync(int smtpPort, TimeSpan? timeout = null, string smtpAddress = "127.0.0.1")
+    /// <summary>
+    /// Starts the node and returns once it is a cluster member and accepts connections on its SMTP port
+    /// and, when given, its operations port (Kestrel binds its endpoints one after the other).
+    /// </summary>
+    public async Task StartAsync(int smtpPort, TimeSpan? timeout = null, string smtpAddress = "127.0.0.1", int? operationsPort = null)
     {
         // SIGHUP back to its default: a test run started under nohup (or anything else that ignores
         // SIGHUP) passes the ignored signal on to every node, and .NET leaves an ignored SIGHUP
@@ -48,14 +52,20 @@ public sealed class GatewayProcess : IAsyncDisposable
             if (DateTime.UtcNow > until) throw new TimeoutException($"the gateway did not become ready:\n{Output}");
             await Task.Delay(100);
         }
+        await WaitUntilListeningAsync(smtpAddress, smtpPort);
+        if (operationsPort is { } ops) await WaitUntilListeningAsync("127.0.0.1", ops);
+    }
+
+    async Task WaitUntilListeningAsync(string address, int port)
+    {
         try
         {
-            await FreePort.WaitUntilListeningAsync(smtpAddress, smtpPort, TimeSpan.FromSeconds(20));
+            await FreePort.WaitUntilListeningAsync(address, port, TimeSpan.FromSeconds(20));
         }
         catch (System.Net.Sockets.SocketException e)
         {
             // Say why: the log shows a failed bind or a crash after the cluster came up.
-            throw new TimeoutException($"the gateway is not listening on {smtpAddress}:{smtpPort} ({e.Message}), exited: {_process.HasExited}\n{Output}", e);
+            throw new TimeoutException($"the gateway is not listening on {address}:{port} ({e.Message}), exited: {_process!.HasExited}\n{Output}", e);
         }
     }
 

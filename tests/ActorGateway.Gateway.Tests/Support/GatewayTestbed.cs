@@ -78,7 +78,7 @@ public sealed class GatewayTestbed : IAsyncDisposable
             {{extraHocon}}
             """);
         bed.Gateway = new GatewayProcess(bed.ConfigFile);
-        await bed.Gateway.StartAsync(bed.SmtpPort);
+        await bed.Gateway.StartAsync(bed.SmtpPort, operationsPort: bed.OperationsPort);
         return bed;
     }
 
@@ -162,7 +162,7 @@ public sealed class GatewayTestbed : IAsyncDisposable
     {
         await Gateway.DisposeAsync();
         Gateway = new GatewayProcess(ConfigFile);
-        await Gateway.StartAsync(SmtpPort);
+        await Gateway.StartAsync(SmtpPort, operationsPort: OperationsPort);
     }
 
     public async ValueTask DisposeAsync()
