@@ -37,7 +37,8 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// Starts the node and returns once it is a cluster member and accepts connections on its SMTP port
     /// and, when given, its operations port (Kestrel binds its endpoints one after the other).
     /// </summary>
-    public async Task StartAsync(int smtpPort, TimeSpan? timeout = null, string smtpAddress = "127.0.0.1", int? operationsPort = null)
+    public async Task StartAsync(int smtpPort, TimeSpan? timeout = null, string smtpAddress = "127.0.0.1", int? operationsPort = null,
+        string? operationsAddress = null)
     {
         // SIGHUP back to its default: a test run started under nohup (or anything else that ignores
         // SIGHUP) passes the ignored signal on to every node, and .NET leaves an ignored SIGHUP
@@ -53,7 +54,7 @@ public sealed class GatewayProcess : IAsyncDisposable
             await Task.Delay(100);
         }
         await WaitUntilListeningAsync(smtpAddress, smtpPort);
-        if (operationsPort is { } ops) await WaitUntilListeningAsync("127.0.0.1", ops);
+        if (operationsPort is { } ops) await WaitUntilListeningAsync(operationsAddress ?? smtpAddress, ops);
     }
 
     async Task WaitUntilListeningAsync(string address, int port)

@@ -134,7 +134,7 @@ public sealed class ClusterTestbed : IAsyncDisposable
         var process = new GatewayProcess(GatewayProcess.ShippedConfig("cluster.conf"), GatewayProcess.ShippedConfig(Site(node) + ".conf"),
             Dir.File("common.conf"), Dir.File($"node{node}.conf"));
         _nodes[node] = process;
-        await process.StartAsync(_smtpPorts[node], TimeSpan.FromSeconds(90), Address(node));
+        await process.StartAsync(_smtpPorts[node], TimeSpan.FromSeconds(90), Address(node), _operationsPorts[node]);
     }
 
     public Task KillNodeAsync(int node) => Node(node).KillAsync();
