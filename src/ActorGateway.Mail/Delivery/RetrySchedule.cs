@@ -13,5 +13,22 @@ public sealed record RetrySchedule(IReadOnlyList<TimeSpan> Delays, TimeSpan MaxL
 
     public TimeSpan DelayAfter(int failedAttempts) => Delays[Math.Clamp(failedAttempts - 1, 0, Delays.Count - 1)];
 
+    /// <summary>
+    /// The first time after <paramref name="after"/> at which a message received at
+    /// <paramref name="receivedAt"/> and deferred at every try is due: receipt plus Delays[0], plus
+    /// Delays[1], and so on, the last delay repeating.
+    /// </summary>
+    public DateTimeOffset NextAfter(DateTimeOffset receivedAt, DateTimeOffset after)
+    {
+        var at = receivedAt;
+        for (var i = 0; i < Delays.Count; i++)
+        {
+            at += Delays[i] > TimeSpan.Zero ? Delays[i] : TimeSpan.FromSeconds(1);
+            if (at > after) return at;
+        }
+        var last = Delays.Count > 0 && Delays[^1] > TimeSpan.Zero ? Delays[^1] : TimeSpan.FromSeconds(1);
+        return at + TimeSpan.FromTicks(last.Ticks * ((after - at).Ticks / last.Ticks + 1));
+    }
+
     public bool IsExpired(DateTimeOffset receivedAt, DateTimeOffset now) => now - receivedAt >= MaxLifetime;
 }

@@ -127,14 +127,18 @@ public static class OperationsApi
                 if ((tenant is not null && e.Tenant != tenant) || (pool is not null && e.Pool != pool) || (state is not null && d.State != state)
                     || (destination is not null && !d.Pending.Any(r => r.EndsWith("@" + destination, StringComparison.OrdinalIgnoreCase)))) continue;
                 rows.Add(new { id, tenant = e.Tenant, from = e.Sender, pool = e.Pool, state = d.State, pending = d.Pending, attempts = d.Attempts.Count,
-                    next = d.NextAttempt, received = e.ReceivedAt, size = d.Size });
+                    next = NextAttempt(d, next), received = e.ReceivedAt, size = d.Size });
             }
             return Results.Json(new { total = pending.Total, shown = rows });
         });
         reads.MapGet("/api/queue/{id}", async (string id, CancellationToken ct) =>
         {
             var d = await ops.Messages().Ask<MessageDetails>(new GetMessageDetails(id), AskTimeout);
-            if (d.Envelope is not null) return Results.Json(d);
+            if (d.Envelope is not null)
+            {
+                var swept = await ops.Sweeper().Ask<PendingMessages>(new GetPendingMessages(QueueId: id), AskTimeout);
+                return Results.Json(d with { NextAttempt = NextAttempt(d, swept.Pending.GetValueOrDefault(id)) });
+            }
             // Done and deleted from the queue: what its delivery record keeps.
             return await ops.Records.GetAsync(id, ct) is { } record
                 ? Results.Json(new { queueId = id, state = "done", record })
@@ -205,6 +209,13 @@ public static class OperationsApi
     }
 
     /// <summary>Each delivery agent of this node (one per pool it sends for) with its destinations.</summary>
+    /// <summary>
+    /// When a message is next tried: the sweeper's time once it has been attempted, when that is later
+    /// than its journal's (the sweeper defers mail for paused destinations without waking it).
+    /// </summary>
+    static DateTimeOffset? NextAttempt(MessageDetails d, DateTimeOffset? swept) =>
+        d.Attempts.Count > 0 && swept is { } s && (d.NextAttempt is not { } j || s > j) ? s : d.NextAttempt;
+
     static async Task<DestinationStates[]> DestinationsAsync(OperationsContext ops) =>
         await Task.WhenAll(ops.DeliveryAgents().Select(a => a.Ask<DestinationStates>(new GetDestinationStates(), AskTimeout)));
 

@@ -97,10 +97,10 @@ public sealed class MessageActor : ReceivePersistentActor, IWithTimers
             {
                 // Logged on the first wake unless that comes from the intake: then it is a new
                 // message, else one picked up again (restart, passivation, a failover to this node).
+                // Only a wake (from the intake or the sweeper) or the operator starts an attempt: an
+                // entity recovered to answer a question leaves again. Its journaled retry time is not
+                // the last word: the sweeper defers mail for paused destinations without waking it.
                 _recoveredPending = true;
-                // Never attempted: the intake may be making the first attempt right now. Only a wake
-                // (from the intake, the sweeper or the operator) starts one here.
-                if (_message.Attempts > 0) ScheduleNextAttempt();
             }
         });
         Recover<object>(_message.Apply);

@@ -109,14 +109,15 @@ public sealed class MessageLifecycle(string queueId)
     {
         var results = finished.Results.SelectMany(r => r.Outcome.Recipients.Select(o =>
             new RecipientResult(o.Recipient, o.Status, o.StatusCode, o.Diagnostic, o.RemoteMta, r.Outcome.Tls, r.Outcome.SourceAddress, o.NotAttempted,
-                r.Outcome.Policy, r.Outcome.CertificateVerified, Paused: o.NotAttempted && r.PausedUntil is not null))).ToArray();
+                r.Outcome.Policy, r.Outcome.CertificateVerified, Paused: o.NotAttempted && r.PausedUntil is not null,
+                PausedUntil: o.NotAttempted ? r.PausedUntil : null))).ToArray();
         var deferred = results.Any(r => r.Status == RecipientStatus.Deferred);
         var first = finished.Results.FirstOrDefault()?.Outcome;
         var completes = !deferred && _bouncesToQueue.Count == 0
                         && _pending.Keys.All(p => results.Any(r => r.Recipient.Equals(p, StringComparison.OrdinalIgnoreCase)))
                         && !results.Any(r => r.Status == RecipientStatus.Failed && _pending.TryGetValue(r.Recipient, out var q) && WantsFailureNotice(q));
         return new AttemptRecorded(finished.Attempt, now, results, first?.RemoteMta, first?.Tls,
-            deferred ? NextAttemptAfter(finished, results, retry, now) : null, completes);
+            deferred ? NextAttemptAfter(finished, results, retry, now) : null, completes, Envelope?.Pool);
     }
 
     /// <summary>

@@ -70,15 +70,19 @@ public sealed record MessageAccepted(string QueueId, MessageEnvelope Envelope, b
 /// and the gateway address it was sent from (which node of the pool).
 /// </summary>
 /// <param name="Paused">Not attempted because the destination was paused after repeated failures: for the retry interval this counts as tried.</param>
+/// <param name="PausedUntil">When that pause ends (null in journals from before it was kept).</param>
 public sealed record RecipientResult(string Recipient, RecipientStatus Status, string StatusCode, string Diagnostic, string? RemoteMta, string? Tls = null,
-    string? Egress = null, bool NotAttempted = false, TlsPolicySource Policy = TlsPolicySource.None, bool CertificateVerified = false, bool Paused = false);
+    string? Egress = null, bool NotAttempted = false, TlsPolicySource Policy = TlsPolicySource.None, bool CertificateVerified = false, bool Paused = false,
+    DateTimeOffset? PausedUntil = null);
 
 /// <summary>
 /// One delivery attempt's answers. <paramref name="Completes"/>: nothing is left to do after it
 /// (no recipient pending, no NDR to queue); it is written together with MessageCompleted.
+/// <paramref name="Pool"/>: the pool it went through (null in journals from before it was kept),
+/// so that the queue sweeper knows whose destinations the answers speak of.
 /// </summary>
 public sealed record AttemptRecorded(int Attempt, DateTimeOffset At, IReadOnlyList<RecipientResult> Results,
-    string? RemoteMta, string? Tls, DateTimeOffset? NextAttemptAt, bool Completes = false) : IGatewayMessage;
+    string? RemoteMta, string? Tls, DateTimeOffset? NextAttemptAt, bool Completes = false, string? Pool = null) : IGatewayMessage;
 
 /// <summary>The NDR for the failed recipients of an attempt is in the queue.</summary>
 public sealed record BounceQueued(int Attempt, string BounceQueueId) : IGatewayMessage;

@@ -17,13 +17,14 @@ public sealed record QueueCheckpointTaken(DateTimeOffset At) : IGatewayMessage;
 /// <summary>
 /// To the sweeper (operations): how many messages are queued, and the first <paramref name="Limit"/> of
 /// them by queue id with when each is due (null: all). A large queue is never sent whole to a
-/// scrape or a listing: the answer may cross the cluster.
+/// scrape or a listing: the answer may cross the cluster. <paramref name="QueueId"/>: that message only.
 /// </summary>
-public sealed record GetPendingMessages(int? Limit = null) : IGatewayMessage;
+public sealed record GetPendingMessages(int? Limit = null, string? QueueId = null) : IGatewayMessage;
 
 /// <param name="Pending">The messages asked for (the first by queue id), with when each is due.</param>
 /// <param name="OldestReceived">When the oldest queued message was received (null: none, or not known yet).</param>
 /// <param name="Total">How many messages are queued in all.</param>
 /// <param name="EarliestDue">The earliest time any queued message is due (null: none has one).</param>
+/// <param name="Paused">The destinations whose mail the sweeper defers without an attempt while they are paused.</param>
 public sealed record PendingMessages(IReadOnlyDictionary<string, DateTimeOffset?> Pending, DateTimeOffset At, DateTimeOffset? OldestReceived, int Total,
-    DateTimeOffset? EarliestDue) : IGatewayMessage;
+    DateTimeOffset? EarliestDue, IReadOnlyList<PausedDestination>? Paused = null) : IGatewayMessage;

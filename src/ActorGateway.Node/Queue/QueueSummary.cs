@@ -7,10 +7,11 @@ namespace ActorGateway.Node.Queue;
 /// counts by state, tenant, pool and destination (the domain of a recipient still pending; a
 /// message pending for two domains counts for each). The counts cover the
 /// <see cref="Examined"/> messages whose details were read, at most all <see cref="Total"/>.
+/// <see cref="PausedDestinations"/>: the destinations whose mail the queue defers without an attempt until then.
 /// </summary>
 public sealed record QueueSummary(int Total, int Examined, DateTimeOffset At, DateTimeOffset? OldestReceived, double? OldestAgeSeconds,
     IReadOnlyDictionary<string, int> ByState, IReadOnlyDictionary<string, int> ByTenant, IReadOnlyDictionary<string, int> ByPool,
-    IReadOnlyDictionary<string, int> ByDestination)
+    IReadOnlyDictionary<string, int> ByDestination, IReadOnlyList<PausedDestination> PausedDestinations)
 {
     /// <summary>Counts what the entities answered; a message that is gone meanwhile (no envelope) is left out.</summary>
     public static QueueSummary Of(PendingMessages pending, IEnumerable<MessageDetails> details)
@@ -23,7 +24,8 @@ public sealed record QueueSummary(int Total, int Examined, DateTimeOffset At, Da
             Count(known.Select(d => d.State)),
             Count(known.Select(d => d.Envelope!.Tenant)),
             Count(known.Select(d => d.Envelope!.Pool)),
-            Count(known.SelectMany(d => d.Pending.Select(Domain).Distinct(StringComparer.OrdinalIgnoreCase))));
+            Count(known.SelectMany(d => d.Pending.Select(Domain).Distinct(StringComparer.OrdinalIgnoreCase))),
+            pending.Paused ?? []);
     }
 
     static string Domain(string recipient) =>

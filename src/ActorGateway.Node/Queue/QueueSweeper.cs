@@ -1,3 +1,4 @@
+using ActorGateway.Mail.Delivery;
 using ActorGateway.Node.Configuration;
 using ActorGateway.Node.Pipeline;
 using ActorGateway.Node.Retention;
@@ -30,6 +31,8 @@ namespace ActorGateway.Node.Queue;
 /// those messages' journals (DeliveryRecordStore), before its offsets move past them. A crash
 /// in between only means that the next sweeper reads those done events again. Every retention
 /// interval it removes the records that are past their retention.
+/// Mail that waits on destinations its last attempt found paused is deferred here, without
+/// waking it, while those pauses last (<see cref="PausedDestinations"/>).
 /// </summary>
 public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
 {
@@ -49,6 +52,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     readonly HashSet<string> _dirty = new(StringComparer.Ordinal), _stored = new(StringComparer.Ordinal);
     bool _saving;
     readonly ActiveQueue _active;
+    readonly PausedDestinations _paused;
     readonly DeliveryRecordStore? _records;
     readonly RetentionSettings _retention;
     volatile bool _journalIndexed;
@@ -82,15 +86,18 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     /// <param name="firstAttemptTimeout">The longest a first attempt can take (the delivery ask's timeout).</param>
     /// <param name="records">Where completed messages go; null: they stay in the journal (tests of the sweeping alone).</param>
     /// <param name="activeLimit">How many woken messages may be in their attempt at once (gateway.queue.active-limit).</param>
+    /// <param name="retry">The retry schedule, for mail deferred here while its destinations are paused.</param>
     public static Props Props(IActorRef region, QueueJournalReader journal, PendingQueueStore store, TimeSpan interval, TimeSpan firstAttemptTimeout,
-        DeliveryRecordStore? records = null, RetentionSettings? retention = null, int activeLimit = DefaultActiveLimit) =>
-        Akka.Actor.Props.Create(() => new QueueSweeper(region, journal, store, interval, firstAttemptTimeout, records, retention ?? RetentionSettings.Default, activeLimit));
+        DeliveryRecordStore? records = null, RetentionSettings? retention = null, int activeLimit = DefaultActiveLimit, RetrySchedule? retry = null) =>
+        Akka.Actor.Props.Create(() => new QueueSweeper(region, journal, store, interval, firstAttemptTimeout, records, retention ?? RetentionSettings.Default, activeLimit,
+            retry ?? RetrySchedule.Default));
 
     public const int DefaultActiveLimit = 5000;
 
     public QueueSweeper(IActorRef region, QueueJournalReader journal, PendingQueueStore store, TimeSpan interval, TimeSpan firstAttemptTimeout,
-        DeliveryRecordStore? records, RetentionSettings retention, int activeLimit)
+        DeliveryRecordStore? records, RetentionSettings retention, int activeLimit, RetrySchedule retry)
     {
+        _paused = new PausedDestinations(retry);
         _region = region; _journal = journal; _store = store; _interval = interval; _records = records; _retention = retention;
         _firstAttemptGrace = firstAttemptTimeout + TimeSpan.FromSeconds(30);
         _active = new ActiveQueue(activeLimit, _firstAttemptGrace);
@@ -163,17 +170,20 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         });
         Command<GetPendingMessages>(g =>
         {
-            var shown = g.Limit is { } limit
+            var shown = g.QueueId is { } one
+                ? _pending.Where(p => p.Key == one).ToDictionary()
+                : g.Limit is { } limit
                 ? _pending.OrderBy(p => p.Key, StringComparer.Ordinal).Take(Math.Max(0, limit)).ToDictionary()
                 : new Dictionary<string, DateTimeOffset?>(_pending);
             var due = _pending.Values.Where(v => v is not null).Select(v => v!.Value).DefaultIfEmpty().Min();
-            Sender.Tell(new PendingMessages(shown, DateTimeOffset.UtcNow, _received.Count == 0 ? null : _received.Values.Min(), _pending.Count,
-                due == default ? null : due));
+            var now = DateTimeOffset.UtcNow;
+            Sender.Tell(new PendingMessages(shown, now, _received.Count == 0 ? null : _received.Values.Min(), _pending.Count,
+                due == default ? null : due, _paused.Current(now)));
         });
         Command<MessageIsDone>(d =>
         {
             if (_pending.Remove(d.QueueId)) _dirty.Add(d.QueueId);
-            _received.Remove(d.QueueId); _acceptedBy.Remove(d.QueueId); _active.Returned(d.QueueId);
+            _received.Remove(d.QueueId); _acceptedBy.Remove(d.QueueId); _active.Returned(d.QueueId); _paused.Forget(d.QueueId);
         });
         // A member gone: its messages' shards move on the next wake, so wake them now, not at the next interval.
         Command<Akka.Cluster.ClusterEvent.MemberRemoved>(e =>
@@ -268,19 +278,25 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
                 case QueueTags.Attempted:
                     if (e.Event is AttemptRecorded r)
                     {
-                        if (_pending.ContainsKey(id)) _pending[id] = r.NextAttemptAt;
+                        if (_pending.ContainsKey(id))
+                        {
+                            _pending[id] = r.NextAttemptAt;
+                            _paused.Attempted(id, r);
+                        }
                         _active.Returned(id);
                     }
                     if (e.Event is PoolWaitStarted)
                     {
                         if (_pending.ContainsKey(id)) _pending[id] = null;
                         _active.Returned(id);
+                        _paused.Forget(id);
                     }
                     _acceptedBy.Remove(id);
                     if (_pending.ContainsKey(id)) _dirty.Add(id);
                     break;
                 case QueueTags.Done:
                     _active.Returned(id);
+                    _paused.Forget(id);
                     if (_pending.Remove(id)) _dirty.Add(id);
                     _received.Remove(id);
                     _acceptedBy.Remove(id);
@@ -329,14 +345,28 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         // its entity back after it was passivated.
         var waiting = _pending.Where(p => p.Value is null).Select(p => p.Key).ToArray();
         foreach (var id in waiting) _region.Tell(new WakeMessage(id));
+        // Mail due while every destination it waits on is paused is deferred here instead (after the enumeration).
+        var heldBack = new List<(string Id, DateTimeOffset Next)>();
         var due = _pending.Where(p => p.Value is { } next && (_acceptedBy.TryGetValue(p.Key, out var node)
                 ? Gone(node, p.Key) || FirstAttemptDeadline.Passed(next, _storageFailedAt, now, horizon)
-                : next <= horizon))
+                : next <= horizon && !HeldBack(p.Key, next)))
             .Select(p => (p.Key, p.Value!.Value));
+        bool HeldBack(string id, DateTimeOffset next)
+        {
+            if (_paused.HoldBack(id, _received.TryGetValue(id, out var received) ? received : null, next, now) is not { } later) return false;
+            heldBack.Add((id, later));
+            return true;
+        }
         var woken = _active.Admit(due, now, out var more);
         foreach (var id in woken) _region.Tell(new WakeMessage(id));
         // Places free up as attempts end: look again soon rather than at the next interval.
         if (more) Timers.StartSingleTimer("refill", Sweep.Instance, RefillDelay);
+        if (heldBack.Count > 0)
+        {
+            foreach (var (id, later) in heldBack) { _pending[id] = later; _dirty.Add(id); }
+            _log.Info("queue: {0} message(s) deferred without an attempt, their destinations paused: {1}", heldBack.Count,
+                string.Join(", ", _paused.Current(now).Take(5).Select(p => $"{p.Domain} ({p.Pool}) until {p.Until:HH:mm:ss}")));
+        }
         return waiting.Length + woken.Count;
     }
 

@@ -57,6 +57,60 @@ public sealed class DeferredQueueTests
         Assert.Empty(bed.Receiver.Messages().Where(m => m.Recipients.Contains($"defer-{tag}@rcpt.example")));
     }
 
+    [Fact]
+    public async Task Mail_due_while_its_destination_is_paused_is_deferred_without_an_attempt_and_delivered_once_the_receiver_is_back()
+    {
+        // One refused connection pauses the destination for 12 s; a retry comes 18 s after receipt, then every 4 s.
+        await using var bed = await GatewayTestbed.StartAsync(startReceiver: false, extraHocon:
+            "gateway.delivery { retry-delays = [18s, 4s], destination { pause-after-failures = 1, pause = 12s } }");
+        async Task<string> SendAsync(string to)
+        {
+            var swaks = await Swaks.SendAsync(bed.SmtpPort, "alice@sender.example", to);
+            Assert.True(swaks.ExitCode == 0, swaks.ToString());
+            var id = swaks.QueueId();
+            await Eventually.WaitAsync(async () => Attempts(await bed.MessageAsync(id)).Length == 1, TimeSpan.FromSeconds(20),
+                () => $"{id}: no first attempt on record\n{bed.Gateway.Output}");
+            return id;
+        }
+        static System.Text.Json.JsonElement[] Attempts(System.Text.Json.JsonElement m) => [.. m.GetProperty("attempts").EnumerateArray()];
+        static string Diagnostic(System.Text.Json.JsonElement m) =>
+            Attempts(m)[^1].GetProperty("results")[0].GetProperty("diagnostic").GetString()!;
+
+        var a = await SendAsync("a@rcpt.example");     // refused: the destination pauses
+        var b = await SendAsync("b@rcpt.example");     // answered "paused"; due 18 s after receipt
+        Assert.Contains("paused", Diagnostic(await bed.MessageAsync(b)));
+        var bDue = (await bed.MessageAsync(b)).GetProperty("nextAttempt").GetDateTimeOffset();
+
+        // The pause ends; the next message tries again, is refused, and the destination pauses past b's retry.
+        var pausedUntil = (await bed.ReadApiAsync("api/delivery/destinations")).EnumerateArray().SelectMany(n => n.GetProperty("destinations").EnumerateArray())
+            .Single(d => d.GetProperty("destination").GetString() == "rcpt.example").GetProperty("pausedUntil").GetDateTimeOffset();
+        await Task.Delay(pausedUntil - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(300));
+        var c = await SendAsync("c@rcpt.example");
+        Assert.DoesNotContain("paused", Diagnostic(await bed.MessageAsync(c)));
+        var d = await SendAsync("d@rcpt.example");     // what tells the queue of the new pause
+        Assert.Contains("paused", Diagnostic(await bed.MessageAsync(d)));
+
+        // b falls due in the pause: its next retry moves on, with no attempt made (nor an entity woken for it).
+        await Eventually.WaitAsync(async () => (await bed.MessageAsync(b)).GetProperty("nextAttempt").GetDateTimeOffset() > bDue, TimeSpan.FromSeconds(25),
+            () => $"{b} was not deferred past {bDue:O}\n{bed.Gateway.Output}");
+        Assert.Single(Attempts(await bed.MessageAsync(b)));
+        var summary = await bed.ReadApiAsync("api/queue/summary");
+        Assert.Contains(summary.GetProperty("pausedDestinations").EnumerateArray(),
+            p => p.GetProperty("domain").GetString() == "rcpt.example" && p.GetProperty("pool").GetString() == "good");
+        // a's last attempt reached for the receiver: it is tried at its time, and answered "paused".
+        await Eventually.WaitAsync(async () => Attempts(await bed.MessageAsync(a)).Length == 2, TimeSpan.FromSeconds(25),
+            () => $"{a} was not tried again\n{bed.Gateway.Output}");
+
+        // The receiver is back: after the pause everything goes out, each message once.
+        await bed.StartReceiverAsync();
+        await Eventually.WaitAsync(() => bed.Receiver.Messages().Count >= 4, TimeSpan.FromSeconds(40),
+            () => $"delivered {bed.Receiver.Messages().Count} of 4\n{bed.Gateway.Output}");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(4, bed.Receiver.Messages().Count);
+        foreach (var id in new[] { a, b, c, d })
+            Assert.Single(bed.Receiver.Messages(), m => m.Text.Contains($" id {id}"));
+    }
+
     static int MessageEntities(System.Text.Json.JsonElement stats) =>
         stats.EnumerateArray().Where(r => r.GetProperty("region").GetString() == ActorGateway.Node.Pipeline.MessageExtractor.RegionName)
             .Sum(r => r.GetProperty("entities").GetInt32());

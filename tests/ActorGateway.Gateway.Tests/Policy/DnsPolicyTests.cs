@@ -83,6 +83,18 @@ public sealed class DnsPolicyTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Retry_times_counted_from_receipt_are_the_next_one_after_a_time_also_past_the_listed_delays()
+    {
+        var s = new RetrySchedule([TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5)], TimeSpan.FromDays(5));
+        var t0 = new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+        Assert.Equal(t0.AddMinutes(1), s.NextAfter(t0, t0));
+        Assert.Equal(t0.AddMinutes(6), s.NextAfter(t0, t0.AddMinutes(1)));      // due at the first retry: the second
+        Assert.Equal(t0.AddMinutes(6), s.NextAfter(t0, t0.AddMinutes(5.9)));
+        Assert.Equal(t0.AddMinutes(11), s.NextAfter(t0, t0.AddMinutes(6)));     // the last delay repeats
+        Assert.Equal(t0.AddMinutes(1001), s.NextAfter(t0, t0.AddMinutes(997.5)));
+    }
+
+    [Fact]
     public void Queue_ids_are_unique_and_sort_by_time()
     {
         var ids = Enumerable.Range(0, 1000).Select(_ => ActorGateway.Mail.Queue.QueueId.New()).ToList();

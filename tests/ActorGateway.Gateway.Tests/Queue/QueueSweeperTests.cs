@@ -19,12 +19,19 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
 {
     void Accepted(string queueId, string acceptedBy) => JournalAccepted(queueId, acceptedBy, "bob@rcpt.example");
 
-    [Fact]
-    public async Task New_mail_is_left_to_its_living_acceptor_woken_at_once_after_its_restart_and_after_10_s_for_a_node_never_seen()
+    /// <summary>This actor system as a cluster of one, Up (the sweeper reads the members).</summary>
+    async Task<Akka.Cluster.Cluster> OneNodeClusterAsync()
     {
         var cluster = Akka.Cluster.Cluster.Get(Sys);
         cluster.Join(cluster.SelfAddress);
         await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(20));
+        return cluster;
+    }
+
+    [Fact]
+    public async Task New_mail_is_left_to_its_living_acceptor_woken_at_once_after_its_restart_and_after_10_s_for_a_node_never_seen()
+    {
+        var cluster = await OneNodeClusterAsync();
 
         var self = MessageIntake.NodeOf(cluster.SelfUniqueAddress);
         Accepted("alive", self);                                                           // its acceptor is a member
@@ -52,9 +59,7 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
     [Fact]
     public async Task A_completed_message_that_a_crash_left_in_the_journal_is_deleted_by_the_next_sweeper_with_its_record_kept()
     {
-        var cluster = Akka.Cluster.Cluster.Get(Sys);
-        cluster.Join(cluster.SelfAddress);
-        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(20));
+        var cluster = await OneNodeClusterAsync();
 
         // As the intake writes a message whose first attempt delivered it; the node died before a sweep deleted it.
         var now = DateTimeOffset.UtcNow;
@@ -83,11 +88,42 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         Assert.DoesNotContain(region.ReceiveWhile<object>(TimeSpan.FromSeconds(1.5), m => m), m => m is WakeMessage { QueueId: "crashed" });
     }
     [Fact]
+    public async Task Mail_due_while_its_destination_is_known_paused_is_deferred_without_a_wake_and_mail_tried_for_real_is_woken()
+    {
+        var cluster = await OneNodeClusterAsync();
+        var self = MessageIntake.NodeOf(cluster.SelfUniqueAddress);
+        var now = DateTimeOffset.UtcNow;
+        static RecipientResult Paused(string to, DateTimeOffset until) => new(to, ActorGateway.Mail.Delivery.RecipientStatus.Deferred, "4.4.1",
+            "x-gateway; not attempted: rcpt.example paused", null, NotAttempted: true, Paused: true, PausedUntil: until);
+        void Attempted(string id, DateTimeOffset next, RecipientResult result) =>
+            Journal(Sys, id, 2, new AttemptRecorded(1, now.AddSeconds(-30), [result], null, null, next, Pool: Pools.Good), QueueTags.Attempted);
+
+        // Due now: "held" found rcpt.example paused (that pause is over), "renewer" found it paused again for an hour.
+        Accepted("held", self);
+        Attempted("held", now, Paused("bob@rcpt.example", now.AddSeconds(-1)));
+        Accepted("renewer", self);
+        Attempted("renewer", now.AddHours(1), Paused("carol@rcpt.example", now.AddHours(1)));
+        // Due now too, but its last attempt reached for the receiver (refused): woken as ever.
+        Accepted("tried", self);
+        Attempted("tried", now, new RecipientResult("dave@rcpt.example", ActorGateway.Mail.Delivery.RecipientStatus.Deferred, "4.4.1",
+            "x-gateway; connection refused", null));
+
+        var region = CreateTestProbe();
+        var sweeper = Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), Pending, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(10)));
+
+        Assert.Equal("tried", region.ExpectMsg<WakeMessage>(TimeSpan.FromSeconds(10)).QueueId);
+        Assert.DoesNotContain(region.ReceiveWhile<object>(TimeSpan.FromSeconds(3), m => m), m => m is WakeMessage { QueueId: "held" or "renewer" });
+        var held = await sweeper.Ask<PendingMessages>(new GetPendingMessages(QueueId: "held"), TimeSpan.FromSeconds(5));
+        // Its next retry (1 min after receipt) falls in the pause: not before the pause ends.
+        Assert.True(held.Pending["held"] >= now.AddHours(1), $"held until {held.Pending["held"]}");
+        Assert.Equal([new PausedDestination(Pools.Good, "rcpt.example", now.AddHours(1))], held.Paused);
+        Assert.Single(held.Pending);
+    }
+
+    [Fact]
     public async Task A_backlog_due_at_once_is_woken_no_more_than_the_active_limit_at_a_time_and_a_finished_message_frees_a_place()
     {
-        var cluster = Akka.Cluster.Cluster.Get(Sys);
-        cluster.Join(cluster.SelfAddress);
-        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(20));
+        var cluster = await OneNodeClusterAsync();
         // Accepted by a node incarnation that restarted since: due at once, as after a restart under a full queue.
         var gone = $"{cluster.SelfAddress}#{cluster.SelfUniqueAddress.Uid + 1}";
         for (var i = 0; i < 5; i++) Accepted($"backlog-{i}", gone);
@@ -107,9 +143,7 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
     [Fact]
     public async Task An_event_that_commits_after_a_later_one_was_read_is_seen_at_the_next_sweep_not_only_at_the_reconcile()
     {
-        var cluster = Akka.Cluster.Cluster.Get(Sys);
-        cluster.Join(cluster.SelfAddress);
-        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(20));
+        var cluster = await OneNodeClusterAsync();
         var gone = $"{cluster.SelfAddress}#{cluster.SelfUniqueAddress.Uid + 1}"; // due at once
 
         // "late" gets its ordering first but becomes visible only after "after" was read, as a
@@ -134,9 +168,7 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
     [Fact]
     public async Task The_pending_set_is_loaded_from_its_table_kept_there_change_by_change_and_an_older_checkpoints_set_moves_into_it()
     {
-        var cluster = Akka.Cluster.Cluster.Get(Sys);
-        cluster.Join(cluster.SelfAddress);
-        await AwaitConditionAsync(() => Task.FromResult(cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(20));
+        var cluster = await OneNodeClusterAsync();
         var self = MessageIntake.NodeOf(cluster.SelfUniqueAddress); // left to their first attempt: not woken
 
         // A checkpoint as written before the table existed, with its pending set in it.
