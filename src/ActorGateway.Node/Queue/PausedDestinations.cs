@@ -43,7 +43,10 @@ public sealed class PausedDestinations(RetrySchedule retry)
             else if (domain.Max(r => r.PausedUntil) is { } until && (!_until.TryGetValue(key, out var known) || known < until)) _until[key] = until;
         }
         var deferred = attempt.Results.Where(r => r.Status == RecipientStatus.Deferred).ToArray();
-        if (attempt.NextAttemptAt is null || deferred.Length == 0 || deferred.Any(r => r.PausedUntil is null))
+        // A recipient failed in it: its NDR is queued when the message's entity takes it over, which a
+        // wake must not wait for (after a crash the entity may not have done it yet).
+        if (attempt.NextAttemptAt is null || deferred.Length == 0 || deferred.Any(r => r.PausedUntil is null)
+            || attempt.Results.Any(r => r.Status == RecipientStatus.Failed))
         {
             _waiting.Remove(queueId);
             return;

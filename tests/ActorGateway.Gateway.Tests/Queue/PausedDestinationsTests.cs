@@ -63,6 +63,10 @@ public sealed class PausedDestinationsTests
         paused.Attempted("tried", Attempt(T0, Pools.Good, Refused("bob@rcpt.example")));
         // One domain paused, the other deferred after a real try.
         paused.Attempted("mixed", Attempt(T0, Pools.Good, PausedAnswer("bob@rcpt.example", T0.AddMinutes(30)), Refused("dave@other.example")));
+        // One recipient refused for good: its NDR is the entity's to queue, so it is woken when due.
+        paused.Attempted("refused", Attempt(T0, Pools.Good, PausedAnswer("bob@rcpt.example", T0.AddMinutes(30)),
+            new RecipientResult("eve@other.example", RecipientStatus.Failed, "5.1.1", "smtp; 550 no such user", "mx.other.example")));
+        Assert.Null(paused.HoldBack("refused", T0, T0.AddMinutes(1), T0.AddMinutes(1)));
         Assert.Null(paused.HoldBack("tried", T0, T0.AddMinutes(1), T0.AddMinutes(1)));
         Assert.Null(paused.HoldBack("mixed", T0, T0.AddMinutes(1), T0.AddMinutes(1)));
         Assert.NotNull(paused.HoldBack("renew", T0, T0.AddMinutes(1), T0.AddMinutes(1)));
