@@ -29,7 +29,11 @@ public sealed class PausedDestinations(RetrySchedule retry)
     readonly Dictionary<string, Waiting> _waiting = new(StringComparer.Ordinal);
     readonly Dictionary<string, Waiting> _shared = new(StringComparer.Ordinal);
 
-    sealed record Waiting(string Pool, string[] Domains);
+    sealed record Waiting(string Pool, string[] Domains)
+    {
+        /// <summary>For the log line of each message held back: made once per set, not per message.</summary>
+        public string Text { get; } = $"{string.Join(", ", Domains)} ({Pool})";
+    }
 
     /// <summary>Learns from a journaled attempt of the message: pauses found, receivers reached, what the message now waits on.</summary>
     public void Attempted(string queueId, AttemptRecorded attempt)
@@ -61,6 +65,9 @@ public sealed class PausedDestinations(RetrySchedule retry)
         }
         _waiting[queueId] = waiting;
     }
+
+    /// <summary>The paused destinations the message waits on, as the log names them ("rcpt.example (good)"); null if none.</summary>
+    public string? WaitsOn(string queueId) => _waiting.TryGetValue(queueId, out var waiting) ? waiting.Text : null;
 
     /// <summary>The message is done, or waits for something else now (its pool, a connection).</summary>
     public void Forget(string queueId) => _waiting.Remove(queueId);

@@ -363,7 +363,12 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         if (more) Timers.StartSingleTimer("refill", Sweep.Instance, RefillDelay);
         if (heldBack.Count > 0)
         {
-            foreach (var (id, later) in heldBack) { _pending[id] = later; _dirty.Add(id); }
+            foreach (var (id, later) in heldBack)
+            {
+                _pending[id] = later;
+                _dirty.Add(id);
+                _log.Info("{0}: deferred without an attempt, paused: {1}; next={2:O}", id, _paused.WaitsOn(id), later);
+            }
             _log.Info("queue: {0} message(s) deferred without an attempt, their destinations paused: {1}", heldBack.Count,
                 string.Join(", ", _paused.Current(now).Take(5).Select(p => $"{p.Domain} ({p.Pool}) until {p.Until:HH:mm:ss}")));
         }

@@ -29,6 +29,7 @@ public sealed class PausedDestinationsTests
         paused.Attempted("b", Attempt(T0.AddSeconds(55), Pools.Good, PausedAnswer("carol@Rcpt.Example", T0.AddMinutes(2))));
 
         Assert.Equal(T0.AddMinutes(6), paused.HoldBack("a", T0, T0.AddMinutes(1), T0.AddMinutes(1)));
+        Assert.Equal("rcpt.example (good)", paused.WaitsOn("a"));
         // Due in a few seconds (a sweep wakes what falls due before the next one): counted from its due time.
         Assert.Equal(T0.AddMinutes(6), paused.HoldBack("a", T0, T0.AddMinutes(1), T0.AddSeconds(57)));
         Assert.Equal(1, paused.Current(T0.AddMinutes(1)).Count);
