@@ -171,7 +171,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         Command<GetPendingMessages>(g =>
         {
             var shown = g.QueueId is { } one
-                ? _pending.Where(p => p.Key == one).ToDictionary()
+                ? (_pending.TryGetValue(one, out var next) ? new Dictionary<string, DateTimeOffset?> { [one] = next } : new())
                 : g.Limit is { } limit
                 ? _pending.OrderBy(p => p.Key, StringComparer.Ordinal).Take(Math.Max(0, limit)).ToDictionary()
                 : new Dictionary<string, DateTimeOffset?>(_pending);
