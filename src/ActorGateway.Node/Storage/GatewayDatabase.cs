@@ -9,7 +9,7 @@ public static class GatewayDatabase
 {
     public static async Task<DbConnection> OpenAsync(StorageProvider provider, string connectionString, CancellationToken ct = default)
     {
-        DbConnection connection = provider == StorageProvider.Sqlite ? new SqliteConnection(connectionString) : new Npgsql.NpgsqlConnection(connectionString);
+        var connection = provider == StorageProvider.Sqlite ? new SqliteConnection(connectionString) : NewPostgreSqlConnection(connectionString);
         try
         {
             await connection.OpenAsync(ct);
@@ -24,6 +24,11 @@ public static class GatewayDatabase
         catch { await connection.DisposeAsync(); throw; }
         return connection;
     }
+
+    // Out of line so that compiling OpenAsync does not load Npgsql (and System.Transactions) into a
+    // node on SQLite: a megabyte of mapped code it never runs.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static DbConnection NewPostgreSqlConnection(string connectionString) => new Npgsql.NpgsqlConnection(connectionString);
 
     /// <summary>
     /// A PostgreSQL connection string with Npgsql's automatic preparation on, unless the operator
