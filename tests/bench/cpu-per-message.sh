@@ -5,7 +5,9 @@
 # With PERF=1 the measured part is also sampled with perf (the node writes a perf map), and
 # the hottest functions are printed (the report stays in $PERF_OUT if set).
 # With KEEP_DATA=dir the node's data directory and log are copied there at the end of each run.
-#   usage: [WARMUP=3000] [PERF=0] [PERF_OUT=dir] [KEEP_DATA=dir] tests/bench/cpu-per-message.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
+# With SMAPS_OUT=dir the node's /proc smaps and status are copied there at the end of each run
+# (smaps-RUN, status-RUN), for a breakdown of its memory mapping by mapping.
+#   usage: [WARMUP=3000] [PERF=0] [PERF_OUT=dir] [KEEP_DATA=dir] [SMAPS_OUT=dir] tests/bench/cpu-per-message.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -65,6 +67,7 @@ CONF
     rm -f "/tmp/perf-$NODE_PID.map"
   fi
   local rss; rss=$(awk '/^VmHWM/ {print int($2/1024)}' "/proc/$NODE_PID/status")
+  if [ -n "${SMAPS_OUT:-}" ]; then mkdir -p "$SMAPS_OUT"; cp "/proc/$NODE_PID/smaps" "$SMAPS_OUT/smaps-$1"; cp "/proc/$NODE_PID/status" "$SMAPS_OUT/status-$1"; fi
   kill "$NODE_PID"; wait "$NODE_PID" 2>/dev/null || true; NODE_PID=""
   if [ -n "${KEEP_DATA:-}" ]; then mkdir -p "$KEEP_DATA"; cp -r "$WORK/data-$1" "$WORK/node.log" "$KEEP_DATA/"; fi
   kill "$sink_pid" 2>/dev/null || true
