@@ -14,7 +14,9 @@
 # With LATENCY=1 each run ends with tests/bench/accept-latency.py offering half the accept rate
 # just measured for 20 s (a new connection per message, as smtp-source), and the median and
 # 99th percentile of the accept latency (final "." to the reply) are reported; for one node also
-# its own accept histogram over that phase (server_within25ms, server_p99_bucket).
+# its own accept histogram over that phase (server_within25ms, server_p99_bucket). LATENCY_RATE=N
+# offers N msg/s instead, the same to every target (to compare two builds at the same load: the
+# client runs on the same cores and needs more of them the more it offers).
 # Each target first gets WARMUP messages (default 3000, not measured) so that both are measured
 # in their steady state as long-running daemons. For the gateway that means after tiered
 # compilation has settled: after 300 messages the JIT was still recompiling hot methods
@@ -24,7 +26,7 @@
 # targets relay to the proxy, as to a receiving server that far away; the default 0 relays
 # straight to the sink over loopback.
 # ONLY="cluster" (for instance) runs only those targets and Postfix.
-#   usage: [EXTERNAL_SCANNERS=1] [CLUSTER=1] [ONLY=targets] [LATENCY=1] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
+#   usage: [EXTERNAL_SCANNERS=1] [CLUSTER=1] [ONLY=targets] [LATENCY=1] [LATENCY_RATE=N] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -130,7 +132,7 @@ run_load() {
     local probe="" t
     for t in "${targets[@]}"; do [[ "$t" == *:* ]] || t="127.0.0.1:$t"; probe="$probe,$t"; done
     [ -n "${METRICS_URL:-}" ] && curl -s -m 5 "$METRICS_URL" > "$WORK/metrics-before"
-    python3 "$ROOT/tests/bench/accept-latency.py" "${probe#,}" $(( ${rates%% *} / 2 )) 20 "$SIZE" > "$WORK/latency"
+    python3 "$ROOT/tests/bench/accept-latency.py" "${probe#,}" "${LATENCY_RATE:-$(( ${rates%% *} / 2 ))}" 20 "$SIZE" > "$WORK/latency"
     if [ -n "${METRICS_URL:-}" ]; then
       curl -s -m 5 "$METRICS_URL" > "$WORK/metrics-after"
       echo " $(server_latency "$WORK/metrics-before" "$WORK/metrics-after")" >> "$WORK/latency"
