@@ -18,18 +18,23 @@ public sealed class BuiltInSpamScorer(IReadOnlyList<SpamRule> rules) : ISpamScor
 
     public string Name => "builtin";
 
+    // GTUBE is ASCII: it is in the message's bytes exactly when it is in their decoded text.
+    static readonly byte[] GtubeBytes = Encoding.ASCII.GetBytes(Gtube);
+
     public Task<SpamVerdict> ScoreAsync(ScannedMessage message, SpamContext context, CancellationToken ct)
     {
-        var raw = Encoding.UTF8.GetString(message.Bytes);
         var symbols = new List<string>();
         double score = 0;
-        if (raw.Contains(Gtube, StringComparison.Ordinal)) { score += 1000; symbols.Add("GTUBE"); }
+        if (message.Bytes.AsSpan().IndexOf(GtubeBytes) >= 0) { score += 1000; symbols.Add("GTUBE"); }
 
         var parsed = message.Mime;
-        var body = parsed is null ? raw : (parsed.TextBody ?? "") + "\n" + (parsed.HtmlBody ?? "");
+        // The decoded body only when a rule reads it (the shipped rules read headers alone).
+        string? body = null;
         foreach (var rule in rules)
         {
-            var text = rule.Header is null ? body : parsed?.Headers[rule.Header] ?? "";
+            var text = rule.Header is null
+                ? body ??= parsed is null ? Encoding.UTF8.GetString(message.Bytes) : (parsed.TextBody ?? "") + "\n" + (parsed.HtmlBody ?? "")
+                : parsed?.Headers[rule.Header] ?? "";
             if (rule.Pattern.IsMatch(text)) { score += rule.Score; symbols.Add($"{rule.Name}({rule.Score:0.##})"); }
         }
         return Task.FromResult(new SpamVerdict(true, score, symbols));
