@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
@@ -44,6 +45,8 @@ public sealed class BatchingConsoleLoggerProvider : ILoggerProvider
     readonly TimeSpan _interval;
     int _armed; // 1 while the timer is set to write what has queued
     readonly object _writing = new();
+    const int InitialBatch = 64 * 1024, MaxKeptBatch = 1024 * 1024;
+    ArrayBufferWriter<byte> _batch = new(InitialBatch); // under _writing
     int _queued;
     long _dropped;
 
@@ -94,23 +97,31 @@ public sealed class BatchingConsoleLoggerProvider : ILoggerProvider
         if (_lines.IsEmpty) return;
         lock (_writing)
         {
-            var batch = new StringBuilder();
+            // Each line goes to UTF-8 straight into one buffer kept between writes, instead of a
+            // batch string made from the lines and then bytes made from that.
+            var batch = _batch;
             while (_lines.TryDequeue(out var line))
             {
                 Interlocked.Decrement(ref _queued);
-                batch.Append(line);
+                Encoding.UTF8.GetBytes(line, batch);
             }
             var dropped = Interlocked.Exchange(ref _dropped, 0);
             if (dropped > 0)
-                batch.Append(Format(DateTime.Now, LogLevel.Warning, "ActorGateway.Node", 0, $"{dropped} log line(s) dropped: standard output did not keep up", null, null));
-            if (batch.Length == 0) return;
+                Encoding.UTF8.GetBytes(Format(DateTime.Now, LogLevel.Warning, "ActorGateway.Node", 0, $"{dropped} log line(s) dropped: standard output did not keep up", null, null), batch);
+            if (batch.WrittenCount == 0) return;
             try
             {
-                _output.Write(Encoding.UTF8.GetBytes(batch.ToString()));
+                _output.Write(batch.WrittenSpan);
                 _output.Flush();
             }
             catch (IOException) { /* standard output is gone (closed pipe): nothing left to tell */ }
             catch (ObjectDisposedException) { }
+            finally
+            {
+                // A burst's large buffer is not kept for the quiet hours after it.
+                if (batch.Capacity > MaxKeptBatch) _batch = new ArrayBufferWriter<byte>(InitialBatch);
+                else batch.ResetWrittenCount();
+            }
         }
     }
 
@@ -125,15 +136,10 @@ public sealed class BatchingConsoleLoggerProvider : ILoggerProvider
 
     // One entry, one line: line breaks in the message or an exception become spaces, as the
     // single-line console format writes them.
-    static string FormatText(DateTime at, LogLevel level, string category, int eventId, string message, Exception? exception)
-    {
-        var line = new StringBuilder(64 + category.Length + message.Length)
-            .Append(at.ToString("HH:mm:ss.fff ")).Append(LevelName(level)).Append(": ")
-            .Append(category).Append('[').Append(eventId).Append("] ")
-            .Append(message.ReplaceLineEndings(" "));
-        if (exception is not null) line.Append(' ').Append(exception.ToString().ReplaceLineEndings(" "));
-        return line.Append('\n').ToString();
-    }
+    static string FormatText(DateTime at, LogLevel level, string category, int eventId, string message, Exception? exception) =>
+        exception is null
+            ? $"{at:HH:mm:ss.fff} {LevelName(level)}: {category}[{eventId}] {message.ReplaceLineEndings(" ")}\n"
+            : $"{at:HH:mm:ss.fff} {LevelName(level)}: {category}[{eventId}] {message.ReplaceLineEndings(" ")} {exception.ToString().ReplaceLineEndings(" ")}\n";
 
     // "06H0JCERGDMQWQ2B: ..." (an NDR: "...-B1: ...") and the key=value pairs of the text line, e.g. tenant=local to=<a@b>.
     static readonly Regex QueueIdPrefix = new(@"^(?<id>[0-9A-Z]{16}(-B\d+)?): ", RegexOptions.Compiled);

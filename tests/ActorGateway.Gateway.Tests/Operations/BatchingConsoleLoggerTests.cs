@@ -60,6 +60,24 @@ public sealed class BatchingConsoleLoggerTests
     }
 
     [Fact]
+    public void A_batch_larger_than_the_kept_buffer_is_written_whole_in_utf8_and_later_batches_still_are()
+    {
+        var output = new MemoryStream();
+        var provider = new BatchingConsoleLoggerProvider(output, flushInterval: Timeout.InfiniteTimeSpan);
+        var log = provider.CreateLogger("ActorGateway.Test");
+        var wide = new string('ü', 1000); // two bytes each in UTF-8: 3 MiB in the first batch
+        for (var i = 0; i < 1500; i++) log.LogInformation("{N} {Wide}", i, wide);
+        provider.Flush();
+        log.LogInformation("after the burst: Grüße");
+        provider.Dispose();
+
+        var lines = Text(output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(1501, lines.Length);
+        Assert.All(lines.Take(1500), l => Assert.EndsWith(" " + wide, l));
+        Assert.EndsWith("] after the burst: Grüße", lines[1500]);
+    }
+
+    [Fact]
     public void Lines_beyond_the_limit_are_dropped_and_the_drop_is_logged_when_writing_resumes()
     {
         // No timer: the output "does not keep up" until Flush is called.
