@@ -62,7 +62,11 @@ public sealed class MessageIntake : ReceiveActor
     /// sequence number first, one more database round trip per message). Should the id exist
     /// after all, the write fails on its sequence number: no 250.
     /// </summary>
-    sealed class NewMessage : ReceiveActor
+    /// <remarks>
+    /// An untyped actor with its states as type switches: a ReceiveActor builds its handlers anew
+    /// for every Become, and this one lives for one message and changes state four times on the way.
+    /// </remarks>
+    sealed class NewMessage : UntypedActor
     {
         readonly IActorRef _region;
         readonly MessageServices _services;
@@ -78,8 +82,16 @@ public sealed class MessageIntake : ReceiveActor
         {
             _region = region; _services = services; _node = node;
             _journal = Persistence.Instance.Apply(Context.System).JournalFor(null);
-            Receive<AcceptMessage>(Accept);
         }
+
+        protected override void OnReceive(object message)
+        {
+            if (message is AcceptMessage command) Accept(command);
+            else Unhandled(message);
+        }
+
+        /// <summary>The next state: a message it does not match is unhandled, as in a ReceiveActor.</summary>
+        static void Become(Receive state) => Context.Become(state);
 
         void Accept(AcceptMessage command)
         {
@@ -91,12 +103,17 @@ public sealed class MessageIntake : ReceiveActor
             {
                 records.GetAsync(command.QueueId).PipeTo(Self, success: r => r is null ? new NotDoneBefore() : new DoneBefore(),
                     failure: e => new Status.Failure(e));
-                Become(() =>
+                Become(m =>
                 {
-                    Receive<AcceptMessage>(_ => { });
-                    Receive<NotDoneBefore>(_ => Store(replyTo));
-                    Receive<DoneBefore>(_ => AlreadyStored(replyTo, "done already"));
-                    Receive<Status.Failure>(f => NotStored(replyTo, f.Cause));
+                    switch (m)
+                    {
+                        case AcceptMessage: break;
+                        case NotDoneBefore: Store(replyTo); break;
+                        case DoneBefore: AlreadyStored(replyTo, "done already"); break;
+                        case Status.Failure f: NotStored(replyTo, f.Cause); break;
+                        default: return false;
+                    }
+                    return true;
                 });
             }
             else Store(replyTo);
@@ -123,21 +140,22 @@ public sealed class MessageIntake : ReceiveActor
         void StoredBefore(IActorRef replyTo, Exception cause)
         {
             _journal.Tell(new ReplayMessages(0, 0, 0, MessageActor.PersistenceIdOf(_accepted.QueueId), Self));
-            Become(() =>
+            Become(m =>
             {
-                Receive<AcceptMessage>(_ => { });
-                Receive<RecoverySuccess>(r =>
+                switch (m)
                 {
-                    if (r.HighestSequenceNr == 0) NotStored(replyTo, cause);
-                    else
-                    {
+                    case AcceptMessage: break;
+                    case RecoverySuccess { HighestSequenceNr: 0 }: NotStored(replyTo, cause); break;
+                    case RecoverySuccess:
                         AlreadyStored(replyTo, "in the journal already");
                         _region.Tell(new WakeMessage(_accepted.QueueId));
-                    }
-                });
-                // The circuit breaker refused the write without sending it; any other failure may have
-                // come after the database committed (the connection lost with the answer).
-                Receive<ReplayMessagesFailure>(_ => NotStored(replyTo, cause, outcomeUnknown: cause is not Akka.Pattern.OpenCircuitException));
+                        break;
+                    // The circuit breaker refused the write without sending it; any other failure may have
+                    // come after the database committed (the connection lost with the answer).
+                    case ReplayMessagesFailure: NotStored(replyTo, cause, outcomeUnknown: cause is not Akka.Pattern.OpenCircuitException); break;
+                    default: return false;
+                }
+                return true;
             });
         }
 
@@ -170,20 +188,24 @@ public sealed class MessageIntake : ReceiveActor
         {
             if (DateTime.UtcNow - since > RecordFor) { Context.Stop(Self); return; }
             Context.System.Scheduler.ScheduleTellOnce(Pause(checks), Self, CheckAgain.Instance, Self);
-            Become(() =>
+            Become(m =>
             {
-                Receive<AcceptMessage>(_ => { });
-                Receive<CheckAgain>(_ => _journal.Tell(new ReplayMessages(0, 0, 0, MessageActor.PersistenceIdOf(_accepted.QueueId), Self)));
-                Receive<RecoverySuccess>(r =>
+                switch (m)
                 {
-                    if (r.HighestSequenceNr > 0)
-                    {
-                        _log.Warning("{0}: stored although its client was told 451 (the database's answer was lost); delivering it", _accepted.QueueId);
-                        _region.Tell(new WakeMessage(_accepted.QueueId));
-                    }
-                    Context.Stop(Self);
-                });
-                Receive<ReplayMessagesFailure>(_ => CheckStoredLater(since, checks + 1));
+                    case AcceptMessage: break;
+                    case CheckAgain: _journal.Tell(new ReplayMessages(0, 0, 0, MessageActor.PersistenceIdOf(_accepted.QueueId), Self)); break;
+                    case RecoverySuccess r:
+                        if (r.HighestSequenceNr > 0)
+                        {
+                            _log.Warning("{0}: stored although its client was told 451 (the database's answer was lost); delivering it", _accepted.QueueId);
+                            _region.Tell(new WakeMessage(_accepted.QueueId));
+                        }
+                        Context.Stop(Self);
+                        break;
+                    case ReplayMessagesFailure: CheckStoredLater(since, checks + 1); break;
+                    default: return false;
+                }
+                return true;
             });
         }
 
@@ -197,19 +219,22 @@ public sealed class MessageIntake : ReceiveActor
         {
             var e = _accepted.Envelope;
             DeliveryAttempt.Run(_accepted.QueueId, e, _accepted.Body, e.Recipients.Select(r => r.Address), 1, _services).PipeTo(Self);
-            Become(() =>
+            Become(m =>
             {
-                Receive<AcceptMessage>(a => Sender.Tell(new MessageStored(a.QueueId))); // a retried hand-over
-                // The entity waits for the pool (and logs that it does).
-                Receive<DeliveryAttempt.PoolWait>(_ => HandOver());
-                Receive<DeliveryAttempt.Finished>(f =>
+                switch (m)
                 {
+                    case AcceptMessage a: Sender.Tell(new MessageStored(a.QueueId)); break; // a retried hand-over
+                    // The entity waits for the pool (and logs that it does).
+                    case DeliveryAttempt.PoolWait: HandOver(); break;
                     // Its entity keeps it waiting for a connection; the PoolWaitStarted has the queue sweeper wake
                     // it on every sweep from now on (not only after the first attempt's grace).
-                    if (MessageLifecycle.OnlyWaited(f))
+                    case DeliveryAttempt.Finished f when MessageLifecycle.OnlyWaited(f):
                         Write(2, [new Tagged(new PoolWaitStarted(DateTimeOffset.UtcNow), [QueueTags.Attempted])], stored: HandOver, failed: _ => HandOver());
-                    else Record(f);
-                });
+                        break;
+                    case DeliveryAttempt.Finished f: Record(f); break;
+                    default: return false;
+                }
+                return true;
             });
         }
 
@@ -264,16 +289,18 @@ public sealed class MessageIntake : ReceiveActor
                     if (journalAnswers && DateTime.UtcNow - since > RecordFor) { GiveToEntity(recorded, cause); return; }
                     Context.System.Scheduler.ScheduleTellOnce(Pause(failures), Self, WriteAgain.Instance, Self);
                 }
-                Become(() =>
+                Become(m =>
                 {
-                    Receive<AcceptMessage>(a => Sender.Tell(new MessageStored(a.QueueId))); // a retried hand-over
-                    Receive<RecoverySuccess>(r =>
+                    switch (m)
                     {
-                        if (r.HighestSequenceNr >= 2) GiveToEntity(recorded, cause);
-                        else Later(journalAnswers: true);
-                    });
-                    Receive<ReplayMessagesFailure>(_ => Later(journalAnswers: false));
-                    Receive<WriteAgain>(_ => WriteAttempt(recorded, events, waitsOnDisk, since, failures + 1));
+                        case AcceptMessage a: Sender.Tell(new MessageStored(a.QueueId)); break; // a retried hand-over
+                        case RecoverySuccess { HighestSequenceNr: >= 2 }: GiveToEntity(recorded, cause); break;
+                        case RecoverySuccess: Later(journalAnswers: true); break;
+                        case ReplayMessagesFailure: Later(journalAnswers: false); break;
+                        case WriteAgain: WriteAttempt(recorded, events, waitsOnDisk, since, failures + 1); break;
+                        default: return false;
+                    }
+                    return true;
                 });
             });
         }
@@ -304,14 +331,18 @@ public sealed class MessageIntake : ReceiveActor
             // the last answer, none arrives after this actor has moved on or stopped (as a dead letter).
             var answers = 0;
             void Last(Action action) { if (++answers == persistents.Count) action(); }
-            Become(() =>
+            Become(m =>
             {
-                Receive<AcceptMessage>(_ => { }); // a retried hand-over while the write runs: the first one gets the answer
-                Receive<WriteMessagesSuccessful>(_ => { });
-                Receive<WriteMessagesFailed>(_ => { });
-                Receive<WriteMessageSuccess>(_ => Last(stored));
-                Receive<WriteMessageRejected>(r => Last(() => failed(r.Cause)));
-                Receive<WriteMessageFailure>(f => Last(() => failed(f.Cause)));
+                switch (m)
+                {
+                    case AcceptMessage: break; // a retried hand-over while the write runs: the first one gets the answer
+                    case WriteMessagesSuccessful or WriteMessagesFailed: break;
+                    case WriteMessageSuccess: Last(stored); break;
+                    case WriteMessageRejected r: Last(() => failed(r.Cause)); break;
+                    case WriteMessageFailure f: Last(() => failed(f.Cause)); break;
+                    default: return false;
+                }
+                return true;
             });
         }
     }
