@@ -63,8 +63,8 @@ public sealed class MessageIntake : ReceiveActor
     /// after all, the write fails on its sequence number: no 250.
     /// </summary>
     /// <remarks>
-    /// An untyped actor with its states as type switches: a ReceiveActor builds its handlers anew
-    /// for every Become, and this one lives for one message and changes state four times on the way.
+    /// An untyped actor with its states as type switches: a ReceiveActor builds its handlers when it
+    /// starts and anew on every Become, four times in the life of this one, which is one message.
     /// </remarks>
     sealed class NewMessage : UntypedActor
     {
