@@ -47,13 +47,32 @@ public abstract class JournalContractTests(string hocon) : JournalTestKit("journ
         public sealed record Store(object Event, string[] Tags);
         public sealed class Events { public static readonly Events Instance = new(); }
 
+        IActorRef _asker = ActorRefs.Nobody;
+
         public Entity(string id)
         {
             PersistenceId = id;
             Recover<object>(e => { if (e is not RecoveryCompleted) _events.Add(e); });
-            Command<Store>(s => Persist(new Tagged(s.Event, s.Tags), e => { _events.Add(s.Event); Sender.Tell(LastSequenceNr); }));
+            Command<Store>(s =>
+            {
+                _asker = Sender;
+                Persist(new Tagged(s.Event, s.Tags), e => { _events.Add(s.Event); Sender.Tell(LastSequenceNr); });
+            });
             Command<Events>(_ => Sender.Tell(_events.ToArray()));
             CommandAny(_ => { });
+        }
+
+        // A failed write answers at once with its cause, rather than leaving the asker to time out.
+        protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+        {
+            _asker.Tell(new Status.Failure(new InvalidOperationException($"{PersistenceId}: write {sequenceNr} failed", cause)));
+            base.OnPersistFailure(cause, @event, sequenceNr);
+        }
+
+        protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+        {
+            _asker.Tell(new Status.Failure(new InvalidOperationException($"{PersistenceId}: write {sequenceNr} rejected", cause)));
+            base.OnPersistRejected(cause, @event, sequenceNr);
         }
     }
 
@@ -85,9 +104,26 @@ public abstract class JournalContractTests(string hocon) : JournalTestKit("journ
     public async Task Many_concurrent_writers_are_all_stored_each_in_its_own_order()
     {
         var entities = Enumerable.Range(0, 40).Select(i => Sys.ActorOf(Props.Create(() => new Entity($"c{i}")))).ToArray();
-        var writes = entities.Select(async e =>
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var writes = entities.Select(async (e, i) =>
         {
-            for (var n = 1; n <= 10; n++) Assert.Equal((long)n, await e.Ask<long>(new Entity.Store(Event(n), ["concurrent"]), TimeSpan.FromSeconds(20)));
+            for (var n = 1; n <= 10; n++)
+            {
+                var asked = started.Elapsed;
+                try
+                {
+                    Assert.Equal((long)n, await e.Ask<long>(new Entity.Store(Event(n), ["concurrent"]), TimeSpan.FromSeconds(20)));
+                }
+                catch (AskTimeoutException timeout)
+                {
+                    // What the journal holds tells a lost answer from a write that never happened.
+                    var stored = await CountAsync($"SELECT count(*) FROM journal WHERE persistence_id = 'c{i}'");
+                    ThreadPool.GetAvailableThreads(out var available, out _);
+                    throw new TimeoutException($"c{i} write {n}, asked at {asked.TotalSeconds:F1} s, unanswered at {started.Elapsed.TotalSeconds:F1} s; " +
+                        $"the journal holds {stored} of its events, {await CountAsync("SELECT count(*) FROM journal")} in all; " +
+                        $"thread pool: {ThreadPool.ThreadCount} threads, {available} available, {ThreadPool.PendingWorkItemCount} items queued", timeout);
+                }
+            }
         });
         await Task.WhenAll(writes);
         foreach (var e in entities) await e.GracefulStop(TimeSpan.FromSeconds(5));
