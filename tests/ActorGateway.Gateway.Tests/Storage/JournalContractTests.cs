@@ -18,9 +18,9 @@ namespace ActorGateway.Gateway.Tests.Storage;
 /// all stored, a bad write fails alone, deletes keep the highest sequence number. That a 250
 /// survives kill -9 is RestartSafetyTests' part.
 /// </summary>
-// Alone (run after the parallel tests). The concurrent-writers case has timed out in CI three times
-// (one 20 s ask, once already in this collection), never when run by itself; cause not found yet, so
-// a failed write now answers with its cause and an unanswered one reports what the journal holds.
+// Alone (run after the parallel tests). The concurrent-writers case has timed out in CI four times
+// (one 20 s ask each), never when run by itself; cause not found yet, so a failed write answers with
+// its cause and an unanswered one reports what the journal holds.
 [Collection(JournalCollection.Name)]
 public sealed class SqliteJournalTests() : JournalContractTests("akka.actor.provider = local");
 
@@ -104,9 +104,9 @@ public abstract class JournalContractTests(string hocon) : JournalTestKit("journ
     [Fact]
     public async Task Many_concurrent_writers_are_all_stored_each_in_its_own_order()
     {
-        // One recovery and write first, with a longer wait: the three CI failures hung before any
-        // event was stored (0 rows after 22 s, the 40 recoveries all waiting on the stores' first
-        // use), which is not what this case tests; that first use is not explained yet.
+        // One recovery and write first, with a longer wait: the last CI failure hung before any event
+        // was stored (0 rows after 22 s, the 40 first recoveries all waiting), which is not what this
+        // case tests; why the stores' first use waited is not explained yet.
         var first = Sys.ActorOf(Props.Create(() => new Entity("c-first")));
         Assert.Equal(1L, await first.Ask<long>(new Entity.Store(Event(1), ["first"]), TimeSpan.FromSeconds(60)));
         var entities = Enumerable.Range(0, 40).Select(i => Sys.ActorOf(Props.Create(() => new Entity($"c{i}")))).ToArray();

@@ -48,7 +48,6 @@ public sealed class ConnectionPressureTests
         await client.DisconnectAsync(true);
     }
 
-    /// <summary>Sends <paramref name="text"/> one octet a second until the server closes the connection.</summary>
     /// <summary>
     /// Sends the text an octet a second until the server answers, and returns its answer with the
     /// time it took. The answer is read while dripping: a write after the server's close is not
