@@ -28,7 +28,14 @@ public sealed class SqlSnapshotStore : SnapshotStore
         _serialization = Context.System.Serialization;
     }
 
-    // The table is created on first use (and again after a failed attempt), as the plugin's auto-initialize did.
+    // The table is created when the store starts, so that the first recoveries after a start (many at
+    // once) do not all wait on that write; a failed attempt is made again on the next use.
+    protected override void PreStart()
+    {
+        base.PreStart();
+        _ = Schema();
+    }
+
     Task Schema()
     {
         if (_schema is null || _schema.IsFaulted) _schema = CreateTableAsync();

@@ -70,6 +70,16 @@ public abstract class JournalContractTests(string hocon) : JournalTestKit("journ
             base.OnPersistFailure(cause, @event, sequenceNr);
         }
 
+        // A failed recovery stops the entity and drops what it had stashed, so its asker would only
+        // time out; the cause is kept for the test's message.
+        public static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> RecoveryFailures = new();
+
+        protected override void OnRecoveryFailure(Exception reason, object? message = null)
+        {
+            RecoveryFailures[PersistenceId] = $"{reason.GetType().Name}: {reason.Message}";
+            base.OnRecoveryFailure(reason, message);
+        }
+
         protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
         {
             _asker.Tell(new Status.Failure(new InvalidOperationException($"{PersistenceId}: write {sequenceNr} rejected", cause)));
@@ -127,6 +137,7 @@ public abstract class JournalContractTests(string hocon) : JournalTestKit("journ
                     ThreadPool.GetAvailableThreads(out var available, out _);
                     throw new TimeoutException($"c{i} write {n}, asked at {asked.TotalSeconds:F1} s, unanswered at {started.Elapsed.TotalSeconds:F1} s; " +
                         $"the journal holds {stored} of its events, {await CountAsync("SELECT count(*) FROM journal")} in all; " +
+                        $"recovery: {(Entity.RecoveryFailures.TryGetValue($"c{i}", out var failed) ? "failed, " + failed : "no failure reported")}; " +
                         $"thread pool: {ThreadPool.ThreadCount} threads, {available} available, {ThreadPool.PendingWorkItemCount} items queued", timeout);
                 }
             }
