@@ -17,6 +17,9 @@
 # its own accept histogram over that phase (server_within25ms, server_p99_bucket). LATENCY_RATE=N
 # offers N msg/s instead, the same to every target (to compare two builds at the same load: the
 # client runs on the same cores and needs more of them the more it offers).
+# WIRE=1 also captures the latency phase on the loopback interface (tcpdump) and reports the
+# server's part of each accept latency, from the client's last data segment to the reply
+# (wire-latency.py: wire_p50, wire_p99), without what the client's event loop adds.
 # Each target first gets WARMUP messages (default 3000, not measured) so that both are measured
 # in their steady state as long-running daemons. For the gateway that means after tiered
 # compilation has settled: after 300 messages the JIT was still recompiling hot methods
@@ -26,7 +29,7 @@
 # targets relay to the proxy, as to a receiving server that far away; the default 0 relays
 # straight to the sink over loopback.
 # ONLY="cluster" (for instance) runs only those targets and Postfix.
-#   usage: [EXTERNAL_SCANNERS=1] [CLUSTER=1] [ONLY=targets] [LATENCY=1] [LATENCY_RATE=N] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
+#   usage: [EXTERNAL_SCANNERS=1] [CLUSTER=1] [ONLY=targets] [LATENCY=1] [LATENCY_RATE=N] [WIRE=1] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -132,7 +135,20 @@ run_load() {
     local probe="" t
     for t in "${targets[@]}"; do [[ "$t" == *:* ]] || t="127.0.0.1:$t"; probe="$probe,$t"; done
     [ -n "${METRICS_URL:-}" ] && curl -s -m 5 "$METRICS_URL" > "$WORK/metrics-before"
+    local capture="" ports; ports=$(echo "${probe#,}" | tr ',' '\n' | sed 's/.*://' | paste -sd, -)
+    if [ "${WIRE:-0}" = 1 ]; then
+      command -v tcpdump > /dev/null || { echo "WIRE=1 needs tcpdump (Debian package tcpdump) and the right to capture on lo" >&2; exit 1; }
+      tcpdump -i lo -nn -s 96 -B 16384 -w "$WORK/wire.pcap" "tcp and ($(echo "$ports" | sed 's/,/ or /g; s/[0-9][0-9]*/port &/g'))" 2> "$WORK/tcpdump.err" &
+      capture=$!
+      for _ in $(seq 1 100); do grep -q 'listening on' "$WORK/tcpdump.err" && break; sleep 0.05; done
+    fi
     python3 "$ROOT/tests/bench/accept-latency.py" "${probe#,}" "${LATENCY_RATE:-$(( ${rates%% *} / 2 ))}" 20 "$SIZE" > "$WORK/latency"
+    if [ -n "$capture" ]; then
+      sleep 0.5; kill -INT "$capture"; wait "$capture" 2>/dev/null || true
+      grep -o '[0-9]* packets dropped by kernel' "$WORK/tcpdump.err" | grep -v '^0 ' >&2 || true
+      echo " $(python3 "$ROOT/tests/bench/wire-latency.py" "$WORK/wire.pcap" "$ports")" >> "$WORK/latency"
+      rm -f "$WORK/wire.pcap"
+    fi
     if [ -n "${METRICS_URL:-}" ]; then
       curl -s -m 5 "$METRICS_URL" > "$WORK/metrics-after"
       echo " $(server_latency "$WORK/metrics-before" "$WORK/metrics-after")" >> "$WORK/latency"
@@ -346,13 +362,13 @@ CONF
 # ONLY: a subset of the targets, Postfix always among them (every figure is a ratio to it).
 if [ -n "${ONLY:-}" ]; then TARGETS="$(for t in $TARGETS; do case " $ONLY postfix " in *" $t "*) echo -n "$t ";; esac; done)"; fi
 median() { tr ' ' '\n' | { grep -v '^$' || true; } | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-declare -A ACC E2E MEM CPU P50 P99
+declare -A ACC E2E MEM CPU P50 P99 W99
 for target in gateway scanned cluster postfix; do ACC[$target]=""; E2E[$target]=""; MEM[$target]=""; done
 for i in $(seq 1 "$RUNS"); do
   for target in $TARGETS; do
     # A run that fails prints why on stderr and gives no result; the other runs go on.
     if ! read -r a e m c < <(${target}_run); then echo "  run $i $target: failed, no result" >&2; continue; fi
-    l=""; [ "${LATENCY:-0}" = 1 ] && { l=$(cat "$WORK/latency"); P50[$target]="${P50[$target]:-} $(echo "$l" | grep -o 'p50=[0-9.]*' | cut -d= -f2)"; P99[$target]="${P99[$target]:-} $(echo "$l" | grep -o 'p99=[0-9.]*' | cut -d= -f2)"; }
+    l=""; [ "${LATENCY:-0}" = 1 ] && { l=$(cat "$WORK/latency"); P50[$target]="${P50[$target]:-} $(echo "$l" | grep -o '\bp50=[0-9.]*' | cut -d= -f2)"; P99[$target]="${P99[$target]:-} $(echo "$l" | grep -o '\bp99=[0-9.]*' | cut -d= -f2)"; W99[$target]="${W99[$target]:-} $(echo "$l" | grep -o 'wire_p99=[0-9.]*' | cut -d= -f2)"; }
     echo "  run $i $target: accept $a msg/s, end-to-end $e msg/s, peak $m MiB${c:+, $c µs CPU per message}${l:+, at half the accept rate: $l ms}" >&2
     ACC[$target]="${ACC[$target]} $a"; E2E[$target]="${E2E[$target]} $e"; MEM[$target]="${MEM[$target]} $m"; CPU[$target]="${CPU[$target]:-} ${c:-}"
   done
@@ -381,6 +397,6 @@ python3 -c "print(f'| accept msg/s | $ga | $pa | {$ga/$pa:.2f} |'); print(f'| en
 }
 if [ "${LATENCY:-0}" = 1 ]; then
   for target in $TARGETS; do
-    echo "| accept latency at half the accept rate, $target: p50 $(echo ${P50[$target]} | median) ms, p99 $(echo ${P99[$target]} | median) ms (medians of the runs) |"
+    echo "| accept latency at half the accept rate, $target: p50 $(echo ${P50[$target]} | median) ms, p99 $(echo ${P99[$target]} | median) ms${W99[$target]:+, on the wire p99 $(echo ${W99[$target]} | median) ms} (medians of the runs) |"
   done
 fi
