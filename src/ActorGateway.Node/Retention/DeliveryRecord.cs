@@ -41,18 +41,15 @@ public sealed record DeliveryRecord(string QueueId, string Tenant, string Sender
             envelope.SpamScore, body.Length, envelope.IsBounce, envelope.ReceivedAt, completedAt, count, recipients, envelope.ClientHelo);
     }
 
-    /// <summary>The Message-ID header's value without its angle brackets, or null (from the header section only).</summary>
+    /// <summary>
+    /// The Message-ID field's value without its angle brackets, or null: the first such field of
+    /// the header section, decoded and unfolded as MimeKit gives a field's value, found in the
+    /// bytes without a MIME parser (it is asked for once per message and per event).
+    /// </summary>
     public static string? MessageIdOf(byte[] body)
     {
-        try
-        {
-            using var stream = new MemoryStream(body, writable: false);
-            var value = MimeKit.HeaderList.Load(stream)[MimeKit.HeaderId.MessageId];
-            return value is null ? null : MimeKit.Utils.MimeUtils.ParseMessageId(value) ?? value.Trim();
-        }
-        catch (FormatException)
-        {
-            return null; // no parseable header section: the record has no Message-ID
-        }
+        if (!ActorGateway.Smtp.Protocol.HeaderFields.TryFindFirst(body, "Message-ID", out var start, out var length)) return null;
+        var value = MimeKit.Utils.Rfc2047.DecodeText(MimeKit.ParserOptions.Default, body, start, length).Replace("\r", "").Replace("\n", "").Trim();
+        return MimeKit.Utils.MimeUtils.ParseMessageId(value) ?? value;
     }
 }

@@ -15,7 +15,7 @@ public static class ReceivedFields
     public static int Count(ReadOnlySpan<byte> message)
     {
         var count = 0;
-        foreach (var (start, length) in Fields(message))
+        foreach (var (start, length) in HeaderFields.Of(message))
             if (IsReceived(message.Slice(start, length))) count++;
         return count;
     }
@@ -27,7 +27,7 @@ public static class ReceivedFields
     public static byte[] StripForeign(byte[] message)
     {
         List<(int Start, int Length)>? remove = null;
-        foreach (var field in Fields(message))
+        foreach (var field in HeaderFields.Of(message))
         {
             var bytes = message.AsSpan(field.Start, field.Length);
             if (IsReceived(bytes) && !IsOwnHidden(bytes)) (remove ??= []).Add(field);
@@ -53,30 +53,5 @@ public static class ReceivedFields
         var value = field[9..].TrimStart(" \t"u8);
         return value.Length > 3 && Ascii.EqualsIgnoreCase(value[..3], "by "u8)
                && field.IndexOf(Encoding.ASCII.GetBytes(" " + TraceHeader.Product)) >= 0;
-    }
-
-    /// <summary>Each header field (with its folded continuation lines and line ending), up to the empty line.</summary>
-    static List<(int Start, int Length)> Fields(ReadOnlySpan<byte> message)
-    {
-        var fields = new List<(int, int)>();
-        var at = 0;
-        int fieldStart = -1;
-        while (at < message.Length)
-        {
-            var eol = message[at..].IndexOf((byte)'\n');
-            var next = eol < 0 ? message.Length : at + eol + 1;
-            var line = message[at..next];
-            var isEmpty = line.Length == 0 || line[0] == '\n' || (line[0] == '\r' && line.Length > 1 && line[1] == '\n');
-            if (isEmpty) break;
-            var continues = line[0] is (byte)' ' or (byte)'\t';
-            if (!continues)
-            {
-                if (fieldStart >= 0) fields.Add((fieldStart, at - fieldStart));
-                fieldStart = at;
-            }
-            at = next;
-        }
-        if (fieldStart >= 0) fields.Add((fieldStart, at - fieldStart));
-        return fields;
     }
 }
