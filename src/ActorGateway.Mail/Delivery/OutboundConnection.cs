@@ -141,10 +141,11 @@ public sealed class OutboundConnection : IAsyncDisposable
     public async Task<DeliveryOutcome> SendAsync(DeliveryJob job, CancellationToken ct)
     {
         var remote = $"{Hop.Host}[{Address}]";
-        MimeMessage message;
         // Intake stores CRLF only; this catches what was queued before it did (and costs no copy otherwise).
-        using (var stream = new MemoryStream(BareLineEndingNormalizer.Normalize(job.Message.ToArray()), writable: false))
-            message = await MimeMessage.LoadAsync(stream, ct);
+        var bytes = BareLineEndingNormalizer.Normalize(WholeArray(job.Message) ?? job.Message.ToArray());
+        // Persistent: the parts' contents stay in this stream (read while sending) instead of being copied out of it.
+        using var stream = new MemoryStream(bytes, writable: false);
+        var message = await MimeMessage.LoadAsync(ParserOptions.Default, stream, persistent: true, ct);
 
         if (job.RequireTls && RequireTlsCheck.Refusal(_client.IsEncrypted, PolicySource, _client.CertificateVerified,
                 _client.Capabilities.HasFlag(SmtpCapabilities.RequireTLS)) is { } refusal)
@@ -171,6 +172,11 @@ public sealed class OutboundConnection : IAsyncDisposable
             return Outcomes(job, remote, r => Classify(r, (int)e.StatusCode, e.Message, remote));
         }
     }
+
+    /// <summary>The array behind <paramref name="memory"/> when it is all of it (the body as stored), else null.</summary>
+    static byte[]? WholeArray(ReadOnlyMemory<byte> memory) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array : null;
 
     /// <summary>Refused recipients get their RCPT reply; the others <paramref name="otherwise"/>.</summary>
     DeliveryOutcome Outcomes(DeliveryJob job, string remote, Func<string, RecipientOutcome> otherwise) =>

@@ -10,7 +10,8 @@ public sealed class ScannedMessage(byte[] bytes)
 {
     readonly Lazy<MimeMessage?> _mime = new(() =>
     {
-        try { return MimeMessage.Load(new MemoryStream(bytes, writable: false)); }
+        // Persistent: the parts' contents are read from the bytes when a check needs them, not copied out of them.
+        try { return MimeMessage.Load(ParserOptions.Default, new MemoryStream(bytes, writable: false), persistent: true); }
         catch (FormatException) { return null; }
     });
 

@@ -35,7 +35,7 @@ s.quit()
         $"From: Alice <alice@sender.example>\r\nTo: {to}\r\nSubject: smuggling {name}\r\nMessage-ID: <{name}@sender.example>\r\n\r\n" +
         $"Hello\r\ntext{sequence}MAIL FROM:<evil@sender.example>\r\nRCPT TO:<victim@rcpt.example>\r\nDATA\r\nSmuggled body {name}\r\n.\r\n");
 
-    static async Task<string[]> SendRawAsync(GatewayTestbed bed, TempDirectory work, params (string From, string Rcpts, byte[] Data)[] messages)
+    internal static async Task<string[]> SendRawAsync(GatewayTestbed bed, TempDirectory work, params (string From, string Rcpts, byte[] Data)[] messages)
     {
         await File.WriteAllTextAsync(work.File("client.py"), RawClient);
         var args = new List<string> { work.File("client.py"), bed.SmtpPort.ToString() };
