@@ -17,6 +17,8 @@ namespace ActorGateway.Mail.Delivery;
 public sealed class OutboundConnection : IAsyncDisposable
 {
     readonly RecordingSmtpClient _client;
+    // One parser for the connection's messages, which it sends one at a time: its buffers are made once.
+    readonly MimeParser _parser = new(Stream.Null, MimeFormat.Entity, persistent: true);
     public NextHop Hop { get; }
     public IPAddress Address { get; }
     public string? Tls => _client.IsEncrypted
@@ -145,7 +147,16 @@ public sealed class OutboundConnection : IAsyncDisposable
         var bytes = BareLineEndingNormalizer.Normalize(WholeArray(job.Message) ?? job.Message.ToArray());
         // Persistent: the parts' contents stay in this stream (read while sending) instead of being copied out of it.
         using var stream = new MemoryStream(bytes, writable: false);
-        var message = await MimeMessage.LoadAsync(ParserOptions.Default, stream, persistent: true, ct);
+        MimeMessage message;
+        try
+        {
+            _parser.SetStream(stream, MimeFormat.Entity, persistent: true);
+            message = await _parser.ParseMessageAsync(ct);
+        }
+        finally
+        {
+            _parser.SetStream(Stream.Null); // not to hold the message until the next one
+        }
 
         if (job.RequireTls && RequireTlsCheck.Refusal(_client.IsEncrypted, PolicySource, _client.CertificateVerified,
                 _client.Capabilities.HasFlag(SmtpCapabilities.RequireTLS)) is { } refusal)
