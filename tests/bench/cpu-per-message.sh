@@ -7,7 +7,11 @@
 # With KEEP_DATA=dir the node's data directory and log are copied there at the end of each run.
 # With SMAPS_OUT=dir the node's /proc smaps and status are copied there at the end of each run
 # (smaps-RUN, status-RUN), for a breakdown of its memory mapping by mapping.
-#   usage: [WARMUP=3000] [PERF=0] [PERF_OUT=dir] [KEEP_DATA=dir] [SMAPS_OUT=dir] tests/bench/cpu-per-message.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
+# With ALLOC=1 the first ALLOC_SECONDS (default 10) of the measured part are traced with the
+# runtime's allocation events (dotnet-trace; `dotnet tool install -g dotnet-trace`), and where the
+# node allocates is printed by stack, per message (tests/bench/alloc-stacks; the trace stays in
+# $ALLOC_OUT if set). Give it MESSAGES enough to outlast the trace.
+#   usage: [WARMUP=3000] [PERF=0] [PERF_OUT=dir] [ALLOC=0] [ALLOC_SECONDS=10] [ALLOC_OUT=dir] [KEEP_DATA=dir] [SMAPS_OUT=dir] tests/bench/cpu-per-message.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -15,6 +19,12 @@ MESSAGES=${1:-3000}; SESSIONS=${2:-20}; RUNS=${3:-3}; EXTRA=${4:-}; SIZE=2000; W
 export PATH=$PATH:/usr/sbin
 for p in smtp-source smtp-sink dnsmasq; do command -v $p >/dev/null || { echo "$p missing: run tests/run-all.sh once (it installs the packages)" >&2; exit 1; }; done
 [ "$PERF" = 1 ] && { command -v perf >/dev/null || { echo "perf missing (Debian package linux-perf)" >&2; exit 1; }; }
+ALLOC=${ALLOC:-0}; ALLOC_SECONDS=${ALLOC_SECONDS:-10}
+if [ "$ALLOC" = 1 ]; then
+  export PATH=$PATH:$HOME/.dotnet/tools
+  command -v dotnet-trace >/dev/null || { echo "dotnet-trace missing: dotnet tool install -g dotnet-trace" >&2; exit 1; }
+  dotnet build -c Release -v q --nologo "$ROOT/tests/bench/alloc-stacks" >/dev/null || { echo "tests/bench/alloc-stacks does not build" >&2; exit 1; }
+fi
 . "$ROOT/tests/bench/lib.sh"
 start_sender_dns
 
@@ -53,6 +63,14 @@ CONF
     sleep 1
     maplines0=$(wc -l < "/tmp/perf-$NODE_PID.map")
   fi
+  local trace_pid="" counted=""
+  if [ "$ALLOC" = 1 ]; then
+    dotnet-trace collect -p "$NODE_PID" --providers Microsoft-Windows-DotNETRuntime:0x1:5 --duration "00:00:00:$ALLOC_SECONDS" \
+      -o "$WORK/alloc.nettrace" > "$WORK/trace.out" 2>&1 & trace_pid=$!
+    for _ in $(seq 1 100); do grep -qs '^Output File' "$WORK/trace.out" && break; sleep 0.1; done
+    # the messages the trace covers, counted at the sink
+    (n0=$(sink_count); sleep "$ALLOC_SECONDS"; echo $(( $(sink_count) - ${n0:-0} )) > "$WORK/alloc-messages") & counted=$!
+  fi
   c0=$(cpu_seconds "$NODE_PID"); t0=$(date +%s.%N)
   smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -f bench@sender.example -t rcpt@rcpt.example 127.0.0.1:"$smtp" >/dev/null
   wait_sink $((WARMUP + MESSAGES))
@@ -65,6 +83,13 @@ CONF
     cat "$WORK/perf-top.txt" >&2
     if [ -n "${PERF_OUT:-}" ]; then mkdir -p "$PERF_OUT"; cp "$WORK/perf.data" "/tmp/perf-$NODE_PID.map" "$WORK/perf-new-methods.txt" "$PERF_OUT/" 2>/dev/null || true; fi
     rm -f "/tmp/perf-$NODE_PID.map"
+  fi
+  if [ -n "$trace_pid" ]; then
+    wait "$trace_pid" || true; wait "$counted" || true
+    dotnet "$ROOT/tests/bench/alloc-stacks/bin/Release/net10.0/AllocStacks.dll" "$WORK/alloc.nettrace" "$(cat "$WORK/alloc-messages")" 30 5 >&2 \
+      || { echo "no allocation report:" >&2; cat "$WORK/trace.out" >&2; }
+    if [ -n "${ALLOC_OUT:-}" ]; then mkdir -p "$ALLOC_OUT"; cp "$WORK/alloc.nettrace" "$ALLOC_OUT/alloc-$1.nettrace"; fi
+    rm -f "$WORK"/alloc.nettrace*
   fi
   local rss; rss=$(awk '/^VmHWM/ {print int($2/1024)}' "/proc/$NODE_PID/status")
   if [ -n "${SMAPS_OUT:-}" ]; then mkdir -p "$SMAPS_OUT"; cp "/proc/$NODE_PID/smaps" "$SMAPS_OUT/smaps-$1"; cp "/proc/$NODE_PID/status" "$SMAPS_OUT/status-$1"; fi

@@ -140,7 +140,7 @@ run_load() {
       command -v tcpdump > /dev/null || { echo "WIRE=1 needs tcpdump (Debian package tcpdump) and the right to capture on lo" >&2; exit 1; }
       tcpdump -i lo -nn -s 96 -B 16384 -w "$WORK/wire.pcap" "tcp and ($(echo "$ports" | sed 's/,/ or /g; s/[0-9][0-9]*/port &/g'))" 2> "$WORK/tcpdump.err" &
       capture=$!
-      for _ in $(seq 1 100); do grep -q 'listening on' "$WORK/tcpdump.err" && break; sleep 0.05; done
+      for _ in $(seq 1 100); do grep -qs 'listening on' "$WORK/tcpdump.err" && break; sleep 0.05; done
     fi
     python3 "$ROOT/tests/bench/accept-latency.py" "${probe#,}" "${LATENCY_RATE:-$(( ${rates%% *} / 2 ))}" 20 "$SIZE" > "$WORK/latency"
     if [ -n "$capture" ]; then
@@ -363,13 +363,14 @@ CONF
 if [ -n "${ONLY:-}" ]; then TARGETS="$(for t in $TARGETS; do case " $ONLY postfix " in *" $t "*) echo -n "$t ";; esac; done)"; fi
 median() { tr ' ' '\n' | { grep -v '^$' || true; } | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A ACC E2E MEM CPU P50 P99 W99
+LOAD_NOTE="at half the accept rate"; [ -n "${LATENCY_RATE:-}" ] && LOAD_NOTE="at $LATENCY_RATE msg/s"
 for target in gateway scanned cluster postfix; do ACC[$target]=""; E2E[$target]=""; MEM[$target]=""; done
 for i in $(seq 1 "$RUNS"); do
   for target in $TARGETS; do
     # A run that fails prints why on stderr and gives no result; the other runs go on.
     if ! read -r a e m c < <(${target}_run); then echo "  run $i $target: failed, no result" >&2; continue; fi
     l=""; [ "${LATENCY:-0}" = 1 ] && { l=$(cat "$WORK/latency"); P50[$target]="${P50[$target]:-} $(echo "$l" | grep -o '\bp50=[0-9.]*' | cut -d= -f2)"; P99[$target]="${P99[$target]:-} $(echo "$l" | grep -o '\bp99=[0-9.]*' | cut -d= -f2)"; W99[$target]="${W99[$target]:-} $(echo "$l" | grep -o 'wire_p99=[0-9.]*' | cut -d= -f2)"; }
-    echo "  run $i $target: accept $a msg/s, end-to-end $e msg/s, peak $m MiB${c:+, $c µs CPU per message}${l:+, at half the accept rate: $l ms}" >&2
+    echo "  run $i $target: accept $a msg/s, end-to-end $e msg/s, peak $m MiB${c:+, $c µs CPU per message}${l:+, $LOAD_NOTE (ms): $l}" >&2
     ACC[$target]="${ACC[$target]} $a"; E2E[$target]="${E2E[$target]} $e"; MEM[$target]="${MEM[$target]} $m"; CPU[$target]="${CPU[$target]:-} ${c:-}"
   done
 done
@@ -397,6 +398,6 @@ python3 -c "print(f'| accept msg/s | $ga | $pa | {$ga/$pa:.2f} |'); print(f'| en
 }
 if [ "${LATENCY:-0}" = 1 ]; then
   for target in $TARGETS; do
-    echo "| accept latency at half the accept rate, $target: p50 $(echo ${P50[$target]} | median) ms, p99 $(echo ${P99[$target]} | median) ms${W99[$target]:+, on the wire p99 $(echo ${W99[$target]} | median) ms} (medians of the runs) |"
+    echo "| accept latency $LOAD_NOTE, $target: p50 $(echo ${P50[$target]} | median) ms, p99 $(echo ${P99[$target]} | median) ms${W99[$target]:+, on the wire p99 $(echo ${W99[$target]} | median) ms} (medians of the runs) |"
   done
 fi
