@@ -20,6 +20,9 @@
 # WIRE=1 also captures the latency phase on the loopback interface (tcpdump) and reports the
 # server's part of each accept latency, from the client's last data segment to the reply
 # (wire-latency.py: wire_p50, wire_p99), without what the client's event loop adds.
+# LATENCY_NICE=N runs the latency client at that nice level: the server then has the cores first
+# when both want them, as when its clients are other machines (read the wire figures then: the
+# client's own are late by whatever it waited for a core).
 # Each target first gets WARMUP messages (default 3000, not measured) so that both are measured
 # in their steady state as long-running daemons. For the gateway that means after tiered
 # compilation has settled: after 300 messages the JIT was still recompiling hot methods
@@ -29,7 +32,7 @@
 # targets relay to the proxy, as to a receiving server that far away; the default 0 relays
 # straight to the sink over loopback.
 # ONLY="cluster" (for instance) runs only those targets and Postfix.
-#   usage: [EXTERNAL_SCANNERS=1] [CLUSTER=1] [ONLY=targets] [LATENCY=1] [LATENCY_RATE=N] [WIRE=1] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
+#   usage: [EXTERNAL_SCANNERS=1] [CLUSTER=1] [ONLY=targets] [LATENCY=1] [LATENCY_RATE=N] [LATENCY_NICE=N] [WIRE=1] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -142,7 +145,7 @@ run_load() {
       capture=$!
       for _ in $(seq 1 100); do grep -qs 'listening on' "$WORK/tcpdump.err" && break; sleep 0.05; done
     fi
-    python3 "$ROOT/tests/bench/accept-latency.py" "${probe#,}" "${LATENCY_RATE:-$(( ${rates%% *} / 2 ))}" 20 "$SIZE" > "$WORK/latency"
+    nice -n "${LATENCY_NICE:-0}" python3 "$ROOT/tests/bench/accept-latency.py" "${probe#,}" "${LATENCY_RATE:-$(( ${rates%% *} / 2 ))}" 20 "$SIZE" > "$WORK/latency"
     if [ -n "$capture" ]; then
       sleep 0.5; kill -INT "$capture"; wait "$capture" 2>/dev/null || true
       grep -o '[0-9]* packets dropped by kernel' "$WORK/tcpdump.err" | grep -v '^0 ' >&2 || true
