@@ -40,6 +40,7 @@ MESSAGES=${1:-2000}; SESSIONS=${2:-20}; RUNS=${3:-3}; EXTRA=${4:-}; SIZE=2000; W
 RTT_MS=${RTT_MS:-0}; RTT_NOTE=""; [ "$RTT_MS" -gt 0 ] && RTT_NOTE=", $RTT_MS ms round trip to the sink"
 export PATH=$PATH:/usr/sbin:/usr/lib/postfix/sbin
 for p in smtp-source smtp-sink postfix dnsmasq; do command -v $p >/dev/null || { echo "$p missing: run tests/run-all.sh once (it installs the packages)" >&2; exit 1; }; done
+[ "${WIRE:-0}" = 1 ] && { command -v tcpdump >/dev/null || { echo "WIRE=1 needs tcpdump (Debian package tcpdump) and the right to capture on lo" >&2; exit 1; }; }
 
 WORK=$(mktemp -d); chmod 755 "$WORK"; PIDS=()  # Postfix daemons run as user postfix
 cleanup() {
@@ -140,7 +141,6 @@ run_load() {
     [ -n "${METRICS_URL:-}" ] && curl -s -m 5 "$METRICS_URL" > "$WORK/metrics-before"
     local capture="" ports; ports=$(echo "${probe#,}" | tr ',' '\n' | sed 's/.*://' | paste -sd, -)
     if [ "${WIRE:-0}" = 1 ]; then
-      command -v tcpdump > /dev/null || { echo "WIRE=1 needs tcpdump (Debian package tcpdump) and the right to capture on lo" >&2; exit 1; }
       tcpdump -i lo -nn -s 96 -B 16384 -w "$WORK/wire.pcap" "tcp and ($(echo "$ports" | sed 's/,/ or /g; s/[0-9][0-9]*/port &/g'))" 2> "$WORK/tcpdump.err" &
       capture=$!
       for _ in $(seq 1 100); do grep -qs 'listening on' "$WORK/tcpdump.err" && break; sleep 0.05; done
