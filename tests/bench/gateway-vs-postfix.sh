@@ -11,7 +11,7 @@
 # with its real roles, so mail accepted at the bad gateway eu-de-03 leaves through eu-de-01/02),
 # with the load spread over the three nodes (a third of the sessions and messages each), and
 # reports the CPU time per message of the three nodes and PostgreSQL together.
-# With LATENCY=1 each run ends with tests/bench/accept-latency.py offering half the accept rate
+# With LATENCY=1 each run ends with a latency client offering half the accept rate
 # just measured for 20 s (a new connection per message, as smtp-source), and the median and
 # 99th percentile of the accept latency (final "." to the reply) are reported; for one node also
 # its own accept histogram over that phase (server_within25ms, server_p99_bucket). LATENCY_RATE=N
@@ -20,6 +20,10 @@
 # WIRE=1 also captures the latency phase on the loopback interface (tcpdump) and reports the
 # server's part of each accept latency, from the client's last data segment to the reply
 # (wire-latency.py: wire_p50, wire_p99), without what the client's event loop adds.
+# The latency client is tests/bench/accept-latency.c (built here with cc: one thread and epoll,
+# little of the cores it shares with the server); LATENCY_CLIENT=python runs accept-latency.py
+# instead, as the figures before 2026-12-04 were measured (its event loop took most of a core
+# at 600 msg/s and added its own delay to each figure).
 # LATENCY_NICE=N runs the latency client at that nice level: the server then has the cores first
 # when both want them, as when its clients are other machines (read the wire figures then: the
 # client's own are late by whatever it waited for a core).
@@ -32,7 +36,7 @@
 # targets relay to the proxy, as to a receiving server that far away; the default 0 relays
 # straight to the sink over loopback.
 # ONLY="cluster" (for instance) runs only those targets and Postfix.
-#   usage: [EXTERNAL_SCANNERS=1] [CLUSTER=1] [ONLY=targets] [LATENCY=1] [LATENCY_RATE=N] [LATENCY_NICE=N] [WIRE=1] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
+#   usage: [EXTERNAL_SCANNERS=1] [CLUSTER=1] [ONLY=targets] [LATENCY=1] [LATENCY_RATE=N] [LATENCY_NICE=N] [LATENCY_CLIENT=c|python] [WIRE=1] [WARMUP=3000] [RTT_MS=0] tests/bench/gateway-vs-postfix.sh [MESSAGES] [SESSIONS] [RUNS] [EXTRA_GATEWAY_CONF]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -51,6 +55,12 @@ cleanup() {
   sleep 0.5; rm -rf "$WORK"
 }
 trap cleanup EXIT
+LATENCY_COMMAND=(python3 "$ROOT/tests/bench/accept-latency.py")
+if [ "${LATENCY:-0}" = 1 ] && [ "${LATENCY_CLIENT:-c}" = c ]; then
+  command -v cc >/dev/null || { echo "the latency client needs a C compiler (Debian package gcc), or LATENCY_CLIENT=python" >&2; exit 1; }
+  cc -O2 -o "$WORK/accept-latency" "$ROOT/tests/bench/accept-latency.c" || exit 1
+  LATENCY_COMMAND=("$WORK/accept-latency")
+fi
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 400); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not listening" >&2; return 1; }
 now() { date +%s.%N; }
@@ -145,7 +155,7 @@ run_load() {
       capture=$!
       for _ in $(seq 1 100); do grep -qs 'listening on' "$WORK/tcpdump.err" && break; sleep 0.05; done
     fi
-    nice -n "${LATENCY_NICE:-0}" python3 "$ROOT/tests/bench/accept-latency.py" "${probe#,}" "${LATENCY_RATE:-$(( ${rates%% *} / 2 ))}" 20 "$SIZE" > "$WORK/latency"
+    nice -n "${LATENCY_NICE:-0}" "${LATENCY_COMMAND[@]}" "${probe#,}" "${LATENCY_RATE:-$(( ${rates%% *} / 2 ))}" 20 "$SIZE" > "$WORK/latency"
     if [ -n "$capture" ]; then
       sleep 0.5; kill -INT "$capture"; wait "$capture" 2>/dev/null || true
       grep -o '[0-9]* packets dropped by kernel' "$WORK/tcpdump.err" | grep -v '^0 ' >&2 || true
@@ -366,7 +376,7 @@ CONF
 if [ -n "${ONLY:-}" ]; then TARGETS="$(for t in $TARGETS; do case " $ONLY postfix " in *" $t "*) echo -n "$t ";; esac; done)"; fi
 median() { tr ' ' '\n' | { grep -v '^$' || true; } | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A ACC E2E MEM CPU P50 P99 W99
-LOAD_NOTE="at half the accept rate"; [ -n "${LATENCY_RATE:-}" ] && LOAD_NOTE="at $LATENCY_RATE msg/s"
+LOAD_NOTE="at half the accept rate"; [ -n "${LATENCY_RATE:-}" ] && LOAD_NOTE="at $LATENCY_RATE msg/s"; LOAD_NOTE="$LOAD_NOTE, client ${LATENCY_CLIENT:-c}"
 for target in gateway scanned cluster postfix; do ACC[$target]=""; E2E[$target]=""; MEM[$target]=""; done
 for i in $(seq 1 "$RUNS"); do
   for target in $TARGETS; do
