@@ -54,7 +54,7 @@ public sealed class PendingQueueStore(StorageProvider provider, string connectio
             changed.Select(e => (e.QueueId, Entry: (PendingEntry?)e)).Concat(removed.Select(id => (QueueId: id, Entry: (PendingEntry?)null))),
             RowsPerTransaction, RowsPerSharedCommit, (connection, transaction, rows) =>
             {
-                if (connection is Npgsql.NpgsqlConnection postgres) { SaveAll(postgres, transaction, rows); return; }
+                if (IsPostgreSql(connection)) { SaveAll(connection, transaction, rows); return; }
                 using var upsert = Command(connection, transaction, """
                     INSERT INTO queue_pending (queue_id, next_at, received_at, accepted_by) VALUES (@id, @next, @received, @by)
                     ON CONFLICT (queue_id) DO UPDATE SET next_at = excluded.next_at, received_at = excluded.received_at, accepted_by = excluded.accepted_by
@@ -71,11 +71,12 @@ public sealed class PendingQueueStore(StorageProvider provider, string connectio
     /// PostgreSQL: a chunk in two statements sent as one batch, one round trip (a statement per row
     /// costs a round trip per row). A row's last change wins, as row by row.
     /// </summary>
-    static void SaveAll(Npgsql.NpgsqlConnection connection, DbTransaction transaction, (string QueueId, PendingEntry? Entry)[] rows)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static void SaveAll(DbConnection connection, DbTransaction transaction, (string QueueId, PendingEntry? Entry)[] rows)
     {
         var last = rows.Select((row, i) => (row, i)).GroupBy(x => x.row.QueueId).Select(g => g.MaxBy(x => x.i).row).ToArray();
         var upserts = last.Where(r => r.Entry is not null).Select(r => r.Entry!).ToArray();
-        using var batch = new Npgsql.NpgsqlBatch(connection, (Npgsql.NpgsqlTransaction)transaction);
+        using var batch = new Npgsql.NpgsqlBatch((Npgsql.NpgsqlConnection)connection, (Npgsql.NpgsqlTransaction)transaction);
         batch.BatchCommands.Add(Postgres("""
             INSERT INTO queue_pending (queue_id, next_at, received_at, accepted_by)
             SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[])

@@ -87,7 +87,7 @@ public sealed class DeliveryRecordStore
 
     static void Complete(DbConnection connection, DbTransaction transaction, (string PersistenceId, DeliveryRecord? Record, string? Json)[] completed)
     {
-        if (connection is Npgsql.NpgsqlConnection postgres) { CompleteAll(postgres, transaction, completed); return; }
+        if (IsPostgreSql(connection)) { CompleteAll(connection, transaction, completed); return; }
         using var record = Command(connection, transaction, """
             INSERT INTO delivery_records (queue_id, tenant, sender, message_id, received_at, completed_at, record)
             VALUES (@id, @tenant, @sender, @mid, @received, @completed, @record) ON CONFLICT (queue_id) DO NOTHING
@@ -114,13 +114,14 @@ public sealed class DeliveryRecordStore
     /// PostgreSQL: the whole chunk in four statements sent as one batch, one round trip (a
     /// statement per row costs a round trip per row, and the server parses each).
     /// </summary>
-    static void CompleteAll(Npgsql.NpgsqlConnection connection, DbTransaction transaction, (string PersistenceId, DeliveryRecord? Record, string? Json)[] completed)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static void CompleteAll(DbConnection connection, DbTransaction transaction, (string PersistenceId, DeliveryRecord? Record, string? Json)[] completed)
     {
         var records = completed.Where(c => c.Record is not null).ToArray();
         var recipients = records.SelectMany(c => c.Record!.Recipients.Select(x => x.Recipient.ToLowerInvariant()).Distinct()
             .Select(address => (c.Record!.QueueId, address))).ToArray();
         var ids = completed.Select(c => c.PersistenceId).ToArray();
-        using var batch = new Npgsql.NpgsqlBatch(connection, (Npgsql.NpgsqlTransaction)transaction);
+        using var batch = new Npgsql.NpgsqlBatch((Npgsql.NpgsqlConnection)connection, (Npgsql.NpgsqlTransaction)transaction);
         batch.BatchCommands.Add(Postgres("""
             INSERT INTO delivery_records (queue_id, tenant, sender, message_id, received_at, completed_at, record)
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])

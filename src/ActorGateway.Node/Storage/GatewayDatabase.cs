@@ -31,6 +31,12 @@ public static class GatewayDatabase
     static DbConnection NewPostgreSqlConnection(string connectionString) => new Npgsql.NpgsqlConnection(connectionString);
 
     /// <summary>
+    /// Whether a connection is PostgreSQL's. Asked this way rather than with a type test on Npgsql's
+    /// connection, which loads Npgsql (and System.Transactions) on SQLite nodes as well.
+    /// </summary>
+    public static bool IsPostgreSql(DbConnection connection) => connection is not SqliteConnection;
+
+    /// <summary>
     /// A PostgreSQL connection string with Npgsql's automatic preparation on, unless the operator
     /// set it (0 behind a connection pooler that cannot keep prepared statements). Unprepared, the
     /// server parses and plans each of the journal's and the sweeper's statements anew, and they
