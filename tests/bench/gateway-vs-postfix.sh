@@ -382,7 +382,7 @@ for i in $(seq 1 "$RUNS"); do
   for target in $TARGETS; do
     # A run that fails prints why on stderr and gives no result; the other runs go on.
     if ! read -r a e m c < <(${target}_run); then echo "  run $i $target: failed, no result" >&2; continue; fi
-    l=""; [ "${LATENCY:-0}" = 1 ] && { l=$(cat "$WORK/latency"); P50[$target]="${P50[$target]:-} $(echo "$l" | grep -o '\bp50=[0-9.]*' | cut -d= -f2)"; P99[$target]="${P99[$target]:-} $(echo "$l" | grep -o '\bp99=[0-9.]*' | cut -d= -f2)"; W99[$target]="${W99[$target]:-} $(echo "$l" | grep -o 'wire_p99=[0-9.]*' | cut -d= -f2)"; }
+    l=""; [ "${LATENCY:-0}" = 1 ] && { l=$(cat "$WORK/latency"); P50[$target]="${P50[$target]:-} $(echo "$l" | grep -o '\bp50=[0-9.]*' | cut -d= -f2)"; P99[$target]="${P99[$target]:-} $(echo "$l" | grep -o '\bp99=[0-9.]*' | cut -d= -f2)"; w=$(echo "$l" | { grep -o 'wire_p99=[0-9.]*' || true; } | cut -d= -f2); if [ -n "$w" ]; then W99[$target]="${W99[$target]:-} $w"; fi; }
     echo "  run $i $target: accept $a msg/s, end-to-end $e msg/s, peak $m MiB${c:+, $c µs CPU per message}${l:+, $LOAD_NOTE (ms): $l}" >&2
     ACC[$target]="${ACC[$target]} $a"; E2E[$target]="${E2E[$target]} $e"; MEM[$target]="${MEM[$target]} $m"; CPU[$target]="${CPU[$target]:-} ${c:-}"
   done
