@@ -53,9 +53,10 @@ fi
 echo "== starting PostgreSQL on 127.0.0.1:$pgport"
 as_pg "$pgbin/pg_ctl" -D "$dir/pg" -l "$dir/pg/log" -w -o "-c listen_addresses=127.0.0.1 -p $pgport -k /tmp" start >/dev/null
 export ACTORGATEWAY_DB="Host=127.0.0.1;Port=$pgport;Username=postgres;Database=postgres"
-# The garbage collector's default budget for new objects follows the CPU's L3 cache size (up to
-# hundreds of MiB on server CPUs) and so does the node's memory; 16 MiB keeps it small and steady.
-export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x1000000}
+# The node's runtimeconfig caps the garbage collector's budget for new objects at 8 MiB (by
+# default it follows the CPU's L3 cache size, hundreds of MiB on server CPUs, and the node's
+# memory with it); this fixes it there, so that it does not shrink into more collections.
+export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x800000}
 
 echo "== building the node"
 dotnet build -c Release -v q -nologo "$root/src/ActorGateway.Node" >/dev/null

@@ -69,7 +69,7 @@ echo "building the gateway (Release)..." >&2
 dotnet build -c Release -v q --nologo src/ActorGateway.Node >/dev/null
 NODE_DLL=$ROOT/src/ActorGateway.Node/bin/Release/net10.0/ActorGateway.Node.dll
 # As the shipped service files and image start the node (see deploy/): a fixed budget for new objects.
-export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x1000000}
+export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x800000}
 
 # DNS for the gateway's sender-domain check, with a TTL (DNS_TTL, default 300 s) as real records have.
 DNS_PORT=$(free_port)

@@ -31,7 +31,7 @@ echo "building the gateway (Release)..." >&2
 build=$(timeout 900 dotnet build -c Release -v q --nologo "$ROOT/src/ActorGateway.Node" 2>&1) || { echo "$build" >&2; fail "build"; }
 NODE_DLL=$ROOT/src/ActorGateway.Node/bin/Release/net10.0/ActorGateway.Node.dll
 # As the shipped service files and image start the node (see deploy/): a fixed budget for new objects.
-export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x1000000}
+export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x800000}
 REVISION=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git -C "$ROOT" status --porcelain -- src hocon 2>/dev/null)" ]; then REVISION="$REVISION + uncommitted changes"; fi
 
