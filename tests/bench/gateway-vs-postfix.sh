@@ -13,8 +13,9 @@
 # reports the CPU time per message of the three nodes and PostgreSQL together.
 # With LATENCY=1 each run ends with a latency client offering half the accept rate
 # just measured for 20 s (a new connection per message, as smtp-source), and the median and
-# 99th percentile of the accept latency (final "." to the reply) are reported; for one node also
-# its own accept histogram over that phase (server_within25ms, server_p99_bucket). LATENCY_RATE=N
+# 99th percentile of the accept latency (final "." to the reply) are reported, and the nodes' own
+# histograms over that phase, summed over the nodes of a cluster: accept (server_within25ms,
+# server_p99_bucket), the journal's write and each scanner (their p99 buckets). LATENCY_RATE=N
 # offers N msg/s instead, the same to every target (to compare two builds at the same load: the
 # client runs on the same cores and needs more of them the more it offers).
 # WIRE=1 also captures the latency phase on the loopback interface (tcpdump) and reports the
@@ -129,6 +130,9 @@ run_load() {
     source_all "$WARMUP"
     wait_sink "$2" $((WARMUP / n * n))
   fi
+  # The operations endpoint's first answer compiles its code and asks the actors for the first
+  # time (about 0.4 s of a core on each node): not at the start of the latency phase.
+  [ -n "${METRICS_URL:-}" ] && scrape $METRICS_URL > /dev/null
   local p split0=()
   [ -n "${CPU_PIDS:-}" ] && { c0=$(cpu_of $CPU_PIDS); for p in $CPU_PIDS; do split0+=("$(cpu_of "$p")"); done; }
   t0=$(now)
@@ -148,7 +152,7 @@ run_load() {
   if [ "${LATENCY:-0}" = 1 ]; then
     local probe="" t
     for t in "${targets[@]}"; do [[ "$t" == *:* ]] || t="127.0.0.1:$t"; probe="$probe,$t"; done
-    [ -n "${METRICS_URL:-}" ] && curl -s -m 5 "$METRICS_URL" > "$WORK/metrics-before"
+    [ -n "${METRICS_URL:-}" ] && scrape $METRICS_URL > "$WORK/metrics-before"
     local capture="" ports; ports=$(echo "${probe#,}" | tr ',' '\n' | sed 's/.*://' | paste -sd, -)
     if [ "${WIRE:-0}" = 1 ]; then
       tcpdump -i lo -nn -s 96 -B 16384 -w "$WORK/wire.pcap" "tcp and ($(echo "$ports" | sed 's/,/ or /g; s/[0-9][0-9]*/port &/g'))" 2> "$WORK/tcpdump.err" &
@@ -163,32 +167,45 @@ run_load() {
       rm -f "$WORK/wire.pcap"
     fi
     if [ -n "${METRICS_URL:-}" ]; then
-      curl -s -m 5 "$METRICS_URL" > "$WORK/metrics-after"
+      scrape $METRICS_URL > "$WORK/metrics-after"
       echo " $(server_latency "$WORK/metrics-before" "$WORK/metrics-after")" >> "$WORK/latency"
     fi
   fi
   echo "$rates"
 }
 
-# server_latency BEFORE AFTER -> the node's own accept histogram over the latency phase (two
-# scrapes of /metrics): the share of accepted messages answered within 25 ms and the bucket
-# that holds the 99th percentile. It leaves out what the client and the machine add.
+# scrape URL... -> the nodes' /metrics, one after the other (server_latency sums them)
+scrape() { local u; for u in "$@"; do curl -s -m 5 "$u" || true; done; }
+
+# server_latency BEFORE AFTER -> the nodes' own histograms over the latency phase (two scrapes of
+# /metrics, summed over the nodes): the share of accepted messages answered within 25 ms, the
+# bucket that holds the 99th percentile of the accept latency, and the same bucket for the parts
+# of it the node measures: the journal's write (queued to committed) and each scanner. It leaves
+# out what the client and the machine add.
 server_latency() {
   python3 - "$1" "$2" <<'PY'
 import re, sys
+from collections import defaultdict
 def buckets(path):
-    b = {}
+    b = defaultdict(lambda: defaultdict(float))
     for line in open(path):
-        m = re.match(r'actorgateway_accept_seconds_bucket\{result="accepted",le="([^"]+)"\} (\S+)', line)
-        if m: b[float("inf") if m.group(1) == "+Inf" else float(m.group(1))] = float(m.group(2))
+        m = re.match(r'(actorgateway_(?:accept|journal_write|scan)_seconds)_bucket\{(.*?)le="([^"]+)"\} (\S+)', line)
+        if not m: continue
+        name, labels, le, count = m.groups()
+        if name == "actorgateway_accept_seconds" and 'result="accepted"' not in labels: continue
+        key = {"actorgateway_accept_seconds": "server", "actorgateway_journal_write_seconds": "journal"}.get(name) \
+            or re.search(r'scanner="([^"]+)"', labels).group(1)
+        b[key][float("inf") if le == "+Inf" else float(le)] += float(count)
     return b
 a, b = buckets(sys.argv[1]), buckets(sys.argv[2])
-d = sorted((le, b[le] - a.get(le, 0)) for le in b)
-total = d[-1][1] if d else 0
-if total <= 0: print("server=none"); sys.exit()
-within25 = next(c for le, c in d if le >= 0.025) / total * 100
-p99 = next(le for le, c in d if c >= 0.99 * total)
-print(f"server_within25ms={within25:.2f}% server_p99_bucket={p99 * 1000:g}ms")
+out = []
+for key in ["server", "journal", "antivirus", "antispam"]:
+    d = sorted((le, b[key][le] - a[key].get(le, 0)) for le in b.get(key, {}))
+    total = d[-1][1] if d else 0
+    if total <= 0: out.append(f"{key}=none"); continue
+    if key == "server": out.append(f"server_within25ms={next(c for le, c in d if le >= 0.025) / total * 100:.2f}%")
+    out.append(f"{key}_p99_bucket={next(le for le, c in d if c >= 0.99 * total) * 1000:g}ms")
+print(" ".join(out))
 PY
 }
 
@@ -331,18 +348,20 @@ fi
 # cluster_run: the three sites with their shipped cluster and site files, each on its own
 # loopback address with a free SMTP port, sharing a fresh database; load into all three.
 cluster_run() {
-  local sink db dir i p pids=() smtp=() samplers=() targets="" r mem=0 m
+  local sink db dir i p pids=() smtp=() ops=() urls="" samplers=() targets="" r mem=0 m
   sink=$(free_port); db="run$RANDOM"; dir="$WORK/cluster-$db"; mkdir -p "$dir"
   # (a subshell: a run that fails leaves no node, sink or proxy behind)
   trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; kill "$SINK_PID" 2>/dev/null || true; stop_relay' EXIT
   start_sink "$sink"; start_relay "$sink"
   as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $db" >/dev/null
   for i in 1 2 3; do
-    smtp[$i]=$(free_port)
+    smtp[$i]=$(free_port); ops[$i]=0
+    # With LATENCY=1 the operations endpoints are on, for the nodes' own histograms.
+    [ "${LATENCY:-0}" = 1 ] && { ops[$i]=$(free_port); urls="$urls http://127.0.0.$i:${ops[$i]}/metrics"; }
     cat > "$dir/site-$i.conf" <<CONF
 gateway {
   data-dir = "$dir/eu-de-0$i"
-  operations.port = 0
+  operations.port = ${ops[$i]}
   smtp { max-connections-per-client = 1000, endpoints = [ { name = smtp, address = "127.0.0.$i", port = ${smtp[$i]} } ] }
   dns.servers = ["127.0.0.1:$DNS_PORT"]
   delivery.routes { "rcpt.example" = "127.0.0.1:$RELAY_PORT" }
@@ -361,7 +380,7 @@ CONF
     wait_port "${smtp[$i]}" 2>/dev/null || (exec 3<>"/dev/tcp/127.0.0.$i/${smtp[$i]}") || { echo "eu-de-0$i: SMTP not listening" >&2; exit 1; }
   done
   for p in "${pids[@]}"; do sample_memory "$p" & samplers+=($!); done
-  r=$(CPU_PIDS="${pids[*]} $PG_PID" run_load "$targets" "$sink")
+  r=$(CPU_PIDS="${pids[*]} $PG_PID" METRICS_URL="${urls# }" run_load "$targets" "$sink")
   for p in "${pids[@]}"; do touch "$WORK/stop-$p"; done
   for p in "${samplers[@]}"; do wait "$p"; done
   for p in "${pids[@]}"; do m=$(cat "$WORK/peak-$p"); [ "$m" -gt "$mem" ] && mem=$m; done
