@@ -174,7 +174,7 @@ public static class GatewayNode
                 static Props Restarting(Props props, string name) =>
                     Akka.Pattern.BackoffSupervisor.Props(props, name, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), 0.2);
                 system.ActorOf(ClusterSingletonManager.Props(Restarting(QueueSweeper.Props(region, new QueueJournalReader(settings), pending, settings.SweepInterval, services.Timeouts.Attempt, records,
-                    settings.Retention, settings.QueueActiveLimit, services.Retry), "sweeper"), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
+                    settings.Retention, settings.QueueActiveLimit, services.Retry, settings.QueueDeleteInterval), "sweeper"), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)), "queue-sweeper");
                 sweeper = system.ActorOf(ClusterSingletonProxy.Props("/user/queue-sweeper", ClusterSingletonProxySettings.Create(system)), "queue-sweeper-proxy");
                 system.ActorOf(overrides.Subscriber(), "rate-limit-overrides");
 

@@ -140,6 +140,8 @@ public static class GatewayConfig
                 AuthFailures = ReadAuthFailures(smtp), AuthCacheSize = smtp.GetInt("auth-cache.size", 10_000),
                 QueueActiveLimit = g.GetInt("queue.active-limit", ActorGateway.Node.Queue.QueueSweeper.DefaultActiveLimit) is var limit and > 0
                     ? limit : throw g.Error("queue.active-limit", "must be at least 1"),
+                QueueDeleteInterval = g.GetTimeSpan("queue.delete-interval", TimeSpan.FromSeconds(1)) is var deletes && deletes > TimeSpan.Zero
+                    ? deletes : throw g.Error("queue.delete-interval", "must be more than 0"),
                 Webhooks = ReadWebhooks(g) };
     }
 

@@ -41,6 +41,8 @@ public sealed record GatewaySettings(
     public ActorGateway.Node.Events.WebhookSettings Webhooks { get; init; } = ActorGateway.Node.Events.WebhookSettings.Default;
     /// <summary>How many queued messages the sweeper lets into their attempt at once (gateway.queue.active-limit).</summary>
     public int QueueActiveLimit { get; init; } = ActorGateway.Node.Queue.QueueSweeper.DefaultActiveLimit;
+    /// <summary>How often the sweeper deletes completed messages from the store (gateway.queue.delete-interval); at most the sweep interval.</summary>
+    public TimeSpan QueueDeleteInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>

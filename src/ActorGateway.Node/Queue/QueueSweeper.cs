@@ -29,7 +29,10 @@ namespace ActorGateway.Node.Queue;
 /// It is also what takes completed messages out of the store, as Postfix's qmgr deletes a
 /// queue file: each sweep stores the delivery records that the done events carry and deletes
 /// those messages' journals (DeliveryRecordStore), before its offsets move past them. A crash
-/// in between only means that the next sweeper reads those done events again. Every retention
+/// in between only means that the next sweeper reads those done events again. It sweeps every
+/// delete interval, so that each deletion is small (new mail's acceptance waits behind it in the
+/// database), and wakes due mail every sweep interval (each wake is a message to every waiting
+/// entity, wherever its shard lives). Every retention
 /// interval it removes the records that are past their retention.
 /// Mail that waits on destinations its last attempt found paused is deferred here, without
 /// waking it, while those pauses last (<see cref="PausedDestinations"/>).
@@ -37,6 +40,9 @@ namespace ActorGateway.Node.Queue;
 public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
 {
     sealed class Sweep { public static readonly Sweep Instance = new(); }
+    // The periodic sweep: it reads and deletes what completed every delete interval, and wakes due
+    // mail only once a sweep interval has passed since the last wake.
+    sealed class Tick { public static readonly Tick Instance = new(); }
     sealed class Prune { public static readonly Prune Instance = new(); }
     sealed record Pruned(int Records, string? Error = null);
     sealed record SweepRead(QueueEvents Read, int Deleted);
@@ -57,7 +63,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     readonly RetentionSettings _retention;
     volatile bool _journalIndexed;
     bool _pruning;
-    readonly TimeSpan _interval, _checkpointInterval;
+    readonly TimeSpan _interval, _tick, _checkpointInterval;
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly Dictionary<string, DateTimeOffset?> _pending = new();
     // When each pending message was received, for the queue's age.
@@ -74,7 +80,8 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     long _offset;
     // Where the last sweep started: the next one reads from there again (see StartSweep).
     long _lastSweepFrom;
-    bool _sweeping, _sweepAgain, _changedSinceCheckpoint;
+    bool _sweeping, _sweepAgain, _wakeThisSweep, _wakeAgain, _changedSinceCheckpoint;
+    DateTime _lastWake;
     DateTime _lastCheckpoint = DateTime.UtcNow, _lastReconcile = DateTime.UtcNow;
     static readonly TimeSpan ReconcileInterval = TimeSpan.FromSeconds(60), CheckpointLag = TimeSpan.FromSeconds(10);
     // Offsets after each sweep, oldest first, kept for one reconcile interval.
@@ -87,18 +94,21 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
     /// <param name="records">Where completed messages go; null: they stay in the journal (tests of the sweeping alone).</param>
     /// <param name="activeLimit">How many woken messages may be in their attempt at once (gateway.queue.active-limit).</param>
     /// <param name="retry">The retry schedule, for mail deferred here while its destinations are paused.</param>
+    /// <param name="deleteInterval">How often completed messages are deleted (gateway.queue.delete-interval); at most <paramref name="interval"/>, which it is when null.</param>
     public static Props Props(IActorRef region, QueueJournalReader journal, PendingQueueStore store, TimeSpan interval, TimeSpan firstAttemptTimeout,
-        DeliveryRecordStore? records = null, RetentionSettings? retention = null, int activeLimit = DefaultActiveLimit, RetrySchedule? retry = null) =>
+        DeliveryRecordStore? records = null, RetentionSettings? retention = null, int activeLimit = DefaultActiveLimit, RetrySchedule? retry = null,
+        TimeSpan? deleteInterval = null) =>
         Akka.Actor.Props.Create(() => new QueueSweeper(region, journal, store, interval, firstAttemptTimeout, records, retention ?? RetentionSettings.Default, activeLimit,
-            retry ?? RetrySchedule.Default));
+            retry ?? RetrySchedule.Default, deleteInterval ?? interval));
 
     public const int DefaultActiveLimit = 5000;
 
     public QueueSweeper(IActorRef region, QueueJournalReader journal, PendingQueueStore store, TimeSpan interval, TimeSpan firstAttemptTimeout,
-        DeliveryRecordStore? records, RetentionSettings retention, int activeLimit, RetrySchedule retry)
+        DeliveryRecordStore? records, RetentionSettings retention, int activeLimit, RetrySchedule retry, TimeSpan deleteInterval)
     {
         _paused = new PausedDestinations(retry);
         _region = region; _journal = journal; _store = store; _interval = interval; _records = records; _retention = retention;
+        _tick = deleteInterval < interval ? deleteInterval : interval;
         _firstAttemptGrace = firstAttemptTimeout + TimeSpan.FromSeconds(30);
         _active = new ActiveQueue(activeLimit, _firstAttemptGrace);
         _checkpointInterval = TimeSpan.FromTicks(Math.Max(interval.Ticks, TimeSpan.FromSeconds(5).Ticks));
@@ -134,7 +144,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
             // What the checkpoint knows is woken at once; the read of what came after it follows.
             WakeDue();
             Self.Tell(Sweep.Instance);
-            Timers.StartPeriodicTimer("sweep", Sweep.Instance, _interval);
+            Timers.StartPeriodicTimer("sweep", Tick.Instance, _tick);
             if (_records is not null) Timers.StartPeriodicTimer("retention", Prune.Instance, _retention.Interval);
         });
         Command<Status.Failure>(f =>
@@ -148,7 +158,9 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
 
     void Running()
     {
-        Command<Sweep>(_ => StartSweep());
+        Command<Sweep>(_ => StartSweep(wake: true));
+        // Half a tick early counts: the tick that comes about one interval after the last wake wakes.
+        Command<Tick>(_ => StartSweep(wake: DateTime.UtcNow - _lastWake >= _interval - _tick / 2));
         Command<Prune>(_ =>
         {
             if (_pruning || _records is null) return; // the record tables exist from start-up on
@@ -190,7 +202,7 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         {
             _log.Info("queue: member {0} removed, sweeping now to resume its messages elsewhere", e.Member.Address);
             _active.Clear();
-            StartSweep();
+            StartSweep(wake: true);
         });
         Command<Akka.Cluster.ClusterEvent.CurrentClusterState>(_ => { });
         Command<PendingSaved>(Saved);
@@ -220,10 +232,12 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         base.PostStop();
     }
 
-    void StartSweep()
+    void StartSweep(bool wake)
     {
-        if (_sweeping) { _sweepAgain = true; return; }
+        if (_sweeping) { _sweepAgain = true; _wakeAgain |= wake; return; }
         _sweeping = true;
+        _wakeThisSweep = wake;
+        if (wake) _lastWake = DateTime.UtcNow;
         // Every sweep reads again what the one before read: an event that committed after a later
         // one was read (PostgreSQL, several writers) is seen one sweep late rather than at the
         // next reconcile. Done messages are deleted by then, so what is read twice is small.
@@ -310,9 +324,9 @@ public sealed class QueueSweeper : ReceivePersistentActor, IWithTimers
         var now = DateTime.UtcNow;
         _history.Enqueue((now, _offset));
         while (_history.Count > 1 && now - _history.Peek().At > ReconcileInterval) _history.Dequeue();
-        if (_sweepAgain || sweep.Read.More) { _sweepAgain = false; Self.Tell(Sweep.Instance); }
+        if (_sweepAgain || sweep.Read.More) { Self.Tell(_wakeAgain || sweep.Read.More ? Sweep.Instance : Tick.Instance); _sweepAgain = _wakeAgain = false; }
 
-        var woken = WakeDue();
+        var woken = _wakeThisSweep ? WakeDue() : 0;
         if (woken > 0 || queued > 0 || sweep.Deleted > 0)
             _log.Info("queue: {0} message(s) pending, {1} woken, {2} completed deleted", _pending.Count, woken, sweep.Deleted);
         Checkpoint();

@@ -28,6 +28,7 @@ public sealed class SettingsErrorTests
     [InlineData("gateway.delivery.tls-rpt.schedule = \"daily\"", "gateway.delivery.tls-rpt.schedule", "is not a usable cron schedule")]
     [InlineData("gateway.delivery.tls-rpt.rua = x", "gateway.delivery.tls-rpt.rua", "unknown key")]
     [InlineData("gateway.delivery.dane = maybe", "gateway.delivery.dane", "on or off")]
+    [InlineData("gateway.queue.delete-interval = 0s", "gateway.queue.delete-interval", "must be more than 0")]
     public void A_bad_value_names_its_key_and_the_problem(string hocon, string key, string problem)
     {
         var config = ConfigurationFactory.ParseString(hocon).WithFallback(GatewayConfig.Load([]));

@@ -19,6 +19,18 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
 {
     void Accepted(string queueId, string acceptedBy) => JournalAccepted(queueId, acceptedBy, "bob@rcpt.example");
 
+    /// <summary>As the intake writes a message whose first attempt delivered it (Message-ID c@test).</summary>
+    void Delivered(string queueId, string acceptedBy)
+    {
+        Accepted(queueId, acceptedBy);
+        var attempt = new AttemptRecorded(1, DateTimeOffset.UtcNow, [new RecipientResult("bob@rcpt.example", ActorGateway.Mail.Delivery.RecipientStatus.Delivered, "2.0.0",
+            "smtp; 250 2.0.0 Ok", "mx.rcpt.example")], "mx.rcpt.example", null, null, Completes: true);
+        var message = new MessageLifecycle(queueId);
+        message.Apply(new MessageAccepted(queueId, Envelope("bob@rcpt.example"), "Message-ID: <c@test>\r\n\r\nb\r\n"u8.ToArray()));
+        var events = message.EventsOf(attempt);
+        for (var i = 0; i < events.Count; i++) Journal(Sys, queueId, 2 + i, events[i].Payload, [.. events[i].Tags]);
+    }
+
     /// <summary>This actor system as a cluster of one, Up (the sweeper reads the members).</summary>
     async Task<Akka.Cluster.Cluster> OneNodeClusterAsync()
     {
@@ -62,14 +74,7 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         var cluster = await OneNodeClusterAsync();
 
         // As the intake writes a message whose first attempt delivered it; the node died before a sweep deleted it.
-        var now = DateTimeOffset.UtcNow;
-        Accepted("crashed", MessageIntake.NodeOf(cluster.SelfUniqueAddress));
-        var attempt = new AttemptRecorded(1, now, [new RecipientResult("bob@rcpt.example", ActorGateway.Mail.Delivery.RecipientStatus.Delivered, "2.0.0",
-            "smtp; 250 2.0.0 Ok", "mx.rcpt.example")], "mx.rcpt.example", null, null, Completes: true);
-        var message = new MessageLifecycle("crashed");
-        message.Apply(new MessageAccepted("crashed", Envelope("bob@rcpt.example"), "Message-ID: <c@test>\r\n\r\nb\r\n"u8.ToArray()));
-        var events = message.EventsOf(attempt);
-        for (var i = 0; i < events.Count; i++) Journal(Sys, "crashed", 2 + i, events[i].Payload, [.. events[i].Tags]);
+        Delivered("crashed", MessageIntake.NodeOf(cluster.SelfUniqueAddress));
         Accepted("pending", MessageIntake.NodeOf(cluster.SelfUniqueAddress)); // not done: stays
 
         var store = new DeliveryRecordStore(Settings);
@@ -87,6 +92,33 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         // A done message is not woken for delivery.
         Assert.DoesNotContain(region.ReceiveWhile<object>(TimeSpan.FromSeconds(1.5), m => m), m => m is WakeMessage { QueueId: "crashed" });
     }
+    [Fact]
+    public async Task Completed_mail_is_deleted_every_delete_interval_while_due_mail_is_woken_only_every_sweep_interval()
+    {
+        var cluster = await OneNodeClusterAsync();
+        var store = new DeliveryRecordStore(Settings);
+        await store.CreateTablesAsync();
+        var region = CreateTestProbe();
+        var sweeper = Sys.ActorOf(QueueSweeper.Props(region.Ref, new QueueJournalReader(Settings), Pending, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10), store,
+            deleteInterval: TimeSpan.FromMilliseconds(300)));
+        await sweeper.Ask<PendingMessages>(new GetPendingMessages(), TimeSpan.FromSeconds(10)); // loaded, its first sweep and wake done or under way
+        await Task.Delay(1000);
+
+        // After the first wake: done mail, and mail that is due at once (its acceptor restarted).
+        Delivered("done", MessageIntake.NodeOf(cluster.SelfUniqueAddress));
+        Accepted("due", $"{cluster.SelfAddress}#{cluster.SelfUniqueAddress.Uid + 1}");
+        var written = Stopwatch.StartNew();
+
+        // Deleted within a few delete intervals, not at the next sweep 30 s on.
+        await AwaitAssertAsync(async () => Assert.NotNull(await store.GetAsync("done")), TimeSpan.FromSeconds(5));
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM journal WHERE persistence_id = 'msg-done'"));
+        Assert.True(written.Elapsed < TimeSpan.FromSeconds(5), $"deleted after {written.Elapsed}");
+        // The same reads found the due mail, but it waits for the wake.
+        var pending = await sweeper.Ask<PendingMessages>(new GetPendingMessages(QueueId: "due"), TimeSpan.FromSeconds(5));
+        Assert.True(pending.Pending.ContainsKey("due"));
+        region.ExpectNoMsg(TimeSpan.FromSeconds(2));
+    }
+
     [Fact]
     public async Task Mail_due_while_its_destination_is_known_paused_is_deferred_without_a_wake_and_mail_tried_for_real_is_woken()
     {
