@@ -100,7 +100,9 @@ start_relay() {
 }
 stop_relay() { if [ -n "$PROXY_PID" ]; then kill "$PROXY_PID" 2>/dev/null || true; fi; }
 # (no count line yet: nothing, not a failed pipeline, which would end the run silently under pipefail)
-sink_count() { { tr '\r' '\n' < "$WORK/sink-$1.out" | grep -o 'mesg=[0-9]*' || true; } | tail -1 | cut -d= -f2; }
+# (its last counters only: the file grows by about 50 octets a message, and reading all of it ten
+# times a second took CPU from what was measured)
+sink_count() { { tail -c 200 "$WORK/sink-$1.out" | tr '\r' '\n' | grep -o 'mesg=[0-9]*' || true; } | tail -1 | cut -d= -f2; }
 
 # wait_sink SINK_PORT COUNT -> waits until the sink has counted COUNT messages (at most 900 s)
 wait_sink() {
@@ -221,19 +223,7 @@ cpu_of() {
 # peak proportional set size (MiB; shared pages split between the processes that map them,
 # so Postfix's many processes are not overcounted) of a process group, sampled until the
 # file $WORK/stop-PGID exists
-sample_memory() {
-  local pg=$1 peak=0 cur
-  while [ ! -f "$WORK/stop-$pg" ]; do
-    # A process that exits between pgrep and grep (Postfix's smtpd per connection) is skipped: a
-    # failed grep would fail the pipeline (pipefail) and end this sampler and the run silently.
-    cur=$(for p in $(pgrep -g "$pg"); do grep '^Pss:' /proc/$p/smaps_rollup 2>/dev/null || true; done | awk '{s+=$2} END {print s+0}')
-    [ "$cur" -gt "$peak" ] && peak=$cur
-    # Once a second: reading smaps_rollup walks the process's mappings under its memory lock,
-    # which at 5 samples/s visibly slowed the gateway (a .NET process has many mappings).
-    sleep 1
-  done
-  echo $((peak / 1024)) > "$WORK/peak-$pg"
-}
+sample_memory() { python3 "$ROOT/tests/bench/peak-pss.py" "$1" "$WORK/stop-$1" "$WORK/peak-$1"; }
 
 gateway_run() {
   local sink smtp dir pid extra=${1:-} ops=0
