@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
 """Peak memory (PSS) of a process group while a benchmark runs, sampled once a second.
 
-One long-lived process instead of a shell loop that starts pgrep, grep and awk every second:
-those took about a tenth of the two cores while a three-node cluster was measured, beside the
-processes being measured. Reads /proc/PID/stat for the group and smaps_rollup for its members;
+One long-lived process instead of a shell loop that starts pgrep, grep and awk every second,
+which competed for the cores with the processes being measured. Reads /proc/PID/stat for the group and smaps_rollup for its members;
 a process that exits between the two (Postfix's smtpd per connection) is skipped.
 Writes the peak in MiB to OUTFILE once STOPFILE exists.
 
