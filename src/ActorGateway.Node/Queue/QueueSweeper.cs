@@ -32,8 +32,8 @@ namespace ActorGateway.Node.Queue;
 /// in between only means that the next sweeper reads those done events again. It sweeps every
 /// delete interval, so that each deletion is small (new mail's acceptance waits behind it in the
 /// database), and wakes due mail every sweep interval (each wake is a message to every waiting
-/// entity, wherever its shard lives). Every retention
-/// interval it removes the records that are past their retention.
+/// entity, wherever its shard lives). Every retention interval it removes the records that are
+/// past their retention.
 /// Mail that waits on destinations its last attempt found paused is deferred here, without
 /// waking it, while those pauses last (<see cref="PausedDestinations"/>).
 /// </summary>

@@ -92,6 +92,7 @@ public sealed class QueueSweeperTests() : JournalTestKit("sweeper-test", "akka.a
         // A done message is not woken for delivery.
         Assert.DoesNotContain(region.ReceiveWhile<object>(TimeSpan.FromSeconds(1.5), m => m), m => m is WakeMessage { QueueId: "crashed" });
     }
+
     [Fact]
     public async Task Completed_mail_is_deleted_every_delete_interval_while_due_mail_is_woken_only_every_sweep_interval()
     {
